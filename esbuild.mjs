@@ -1,0 +1,27 @@
+// Bundles each entry point into dist/. `--watch` rebuilds on change, `--production` minifies.
+import * as esbuild from 'esbuild';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  // Native and ESM-only engine code stays outside the bundle and is loaded at run time.
+  external: ['vscode', 'node-llama-cpp'],
+};
+
+const entries = [
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+
+if (watch) {
+  for (const entry of entries) await (await esbuild.context(entry)).watch();
+} else {
+  await Promise.all(entries.map((entry) => esbuild.build(entry)));
+}

@@ -1,0 +1,65 @@
+// The method's parameters: one zod schema, defaults from the method (ALGORITHM.md), a `paper` preset.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { SvdError } from './errors';
+
+const sampling = (temperature: number, maxTokens: number) =>
+  z
+    .object({
+      temperature: z.number().min(0).max(2).default(temperature),
+      topP: z.number().gt(0).max(1).default(0.95),
+      maxTokens: z.number().int().min(16).max(1_000_000).default(maxTokens),
+    })
+    .prefault({});
+
+export const RunConfigSchema = z.object({
+  /** n: candidate solutions per seed. */
+  candidates: z.number().int().min(1).max(64).default(4),
+  /** v: judge samples per stage; a stage passes only when all v say yes. */
+  votes: z.number().int().min(1).max(32).default(3),
+  selection: z.enum(['first_valid', 'keep_all']).default('first_valid'),
+  generation: sampling(0.8, 16384),
+  judge: sampling(0.6, 8192),
+  /** Model requests in flight at once. */
+  concurrency: z.number().int().min(1).max(1024).default(8),
+  requestTimeoutMs: z.number().int().min(1000).default(600_000),
+  maxRetries: z.number().int().min(0).max(20).default(5),
+  /** Ask for n samples in one request (`n`); off for servers that ignore or reject it. */
+  batchSamples: z.boolean().default(true),
+  /** A folder whose `<domain>/<template>.md` files replace the built-in prompts. */
+  promptsDir: z.string().optional(),
+});
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+export const PRESETS = {
+  default: {},
+  paper: { candidates: 8, votes: 5 },
+} satisfies Record<string, RunConfigInput>;
+export type PresetName = keyof typeof PRESETS;
+
+/** Validates user input into a config; the error names each bad field and what it must be. */
+export function parseRunConfig(input: unknown, source = 'config'): RunConfig {
+  const result = RunConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new SvdError('bad_config', `${source}: ${problems.join('; ')}`);
+}
+
+/**
+ * The parameters that decide what a run produces. Concurrency, timeouts and retries change only how fast it goes,
+ * so a run may be resumed with other values for them.
+ */
+export function methodFingerprint(config: RunConfig, model: string, promptsHash: string): string {
+  const identity = {
+    model,
+    candidates: config.candidates,
+    votes: config.votes,
+    selection: config.selection,
+    generation: config.generation,
+    judge: config.judge,
+    prompts: promptsHash,
+  };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}

@@ -1,0 +1,48 @@
+// Typed errors for every failure a user can act on. The CLI maps `code` to a distinct exit status;
+// the extension maps it to a message. Never match on message text: switch on `code`.
+
+export type ErrorCode =
+  | 'bad_config' // a config value or CLI flag is invalid
+  | 'bad_seed_file' // the seed file cannot be read or has no usable row
+  | 'unreachable' // the model server cannot be reached (after retries)
+  | 'unknown_model' // the server does not serve the requested model
+  | 'auth' // 401/403 from the server
+  | 'run_mismatch' // an existing run was started with another seed file or config
+  | 'not_found' // a run, candidate or file named by the user does not exist
+  | 'aborted' // cancelled by the user; the run is resumable
+  | 'engine' // the embedded engine failed to start or crashed
+  | 'internal';
+
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  internal: 1,
+  bad_config: 2,
+  bad_seed_file: 3,
+  unreachable: 4,
+  unknown_model: 5,
+  auth: 6,
+  run_mismatch: 7,
+  not_found: 8,
+  engine: 9,
+  aborted: 130,
+};
+
+export class SvdError extends Error {
+  override readonly name = 'SvdError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isSvdError(error: unknown, code?: ErrorCode): error is SvdError {
+  return error instanceof SvdError && (code === undefined || error.code === code);
+}
+
+/** A one-line description of any thrown value, for logs and records. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
