@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'unknown_model' // the server does not serve the requested model
   | 'auth' // 401/403 from the server
   | 'run_mismatch' // an existing run was started with another seed file or config
+  | 'run_locked' // another live process is writing the run
   | 'not_found' // a run, candidate or file named by the user does not exist
   | 'aborted' // cancelled by the user; the run is resumable
   | 'engine' // the embedded engine failed to start or crashed
@@ -23,6 +24,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   run_mismatch: 7,
   not_found: 8,
   engine: 9,
+  run_locked: 10,
   aborted: 130,
 };
 
