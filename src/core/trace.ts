@@ -31,16 +31,22 @@ export function splitTrace(sample: Pick<Sample, 'text' | 'reasoning'>): SplitTra
     const inline = text.slice(open + OPEN.length).trim();
     return { thinking: join(separate, inline), answer: '', unterminated: true };
   }
-  const before = text.slice(0, close);
-  const inline = before.replace(OPEN, '').trim();
+  // Several think blocks (or an opener the chat template put in the prompt) leave tags to drop, not just one <think>.
+  const inline = text.slice(0, close).split(OPEN).join('\n').split(CLOSE).join('\n').trim();
   return { thinking: join(separate, inline), answer: text.slice(close + CLOSE.length).trim(), unterminated: false };
 }
 
 /** The full sample as the model produced it, thinking first, in the <think> form chat templates expect. */
 export function fullTrace(sample: Pick<Sample, 'text' | 'reasoning'>): string {
   const separate = sample.reasoning?.trim();
-  if (!separate) return sample.text.trim();
-  return `${OPEN}\n${separate}\n${CLOSE}\n\n${sample.text.trim()}`;
+  const text = sample.text.trim();
+  if (!separate) {
+    // Templates that open <think> in the prompt leave the reply with a bare </think>: restore the opener.
+    const close = text.indexOf(CLOSE);
+    if (close !== -1 && !text.slice(0, close).includes(OPEN)) return `${OPEN}\n${text}`;
+    return text;
+  }
+  return `${OPEN}\n${separate}\n${CLOSE}\n\n${text}`;
 }
 
 function join(a: string, b: string): string {
