@@ -1,0 +1,363 @@
+// `svd`: the method from a terminal or CI. Parses arguments, shows progress, maps errors to exit codes; the work
+// itself is core's.
+import path from 'node:path';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { PRESETS, parseRunConfig, type RunConfigInput } from '../core/config';
+import { EXIT_CODES, SvdError, describeError, isSvdError } from '../core/errors';
+import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
+import { ModelClient } from '../core/model';
+import { makeOverride } from '../core/overrides';
+import { runPipeline, type Endpoint } from '../core/pipeline';
+import { formatProblem } from '../core/seeds';
+import { funnelJson, formatFunnel } from '../core/status';
+import { RunStore, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
+import { foldRun } from '../core/runview';
+import { DOMAINS, type Domain, type OverrideAction } from '../core/types';
+import { ProgressLine } from './progress';
+
+const VERSION = '0.1.0';
+
+export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.SVD_API_KEY || env.OPENAI_API_KEY || undefined;
+}
+
+function integer(flag: string) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new SvdError('bad_config', `${flag}: expected a whole number, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function fraction(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new SvdError('bad_config', `${flag}: expected a number, got "${value}"`);
+    return n;
+  };
+}
+
+function domainOf(value: string): Domain {
+  const v = value.toLowerCase();
+  if ((DOMAINS as readonly string[]).includes(v)) return v as Domain;
+  throw new SvdError('bad_config', `--domain: unknown domain "${value}" (expected ${DOMAINS.join(', ')})`);
+}
+
+function runsDirOf(opts: { runsDir?: string }): string {
+  return path.resolve(opts.runsDir ?? defaultRunsDir(process.cwd()));
+}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+}
+
+interface RunFlags {
+  baseUrl?: string;
+  model?: string;
+  modelPath?: string;
+  candidates?: number;
+  votes?: number;
+  concurrency?: number;
+  runsDir?: string;
+  run?: string;
+  domain?: Domain;
+  questionField?: string;
+  selection?: 'first_valid' | 'keep_all';
+  prompts?: string;
+  paper?: boolean;
+  batch: boolean;
+  timeout?: number;
+  retries?: number;
+  json?: boolean;
+}
+
+async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<number> {
+  const input: RunConfigInput = { ...(flags.paper ? PRESETS.paper : PRESETS.default) };
+  if (flags.candidates !== undefined) input.candidates = flags.candidates;
+  if (flags.votes !== undefined) input.votes = flags.votes;
+  if (flags.concurrency !== undefined) input.concurrency = flags.concurrency;
+  if (flags.selection !== undefined) input.selection = flags.selection;
+  if (flags.prompts !== undefined) input.promptsDir = path.resolve(flags.prompts);
+  if (flags.timeout !== undefined) input.requestTimeoutMs = flags.timeout * 1000;
+  if (flags.retries !== undefined) input.maxRetries = flags.retries;
+  input.batchSamples = flags.batch;
+  const config = parseRunConfig(input, 'options');
+
+  const endpoint = await resolveEndpoint(flags, io);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT_CODES.aborted);
+    io.err('\nstopping: finishing the records of requests already answered (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = new ProgressLine(io.isTTY && !flags.json, (text) => process.stderr.write(text));
+  try {
+    const result = await runPipeline({
+      seedsFile: seeds,
+      seedOptions: { domain: flags.domain, questionField: flags.questionField },
+      runsDir: runsDirOf(flags),
+      runId: flags.run,
+      config,
+      endpoint: endpoint.endpoint,
+      signal: controller.signal,
+      onProblem: (problem) => io.err(`warning: ${formatProblem(problem)} (row skipped)`),
+      onNotice: (message) => io.err(`note: ${message}`),
+      onStart: (info) => {
+        if (flags.json) return;
+        io.out(`run ${info.runId}${info.resumed ? ' (resuming)' : ''}`);
+        io.out(`folder ${info.dir}`);
+        io.out(`seeds ${info.seedsTotal}, model ${endpoint.endpoint.model}, n=${config.candidates}, v=${config.votes}`);
+      },
+      onProgress: (p) => progress.update(p),
+    });
+    progress.done();
+    const store = RunStore.open(result.dir, { readOnly: true });
+    const view = foldRun(store.events(), result.seedsTotal);
+    store.close();
+    if (flags.json) {
+      io.out(JSON.stringify({ ...funnelJson(view), runId: result.runId, dir: result.dir, state: result.state }));
+    } else {
+      io.out(formatFunnel(view));
+      if (result.state === 'stopped') io.out(`stopped: run the same command again to resume run ${result.runId}`);
+      else if (view.funnel.seedsPending > 0) {
+        io.out(`${view.funnel.seedsPending} seed(s) hit errors and are pending: run the same command again to retry them`);
+      }
+    }
+    return result.state === 'stopped' ? EXIT_CODES.aborted : 0;
+  } finally {
+    progress.done();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await endpoint.dispose();
+  }
+}
+
+async function resolveEndpoint(flags: RunFlags, _io: Io): Promise<{ endpoint: Endpoint; dispose: () => Promise<void> }> {
+  if (flags.baseUrl) {
+    if (!flags.model) throw new SvdError('bad_config', '--model: required with --base-url (list them with `svd models --base-url URL`)');
+    return {
+      endpoint: { baseURL: flags.baseUrl, model: flags.model, apiKey: apiKeyFromEnv(), engine: 'server' },
+      dispose: async () => {},
+    };
+  }
+  throw new SvdError('bad_config', '--base-url: required (an OpenAI-compatible server, e.g. http://localhost:8000/v1)');
+}
+
+function commandStatus(run: string, flags: { runsDir?: string; json?: boolean }, io: Io): number {
+  const dir = resolveRunDir(run, runsDirOf(flags));
+  const store = RunStore.open(dir, { readOnly: true });
+  try {
+    const view = foldRun(store.events(), store.manifest.seedFile.rows);
+    if (flags.json) {
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...funnelJson(view) }));
+    } else {
+      io.out(`run ${store.manifest.id} (${view.state})`);
+      io.out(`seed file ${store.manifest.seedFile.path}`);
+      io.out(`model ${store.manifest.model.model}, n=${store.manifest.config.candidates}, v=${store.manifest.config.votes}`);
+      io.out(formatFunnel(view));
+    }
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+function commandRuns(flags: { runsDir?: string; json?: boolean }, io: Io): number {
+  const runsDir = runsDirOf(flags);
+  const runs = listRuns(runsDir);
+  const rows = runs.map((run) => {
+    const store = RunStore.open(run.dir, { readOnly: true });
+    const view = foldRun(store.events(), run.manifest.seedFile.rows);
+    store.close();
+    return { id: run.id, dir: run.dir, state: view.state, seeds: view.funnel.seeds, done: view.funnel.seedsDone, accepted: view.funnel.acceptedFinal };
+  });
+  if (flags.json) io.out(JSON.stringify(rows));
+  else if (rows.length === 0) io.out(`no runs in ${runsDir}`);
+  else for (const r of rows) io.out(`${r.id}\t${r.state}\t${r.done}/${r.seeds} seeds\t${r.accepted} accepted`);
+  return 0;
+}
+
+interface ExportFlags {
+  format: ExportFormat;
+  out: string;
+  stripThinking?: boolean;
+  overrides: boolean;
+  valFraction?: number;
+  splitSeed?: number;
+  runsDir?: string;
+  json?: boolean;
+}
+
+function commandExport(run: string, flags: ExportFlags, io: Io): number {
+  const dir = resolveRunDir(run, runsDirOf(flags));
+  const store = RunStore.open(dir, { readOnly: true });
+  try {
+    if (flags.valFraction !== undefined && !(flags.valFraction >= 0 && flags.valFraction < 1)) {
+      throw new SvdError('bad_config', `--val-fraction: expected a number from 0 up to (not including) 1, got ${flags.valFraction}`);
+    }
+    const summary = exportRun(store.events(), {
+      format: flags.format,
+      out: path.resolve(flags.out),
+      thinking: flags.stripThinking ? 'strip' : 'keep',
+      applyOverrides: flags.overrides,
+      valFraction: flags.valFraction,
+      splitSeed: flags.splitSeed,
+    });
+    if (flags.json) io.out(JSON.stringify(summary));
+    else {
+      for (const file of summary.files) io.out(`${file.split}\t${file.rows} rows\t${file.path}`);
+      if (summary.datasetInfo) io.out(`dataset_info\t${summary.datasetInfo}`);
+      const domains = Object.entries(summary.perDomain).filter(([, n]) => n > 0).map(([d, n]) => `${d} ${n}`);
+      io.out(`${summary.rows} examples (${domains.join(', ') || 'none'}), about ${summary.approxTokens} tokens`);
+      if (summary.rows === 0) io.err('warning: the run has no accepted answer yet: the file is empty');
+    }
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+function commandOverride(run: string, candidate: string, action: OverrideAction, flags: { note?: string; runsDir?: string }, io: Io): number {
+  const dir = resolveRunDir(run, runsDirOf(flags));
+  const store = RunStore.open(dir);
+  try {
+    const event = makeOverride((id) => store.has(`cand:${id}`), candidate, action, flags.note);
+    store.append(event);
+    io.out(action === 'clear' ? `${candidate}: override cleared` : `${candidate}: ${action}ed by hand`);
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+async function commandModels(flags: { baseUrl: string; json?: boolean }, io: Io): Promise<number> {
+  const client = new ModelClient({
+    baseURL: flags.baseUrl,
+    model: '',
+    apiKey: apiKeyFromEnv(),
+    concurrency: 1,
+    timeoutMs: 30_000,
+    maxRetries: 2,
+    batchSamples: false,
+  });
+  const models = await client.listModels();
+  if (flags.json) io.out(JSON.stringify(models));
+  else if (models.length === 0) io.out(`${flags.baseUrl} serves no model`);
+  else for (const model of models) io.out(model);
+  return 0;
+}
+
+export function buildProgram(io: Io, setCode: (code: number) => void): Command {
+  const program = new Command('svd')
+    .description('Self-verified distillation: a model writes candidate answers, judges them itself, and keeps the verified ones.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run the method on a seed file (JSONL, JSON array or CSV); running it again resumes')
+    .argument('<seeds>', 'seed file')
+    .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://localhost:8000/v1')
+    .option('--model <name>', 'model name on the server')
+    .option('--candidates <n>', 'candidate solutions per seed (default 4)', integer('--candidates'))
+    .option('--votes <v>', 'judge votes per stage, all must say yes (default 3)', integer('--votes'))
+    .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
+    .option('--paper', "the paper's budget: 8 candidates, 5 votes")
+    .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
+    .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
+    .option('--question-field <name>', 'the field that holds the question')
+    .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .option('--run <id>', 'run id (default: derived from the seed file and settings)')
+    .option('--timeout <seconds>', 'per-request timeout', integer('--timeout'))
+    .option('--retries <n>', 'retries per request', integer('--retries'))
+    .option('--no-batch', 'one request per sample instead of `n` samples per request')
+    .option('--json', 'machine-readable output')
+    .action(async (seeds: string, flags: RunFlags) => setCode(await commandRun(seeds, flags, io)));
+
+  program
+    .command('status')
+    .description("a run's funnel, requests, tokens and wall time")
+    .argument('<run>', 'run id or folder')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .option('--json', 'machine-readable output')
+    .action((run: string, flags) => setCode(commandStatus(run, flags, io)));
+
+  program
+    .command('runs')
+    .description('list the runs')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .option('--json', 'machine-readable output')
+    .action((flags) => setCode(commandRuns(flags, io)));
+
+  program
+    .command('export')
+    .description('write the accepted answers as training data')
+    .argument('<run>', 'run id or folder')
+    .addOption(new Option('--format <format>', 'training data format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
+    .requiredOption('--out <file>', 'output file (.jsonl)')
+    .option('--strip-thinking', 'drop the thinking trace (kept by default, as the method trains on it)')
+    .option('--no-overrides', 'ignore manual accept/reject decisions')
+    .option('--val-fraction <f>', 'share of seeds held out for validation (writes .train.jsonl and .val.jsonl)', fraction('--val-fraction'))
+    .option('--split-seed <n>', 'seed of the train/validation split', integer('--split-seed'))
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .option('--json', 'machine-readable output')
+    .action((run: string, flags: ExportFlags) => setCode(commandExport(run, flags, io)));
+
+  program
+    .command('override')
+    .description("overrule the judges on one candidate: accept, reject, or clear a previous decision")
+    .argument('<run>', 'run id or folder')
+    .argument('<candidate>', 'candidate id (<seed id>#<index>)')
+    .addArgument(new Argument('<action>', 'accept | reject | clear').choices(['accept', 'reject', 'clear']))
+    .option('--note <text>', 'why')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .action((run: string, candidate: string, action: OverrideAction, flags) => setCode(commandOverride(run, candidate, action, flags, io)));
+
+  program
+    .command('models')
+    .description('list the models a server serves')
+    .requiredOption('--base-url <url>', 'OpenAI-compatible server')
+    .option('--json', 'machine-readable output')
+    .action(async (flags) => setCode(await commandModels(flags, io)));
+
+  return program;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : EXIT_CODES.bad_config;
+    }
+    if (isSvdError(error)) {
+      io.err(`error: ${error.message}`);
+      return EXIT_CODES[error.code];
+    }
+    io.err(`error: ${describeError(error)}`);
+    if (error instanceof Error && error.stack && process.env.SVD_DEBUG) io.err(error.stack);
+    return EXIT_CODES.internal;
+  }
+}
+
+if (require.main === module) {
+  const io: Io = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+  void main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

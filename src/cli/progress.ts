@@ -1,0 +1,49 @@
+// The live progress line: redrawn in place on a terminal, a plain line every few seconds elsewhere (CI logs).
+import type { Progress } from '../core/pipeline';
+
+const PLAIN_EVERY_MS = 5000;
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function formatProgress(p: Progress): string {
+  const pct = p.seedsTotal > 0 ? Math.floor((100 * p.seedsDone) / p.seedsTotal) : 100;
+  const eta = p.etaMs === undefined ? '--' : formatDuration(p.etaMs);
+  return `${p.seedsDone}/${p.seedsTotal} seeds (${pct}%)  ${p.requestsPerSecond.toFixed(1)} req/s  accepted ${p.accepted}  ETA ${eta}`;
+}
+
+export class ProgressLine {
+  private lastPlain = 0;
+  private drawn = false;
+
+  constructor(
+    private readonly tty: boolean,
+    private readonly write: (text: string) => void,
+    private readonly enabled = true,
+  ) {}
+
+  update(progress: Progress): void {
+    if (!this.enabled) return;
+    if (this.tty) {
+      this.write(`\r\x1b[2K${formatProgress(progress)}`);
+      this.drawn = true;
+      return;
+    }
+    const now = Date.now();
+    if (now - this.lastPlain >= PLAIN_EVERY_MS) {
+      this.lastPlain = now;
+      this.write(`${formatProgress(progress)}\n`);
+    }
+  }
+
+  /** Ends the line so that later output starts on a fresh one. */
+  done(): void {
+    if (this.drawn) this.write('\n');
+    this.drawn = false;
+  }
+}

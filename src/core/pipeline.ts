@@ -1,0 +1,473 @@
+// The method, end to end: seeds -> generate -> static filter -> cascade -> select, every result appended to the run
+// store as it happens. Every step first looks for its own event in the store, so running a run again resumes it:
+// nothing finished is asked again, nothing is written twice.
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lastCodeBlock, staticFilter } from './answer';
+import { ResponseCache } from './cache';
+import { methodFingerprint, type RunConfig } from './config';
+import { SvdError, describeError, isSvdError } from './errors';
+import { candidateIdOf, eventIds, type CandidateEvent, type SeedEvent, type UsageCounts, type VoteEvent } from './events';
+import { ModelCallError, ModelClient } from './model';
+import { PromptSet } from './prompts';
+import { Sampler } from './sampler';
+import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
+import { RunStore, listRuns, type RunManifest } from './store';
+import { PURPOSES, STAGES, type Purpose, type Seed, type SeedProblem, type Stage } from './types';
+import { parseInferredQuestion, parseVerdict } from './verdict';
+
+export interface Endpoint {
+  baseURL: string;
+  model: string;
+  apiKey?: string;
+  engine: 'server' | 'embedded';
+}
+
+export interface Progress {
+  seedsTotal: number;
+  seedsDone: number;
+  accepted: number;
+  candidates: number;
+  requests: number;
+  requestsPerSecond: number;
+  elapsedMs: number;
+  /** Estimated time to finish, from this session's pace; undefined until a seed finished. */
+  etaMs?: number;
+}
+
+export interface RunOptions {
+  seedsFile: string;
+  seedOptions?: Omit<SeedReadOptions, 'file'>;
+  runsDir: string;
+  /** Defaults to `<runsDir>/../cache`. */
+  cacheDir?: string;
+  /** Defaults to a name derived from the seed file and the method's parameters, so the same command resumes. */
+  runId?: string;
+  config: RunConfig;
+  endpoint: Endpoint;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  onProblem?: (problem: SeedProblem) => void;
+  onNotice?: (message: string) => void;
+  /** Called once the run's folder is known, before any model call. */
+  onStart?: (info: { runId: string; dir: string; resumed: boolean; seedsTotal: number }) => void;
+  /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
+  client?: ModelClient;
+  /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
+  probe?: boolean;
+}
+
+export interface RunResult {
+  runId: string;
+  dir: string;
+  state: 'finished' | 'stopped';
+  seedsTotal: number;
+  seedsDone: number;
+  accepted: number;
+  resumed: boolean;
+  usage: Record<Purpose, UsageCounts>;
+}
+
+export function emptyUsage(): Record<Purpose, UsageCounts> {
+  const usage = {} as Record<Purpose, UsageCounts>;
+  for (const purpose of PURPOSES) {
+    usage[purpose] = { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 };
+  }
+  return usage;
+}
+
+/** A stable, readable run id: the seed file's name and a short hash of what the run would produce. */
+export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHash: string): string {
+  const stem = path.basename(seedsFile).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-') || 'seeds';
+  const hash = createHash('sha256').update(`${seedFingerprint}:${methodHash}`).digest('hex').slice(0, 8);
+  return `${stem}-${hash}`;
+}
+
+export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  const { config, endpoint } = options;
+  const prompts = await PromptSet.load({ overrideDir: config.promptsDir });
+  const seedOptions: SeedReadOptions = { ...options.seedOptions, file: options.seedsFile };
+  const scan = await scanSeeds(seedOptions);
+  for (const problem of scan.problems) options.onProblem?.(problem);
+
+  const methodHash = methodFingerprint(config, endpoint.model, prompts.hash);
+  const runId = options.runId ?? deriveRunId(options.seedsFile, scan.fingerprint, methodHash);
+  const dir = path.join(options.runsDir, runId);
+  const manifest: RunManifest = {
+    version: 1,
+    id: runId,
+    createdAt: new Date().toISOString(),
+    seedFile: { path: path.resolve(options.seedsFile), fingerprint: scan.fingerprint, format: scan.format, rows: scan.count },
+    model: { model: endpoint.model, baseURL: endpoint.engine === 'server' ? endpoint.baseURL : undefined, engine: endpoint.engine },
+    config,
+    methodFingerprint: methodHash,
+  };
+
+  const resumed = existsSync(path.join(dir, 'run.json'));
+  if (!resumed && options.runId === undefined) noticeEarlierRuns(options, manifest);
+  const store = resumed ? RunStore.open(dir) : RunStore.create(dir, manifest);
+  try {
+    if (resumed) checkSameRun(store.manifest, manifest);
+    if (store.droppedTail) options.onNotice?.(`${dir}: dropped an incomplete last record left by an interrupted run`);
+    store.lock();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+
+  const client =
+    options.client ??
+    new ModelClient({
+      baseURL: endpoint.baseURL,
+      model: endpoint.model,
+      apiKey: endpoint.apiKey,
+      concurrency: config.concurrency,
+      timeoutMs: config.requestTimeoutMs,
+      maxRetries: config.maxRetries,
+      batchSamples: config.batchSamples,
+    });
+  const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
+  options.onStart?.({ runId, dir, resumed, seedsTotal: scan.count });
+  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, scan.count, options);
+  const started = Date.now();
+  store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
+  try {
+    if (options.probe !== false) await client.probe(options.signal);
+    await run.processAll(seedOptions);
+    const usage = run.usage();
+    store.append({ id: `run:${Date.now()}:finished`, type: 'run', state: 'finished', usage, wallMs: Date.now() - started });
+    return run.result(runId, dir, 'finished', resumed);
+  } catch (error) {
+    const usage = run.usage();
+    const wallMs = Date.now() - started;
+    if (isSvdError(error, 'aborted')) {
+      store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
+      return run.result(runId, dir, 'stopped', resumed);
+    }
+    store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: describeError(error), usage, wallMs });
+    throw error;
+  } finally {
+    store.close();
+    cache.close();
+  }
+}
+
+function checkSameRun(existing: RunManifest, wanted: RunManifest): void {
+  const changes: string[] = [];
+  if (existing.seedFile.fingerprint !== wanted.seedFile.fingerprint) {
+    changes.push(`the seed file ${wanted.seedFile.path} changed since the run started (it was ${existing.seedFile.path})`);
+  }
+  if (existing.methodFingerprint !== wanted.methodFingerprint) {
+    const what: string[] = [];
+    if (existing.model.model !== wanted.model.model) what.push(`model ${existing.model.model} -> ${wanted.model.model}`);
+    for (const key of ['candidates', 'votes', 'selection'] as const) {
+      if (existing.config[key] !== wanted.config[key]) what.push(`${key} ${existing.config[key]} -> ${wanted.config[key]}`);
+    }
+    for (const key of ['generation', 'judge'] as const) {
+      if (JSON.stringify(existing.config[key]) !== JSON.stringify(wanted.config[key])) what.push(`${key} sampling`);
+    }
+    if (what.length === 0) what.push('prompt templates');
+    changes.push(`the method's parameters changed (${what.join(', ')})`);
+  }
+  if (changes.length > 0) {
+    throw new SvdError(
+      'run_mismatch',
+      `run ${existing.id}: ${changes.join('; ')}. Its records would mix two different runs: start a new run ` +
+        `(omit --run, or give a new id) or restore the original seed file and settings to resume it.`,
+    );
+  }
+}
+
+function noticeEarlierRuns(options: RunOptions, manifest: RunManifest): void {
+  if (!options.onNotice || !existsSync(options.runsDir)) return;
+  const earlier = listRuns(options.runsDir).filter((run) => run.manifest.seedFile.path === manifest.seedFile.path);
+  if (earlier.length === 0) return;
+  const last = earlier[earlier.length - 1]!;
+  const why =
+    last.manifest.seedFile.fingerprint !== manifest.seedFile.fingerprint ? 'the seed file changed' : 'the settings differ';
+  options.onNotice(`starting a new run: ${why} since run ${last.id}, which is left as it was`);
+}
+
+class PipelineRun {
+  private readonly sampler: Sampler;
+  private readonly controller = new AbortController();
+  private seedsDone = 0;
+  private accepted = 0;
+  private candidates = 0;
+  private readonly startedAt = Date.now();
+  private doneThisSession = 0;
+  private progressTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: RunStore,
+    cache: ResponseCache,
+    private readonly client: ModelClient,
+    private readonly prompts: PromptSet,
+    private readonly config: RunConfig,
+    model: string,
+    private readonly seedsTotal: number,
+    private readonly options: RunOptions,
+  ) {
+    this.sampler = new Sampler(client, cache, model);
+  }
+
+  usage(): Record<Purpose, UsageCounts> {
+    const usage = this.client.usage();
+    const cached = this.sampler.cachedSamples();
+    const merged = emptyUsage();
+    for (const purpose of PURPOSES) merged[purpose] = { ...usage[purpose], cachedSamples: cached[purpose] };
+    return merged;
+  }
+
+  result(runId: string, dir: string, state: RunResult['state'], resumed: boolean): RunResult {
+    return { runId, dir, state, seedsTotal: this.seedsTotal, seedsDone: this.seedsDone, accepted: this.accepted, resumed, usage: this.usage() };
+  }
+
+  async processAll(seedOptions: SeedReadOptions): Promise<void> {
+    const external = this.options.signal;
+    const onAbort = () => this.controller.abort();
+    if (external?.aborted) throw new SvdError('aborted', 'the run was stopped before it started');
+    external?.addEventListener('abort', onAbort, { once: true });
+    this.progressTimer = setInterval(() => this.reportProgress(), 500);
+    this.progressTimer.unref();
+    try {
+      const seeds = readSeeds(seedOptions);
+      // Enough seeds in flight to keep every request slot busy: a seed waits on one request most of the time.
+      const workers = Math.max(2, this.config.concurrency * 2);
+      let fatal: unknown;
+      const work = async () => {
+        for (;;) {
+          if (this.controller.signal.aborted) return;
+          const next = await seeds.next();
+          if (next.done) return;
+          if (next.value.kind !== 'seed') continue;
+          try {
+            await this.processSeed(next.value.seed);
+          } catch (error) {
+            if (fatal === undefined) fatal = error;
+            this.controller.abort();
+            return;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: workers }, work));
+      if (fatal !== undefined) throw fatal;
+      if (external?.aborted) throw new SvdError('aborted', 'the run was stopped; run it again to resume');
+    } finally {
+      external?.removeEventListener('abort', onAbort);
+      clearInterval(this.progressTimer);
+      this.reportProgress();
+    }
+  }
+
+  private reportProgress(): void {
+    if (!this.options.onProgress) return;
+    const elapsedMs = Date.now() - this.startedAt;
+    const requests = PURPOSES.reduce((sum, purpose) => sum + this.client.usage()[purpose].requests, 0);
+    const remaining = this.seedsTotal - this.seedsDone;
+    const pace = this.doneThisSession > 0 ? elapsedMs / this.doneThisSession : undefined;
+    this.options.onProgress({
+      seedsTotal: this.seedsTotal,
+      seedsDone: this.seedsDone,
+      accepted: this.accepted,
+      candidates: this.candidates,
+      requests,
+      requestsPerSecond: elapsedMs > 0 ? (requests * 1000) / elapsedMs : 0,
+      elapsedMs,
+      etaMs: pace === undefined ? undefined : Math.max(0, remaining * pace),
+    });
+  }
+
+  private async processSeed(seed: Seed): Promise<void> {
+    const outcomeId = eventIds.outcome(seed.id);
+    const done = this.store.get(outcomeId);
+    if (done?.type === 'outcome') {
+      this.seedsDone++;
+      this.accepted += done.acceptedCandidateIds.length;
+      return;
+    }
+    try {
+      const seedEvent = this.recordSeed(seed);
+      const candidates = await this.generate(seedEvent);
+      const valid = candidates.filter((candidate) => candidate.valid);
+      let acceptedIds: string[] = [];
+      if (this.config.selection === 'first_valid') {
+        // Verified in generation order; the first that passes is the seed's answer and the rest are not verified.
+        for (const candidate of valid) {
+          if (await this.verify(seedEvent, candidate)) {
+            acceptedIds = [candidate.candidateId];
+            break;
+          }
+        }
+      } else {
+        const passed = await Promise.all(valid.map((candidate) => this.verify(seedEvent, candidate)));
+        acceptedIds = valid.filter((_, i) => passed[i]).map((candidate) => candidate.candidateId);
+      }
+      const status = valid.length === 0 ? 'no_valid' : acceptedIds.length > 0 ? 'accepted' : 'rejected';
+      this.store.append({ id: outcomeId, type: 'outcome', seedId: seed.id, status, acceptedCandidateIds: acceptedIds });
+      this.seedsDone++;
+      this.doneThisSession++;
+      this.accepted += acceptedIds.length;
+    } catch (error) {
+      if (error instanceof ModelCallError && !error.fatal) {
+        // The seed stays pending: its finished steps are kept and a later run picks it up where it stopped.
+        this.store.append({
+          id: `error:${seed.id}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`,
+          type: 'error',
+          seedId: seed.id,
+          kind: error.kind,
+          message: error.message,
+          status: error.status,
+        });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private recordSeed(seed: Seed): SeedEvent {
+    const id = eventIds.seed(seed.id);
+    const existing = this.store.get(id);
+    if (existing?.type === 'seed') return existing;
+    const event = this.store.append({
+      id,
+      type: 'seed',
+      seedId: seed.id,
+      line: seed.line,
+      domain: seed.domain,
+      question: seed.question,
+      prompt: this.prompts.render(seed.domain, 'generate', { question: seed.question }),
+      gold: seed.gold,
+    });
+    if (event?.type !== 'seed') throw new SvdError('internal', `could not record seed ${seed.id}`);
+    return event;
+  }
+
+  private async generate(seed: SeedEvent): Promise<CandidateEvent[]> {
+    const { generation } = this.config;
+    const request = { purpose: 'generate' as const, messages: seed.prompt, ...generation };
+    const ids = Array.from({ length: this.config.candidates }, (_, index) => eventIds.candidate(candidateIdOf(seed.seedId, index)));
+    const results = await this.sampler.samples(request, ids, this.store, this.controller.signal);
+    return results.map((result, index) => {
+      if (result.existing) return result.existing as CandidateEvent;
+      const filter = staticFilter(seed.domain, result.sample);
+      const event = this.store.append({
+        id: ids[index]!,
+        type: 'candidate',
+        seedId: seed.seedId,
+        candidateId: candidateIdOf(seed.seedId, index),
+        index,
+        text: result.sample.text,
+        reasoning: result.sample.reasoning,
+        finishReason: result.sample.finishReason,
+        promptTokens: result.sample.promptTokens,
+        completionTokens: result.sample.completionTokens,
+        cached: result.cached,
+        valid: filter.valid,
+        invalidReason: filter.valid ? undefined : filter.reason,
+        finalAnswer: filter.valid ? filter.finalAnswer : undefined,
+      });
+      this.candidates++;
+      return event as CandidateEvent;
+    });
+  }
+
+  /** The cascade with early exit: true only when every vote of every stage said yes. */
+  private async verify(seed: SeedEvent, candidate: CandidateEvent): Promise<boolean> {
+    for (const stage of STAGES) {
+      const stageId = eventIds.stage(candidate.candidateId, stage);
+      const recorded = this.store.get(stageId);
+      let passed: boolean;
+      if (recorded?.type === 'stage') {
+        passed = recorded.passed;
+      } else {
+        const votes = stage === 'cycle' ? await this.cycleVotes(seed, candidate) : await this.judgeVotes(seed, candidate, stage);
+        const yes = votes.filter((vote) => vote.verdict === 'yes').length;
+        passed = yes === votes.length;
+        this.store.append({ id: stageId, type: 'stage', candidateId: candidate.candidateId, stage, passed, yes, votes: votes.length });
+      }
+      if (!passed) return false;
+    }
+    return true;
+  }
+
+  private judgeRequest(purpose: Stage, messages: SeedEvent['prompt']) {
+    return { purpose, messages, ...this.config.judge };
+  }
+
+  private answerVars(seed: SeedEvent, candidate: CandidateEvent) {
+    const answer = candidate.finalAnswer ?? '';
+    const language = seed.domain === 'coding' ? lastCodeBlock(answer)?.language || 'text' : undefined;
+    return { answer, language };
+  }
+
+  private async judgeVotes(seed: SeedEvent, candidate: CandidateEvent, stage: Exclude<Stage, 'cycle'>): Promise<VoteEvent[]> {
+    const messages = this.prompts.render(seed.domain, stage, { question: seed.question, ...this.answerVars(seed, candidate) });
+    const ids = Array.from({ length: this.config.votes }, (_, i) => eventIds.vote(candidate.candidateId, stage, 'judge', i));
+    const results = await this.sampler.samples(this.judgeRequest(stage, messages), ids, this.store, this.controller.signal);
+    return results.map((result, index) => {
+      if (result.existing) return result.existing as VoteEvent;
+      return this.recordVote(ids[index]!, candidate, stage, 'judge', index, result, parseVerdict(result.sample.text).verdict);
+    });
+  }
+
+  /** Cycle-consistency: v questions inferred from the answer alone, each compared with the original. */
+  private async cycleVotes(seed: SeedEvent, candidate: CandidateEvent): Promise<VoteEvent[]> {
+    const inferMessages = this.prompts.render(seed.domain, 'cycle_infer', this.answerVars(seed, candidate));
+    const inferIds = Array.from({ length: this.config.votes }, (_, i) => eventIds.vote(candidate.candidateId, 'cycle', 'infer', i));
+    const inferred = await this.sampler.samples(this.judgeRequest('cycle', inferMessages), inferIds, this.store, this.controller.signal);
+    const inferEvents = inferred.map((result, index) => {
+      if (result.existing) return result.existing as VoteEvent;
+      const question = parseInferredQuestion(result.sample.text);
+      return this.recordVote(inferIds[index]!, candidate, 'cycle', 'infer', index, result, null, question);
+    });
+    return Promise.all(
+      inferEvents.map(async (infer, index) => {
+        const id = eventIds.vote(candidate.candidateId, 'cycle', 'compare', index);
+        const existing = this.store.get(id);
+        if (existing?.type === 'vote') return existing;
+        if (!infer.inferredQuestion) {
+          // Nothing to compare: the judge gave no question, which counts as a "no" the user can read.
+          return this.recordVote(id, candidate, 'cycle', 'compare', index, {
+            sample: { text: '(no question could be read from the inference step)', finishReason: 'none', promptTokens: 0, completionTokens: 0 },
+            cached: false,
+          }, 'unparseable');
+        }
+        const messages = this.prompts.render(seed.domain, 'cycle_compare', { question: seed.question, inferred_question: infer.inferredQuestion });
+        const [result] = await this.sampler.samples(this.judgeRequest('cycle', messages), [id], this.store, this.controller.signal, index);
+        if (result!.existing) return result!.existing as VoteEvent;
+        return this.recordVote(id, candidate, 'cycle', 'compare', index, result!, parseVerdict(result!.sample.text).verdict, infer.inferredQuestion);
+      }),
+    );
+  }
+
+  private recordVote(
+    id: string,
+    candidate: CandidateEvent,
+    stage: Stage,
+    step: VoteEvent['step'],
+    index: number,
+    result: { sample: { text: string; reasoning?: string; finishReason: string; promptTokens: number; completionTokens: number }; cached: boolean },
+    verdict: VoteEvent['verdict'],
+    inferredQuestion?: string,
+  ): VoteEvent {
+    const event = this.store.append({
+      id,
+      type: 'vote',
+      candidateId: candidate.candidateId,
+      stage,
+      step,
+      index,
+      text: result.sample.text,
+      reasoning: result.sample.reasoning,
+      finishReason: result.sample.finishReason,
+      promptTokens: result.sample.promptTokens,
+      completionTokens: result.sample.completionTokens,
+      cached: result.cached,
+      verdict,
+      inferredQuestion,
+    });
+    return (event ?? this.store.get(id)) as VoteEvent;
+  }
+}

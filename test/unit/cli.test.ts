@@ -1,0 +1,184 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { EXIT_CODES } from '../../src/core/errors';
+import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
+
+const ROOT = path.resolve(__dirname, '../..');
+const CLI = path.join(ROOT, 'dist/cli.js');
+const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function svd(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, SVD_API_KEY: '', OPENAI_API_KEY: '', ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function tempDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'svd-cli-'));
+}
+
+function writeSeeds(dir: string, scripts: SeedScript[]): string {
+  const file = path.join(dir, 'seeds.jsonl');
+  writeFileSync(file, scripts.map((s, i) => JSON.stringify({ id: `q${i}`, domain: 'math', question: s.question })).join('\n') + '\n');
+  return file;
+}
+
+function acceptedSet(runDir: string): string[] {
+  return readFileSync(path.join(runDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { type: string; acceptedCandidateIds?: string[] })
+    .filter((e) => e.type === 'outcome')
+    .flatMap((e) => e.acceptedCandidateIds ?? [])
+    .sort();
+}
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('svd CLI', () => {
+  let server: ScriptedServer;
+  const scripts: SeedScript[] = [
+    { question: 'What is 2 + 2?' },
+    { question: 'What is 3 + 5?', answers: ['wrong', 'right'] },
+    { question: 'What is 9 - 1?', answers: ['wrong', 'wrong'] },
+  ];
+
+  before(async () => {
+    const build = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+    server = await startScriptedServer({ models: ['scripted', 'other'], apiKey: 'sk-test-secret' });
+    server.setHandler(methodHandler(scripts));
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  const base = (dir: string) => ['--base-url', server.url, '--model', 'scripted', '--runs-dir', path.join(dir, 'runs'), '--prompts', PROMPTS];
+  const key = { SVD_API_KEY: 'sk-test-secret' };
+
+  test('run, status, override and export work end to end', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const ran = await svd(['run', seeds, ...base(dir), '--candidates', '2', '--votes', '2'], { env: key });
+    assert.equal(ran.code, 0, ran.stderr);
+    const runId = /^run (\S+)/m.exec(ran.stdout)?.[1];
+    assert.ok(runId, ran.stdout);
+    assert.match(ran.stdout, /^folder .*runs/m);
+    assert.doesNotMatch(ran.stdout + ran.stderr, /sk-test-secret/);
+
+    const status = await svd(['status', runId, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    const funnel = JSON.parse(status.stdout) as { funnel: { seeds: number; accepted: number; candidates: number } };
+    assert.equal(funnel.funnel.seeds, 3);
+    assert.equal(funnel.funnel.accepted, 2);
+
+    const override = await svd(['override', runId, 'q2#1', 'accept', '--note', 'checked by hand', '--runs-dir', path.join(dir, 'runs')]);
+    assert.equal(override.code, 0, override.stderr);
+    const missing = await svd(['override', runId, 'q9#0', 'accept', '--runs-dir', path.join(dir, 'runs')]);
+    assert.equal(missing.code, EXIT_CODES.not_found);
+
+    for (const format of ['openai', 'trl', 'sharegpt', 'alpaca']) {
+      const out = path.join(dir, `${format}.jsonl`);
+      const exported = await svd(['export', runId, '--format', format, '--out', out, '--runs-dir', path.join(dir, 'runs')]);
+      assert.equal(exported.code, 0, exported.stderr);
+      const rows = readFileSync(out, 'utf8').trim().split('\n');
+      assert.equal(rows.length, 3, `${format}: two accepted by the judges, one by hand`);
+    }
+    assert.ok(existsSync(path.join(dir, 'dataset_info.json')));
+  });
+
+  test('exit codes say what went wrong', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const unreachable = await svd(['run', seeds, '--base-url', `http://127.0.0.1:${await closedPort()}/v1`, '--model', 'm', '--runs-dir', path.join(dir, 'runs'), '--retries', '0']);
+    assert.equal(unreachable.code, EXIT_CODES.unreachable, unreachable.stderr);
+    assert.match(unreachable.stderr, /127\.0\.0\.1/);
+
+    const unknown = await svd(['run', seeds, ...base(dir).map((a) => (a === 'scripted' ? 'no-such-model' : a))], { env: key });
+    assert.equal(unknown.code, EXIT_CODES.unknown_model, unknown.stderr);
+    assert.match(unknown.stderr, /no-such-model/);
+
+    const badKey = await svd(['run', seeds, ...base(dir)], { env: { SVD_API_KEY: 'wrong' } });
+    assert.equal(badKey.code, EXIT_CODES.auth, badKey.stderr);
+    assert.match(badKey.stderr, /SVD_API_KEY/);
+    assert.doesNotMatch(badKey.stderr, /wrong/);
+
+    const badSeeds = path.join(dir, 'bad.jsonl');
+    writeFileSync(badSeeds, '{"question": ""}\nnot json\n');
+    const bad = await svd(['run', badSeeds, ...base(dir), '--domain', 'math'], { env: key });
+    assert.equal(bad.code, EXIT_CODES.bad_seed_file, bad.stderr);
+    assert.match(bad.stderr, /bad\.jsonl:2/);
+
+    const votes = await svd(['run', seeds, ...base(dir), '--votes', '0'], { env: key });
+    assert.equal(votes.code, EXIT_CODES.bad_config);
+    assert.match(votes.stderr, /votes/);
+    const notNumber = await svd(['run', seeds, ...base(dir), '--candidates', 'four'], { env: key });
+    assert.equal(notNumber.code, EXIT_CODES.bad_config);
+    assert.match(notNumber.stderr, /--candidates/);
+  });
+
+  test('models lists what the server serves', async () => {
+    const listed = await svd(['models', '--base-url', server.url], { env: key });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.stdout.trim().split('\n'), ['scripted', 'other']);
+  });
+
+  test('SIGKILL at any moment, then resume: the same accepted set as an uninterrupted run', async () => {
+    const slow = await startScriptedServer({ models: ['scripted'], latencyMs: 15 });
+    try {
+      const many: SeedScript[] = Array.from({ length: 12 }, (_, i) => ({
+        question: `What is ${i} * 3?`,
+        answers: i % 3 === 0 ? ['wrong', 'right'] : ['right', 'wrong'],
+      }));
+      slow.setHandler(methodHandler(many));
+      const args = (dir: string, seeds: string) => ['run', seeds, '--base-url', slow.url, '--model', 'scripted', '--runs-dir', path.join(dir, 'runs'), '--prompts', PROMPTS, '--candidates', '2', '--votes', '2', '--concurrency', '3', '--run', 'r'];
+
+      const reference = tempDir();
+      const done = await svd(args(reference, writeSeeds(reference, many)));
+      assert.equal(done.code, 0, done.stderr);
+      const expected = acceptedSet(path.join(reference, 'runs', 'r'));
+      assert.ok(expected.length > 0);
+
+      const dir = tempDir();
+      const seeds = writeSeeds(dir, many);
+      for (const delay of [120, 200, 90, 260]) {
+        const child = spawn(process.execPath, [CLI, ...args(dir, seeds)], { stdio: 'ignore' });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        child.kill('SIGKILL');
+        await new Promise((resolve) => child.on('close', resolve));
+      }
+      const last = await svd(args(dir, seeds));
+      assert.equal(last.code, 0, last.stderr);
+      assert.deepEqual(acceptedSet(path.join(dir, 'runs', 'r')), expected);
+      const ids = readFileSync(path.join(dir, 'runs', 'r', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+      assert.equal(new Set(ids).size, ids.length, 'no record is duplicated');
+    } finally {
+      await slow.close();
+    }
+  });
+});
