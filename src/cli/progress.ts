@@ -1,15 +1,9 @@
 // The live progress line: redrawn in place on a terminal, a plain line every few seconds elsewhere (CI logs).
 import type { Progress } from '../core/pipeline';
+import { formatDuration } from '../core/status';
 
 const PLAIN_EVERY_MS = 5000;
 
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
 
 export function formatProgress(p: Progress): string {
   const pct = p.seedsTotal > 0 ? Math.floor((100 * p.seedsDone) / p.seedsTotal) : 100;

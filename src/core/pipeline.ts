@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { lastCodeBlock, staticFilter } from './answer';
 import { ResponseCache } from './cache';
 import { methodFingerprint, type RunConfig } from './config';
@@ -69,13 +70,6 @@ export interface RunResult {
   usage: Record<Purpose, UsageCounts>;
 }
 
-export function emptyUsage(): Record<Purpose, UsageCounts> {
-  const usage = {} as Record<Purpose, UsageCounts>;
-  for (const purpose of PURPOSES) {
-    usage[purpose] = { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 };
-  }
-  return usage;
-}
 
 /** A stable, readable run id: the seed file's name and a short hash of what the run would produce. */
 export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHash: string): string {
@@ -210,14 +204,16 @@ class PipelineRun {
     private readonly options: RunOptions,
   ) {
     this.sampler = new Sampler(client, cache, model);
+    // Every request in flight listens on this signal; thousands at once are expected, not a leak.
+    setMaxListeners(0, this.controller.signal);
   }
 
   usage(): Record<Purpose, UsageCounts> {
     const usage = this.client.usage();
     const cached = this.sampler.cachedSamples();
-    const merged = emptyUsage();
-    for (const purpose of PURPOSES) merged[purpose] = { ...usage[purpose], cachedSamples: cached[purpose] };
-    return merged;
+    return Object.fromEntries(
+      PURPOSES.map((purpose) => [purpose, { ...usage[purpose], cachedSamples: cached[purpose] }]),
+    ) as Record<Purpose, UsageCounts>;
   }
 
   result(runId: string, dir: string, state: RunResult['state'], resumed: boolean): RunResult {

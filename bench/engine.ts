@@ -1,0 +1,128 @@
+// Engine benchmark: (1) the engine's own overhead, as achieved requests/s over the ideal when every request takes
+// 100 ms and 64 are in flight; (2) requests and tokens per accepted answer against the naive count (every
+// candidate, every stage, every vote as its own request) on a run where half the candidates are wrong.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseRunConfig } from '../src/core/config';
+import { runPipeline } from '../src/core/pipeline';
+import type { SeedScript } from '../test/fixtures/scripted-server';
+import { PURPOSES } from '../src/core/types';
+
+const ROOT = path.resolve(__dirname, '..');
+const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
+
+interface Server {
+  url: string;
+  requests(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function startServer(dir: string, latencyMs: number, seeds: SeedScript[]): Promise<Server> {
+  const spec = path.join(dir, `server-${latencyMs}.json`);
+  writeFileSync(spec, JSON.stringify({ latencyMs, seeds }));
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'serve-scripted.ts'), spec], {
+    cwd: ROOT,
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error('the scripted server did not start');
+  return {
+    url: first.value,
+    requests: async () => {
+      child.stdin.write('\n');
+      const line = await lines.next();
+      return (JSON.parse(line.value as string) as { requests: number }).requests;
+    },
+    close: async () => {
+      child.stdin.end();
+      await new Promise((resolve) => child.on('close', resolve));
+    },
+  };
+}
+
+function seedsFile(dir: string, name: string, seeds: SeedScript[]): string {
+  const file = path.join(dir, `${name}.jsonl`);
+  writeFileSync(file, seeds.map((s, i) => JSON.stringify({ id: `b${i}`, domain: 'math', question: s.question })).join('\n') + '\n');
+  return file;
+}
+
+async function rate(dir: string): Promise<number> {
+  const concurrency = 64;
+  const latencyMs = 100;
+  // All right answers, n=4, v=3: 7 requests a seed (1 generation, 1 inference, 3 comparisons, 2 judges).
+  const seeds: SeedScript[] = Array.from({ length: Math.ceil(2000 / 7) }, (_, i) => ({ question: `Rate seed ${i}: what is ${i} + ${i}?` }));
+  const server = await startServer(dir, latencyMs, seeds);
+  try {
+    const started = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    await runPipeline({
+      seedsFile: seedsFile(dir, 'rate', seeds),
+      runsDir: path.join(dir, 'rate-runs'),
+      config: parseRunConfig({ promptsDir: PROMPTS, concurrency, candidates: 4, votes: 3 }),
+      endpoint: { baseURL: server.url, model: 'bench', engine: 'server' },
+      probe: false,
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const used = process.cpuUsage(cpu);
+    const requests = await server.requests();
+    console.log(`rate: engine CPU ${(((used.user + used.system) / requests)).toFixed(0)} us per request (load average ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores)`);
+    const achieved = requests / seconds;
+    const ideal = concurrency / (latencyMs / 1000);
+    console.log(`rate: ${requests} requests in ${seconds.toFixed(2)} s = ${achieved.toFixed(1)} req/s; ideal ${ideal} req/s`);
+    return achieved / ideal;
+  } finally {
+    await server.close();
+  }
+}
+
+async function cost(dir: string): Promise<{ perAccepted: number; naivePerAccepted: number }> {
+  const n = 4;
+  const v = 3;
+  const seeds: SeedScript[] = Array.from({ length: 100 }, (_, i) => ({
+    question: `Cost seed ${i}: what is ${i} * 3?`,
+    // Half the candidates are wrong, in varying positions.
+    answers: i % 2 === 0 ? ['wrong', 'right', 'wrong', 'right'] : ['right', 'wrong', 'right', 'wrong'],
+  }));
+  const server = await startServer(dir, 0, seeds);
+  try {
+    const result = await runPipeline({
+      seedsFile: seedsFile(dir, 'cost', seeds),
+      runsDir: path.join(dir, 'cost-runs'),
+      config: parseRunConfig({ promptsDir: PROMPTS, concurrency: 16, candidates: n, votes: v }),
+      endpoint: { baseURL: server.url, model: 'bench', engine: 'server' },
+      probe: false,
+    });
+    const requests = await server.requests();
+    const tokens = PURPOSES.reduce((sum, p) => sum + result.usage[p].promptTokens + result.usage[p].completionTokens, 0);
+    const naiveRequests = seeds.length * n * (1 + 4 * v);
+    // Naive tokens: each naive request costs what a request of its purpose cost here, per sample.
+    const perSample = (p: (typeof PURPOSES)[number]) => {
+      const u = result.usage[p];
+      return u.requests > 0 ? (u.promptTokens + u.completionTokens) / Math.max(1, u.requests) : 0;
+    };
+    const naiveTokens = seeds.length * n * (perSample('generate') + v * (2 * perSample('cycle') + perSample('factuality') + perSample('correctness')));
+    const accepted = result.accepted;
+    console.log(`cost: ${seeds.length} seeds, n=${n}, v=${v}, half the candidates wrong: ${accepted} accepted`);
+    console.log(`cost: ${requests} requests (${(requests / accepted).toFixed(2)} per accepted), naive ${naiveRequests} (${(naiveRequests / accepted).toFixed(2)} per accepted)`);
+    console.log(`cost: ${tokens} tokens (${(tokens / accepted).toFixed(0)} per accepted), naive about ${naiveTokens.toFixed(0)} (${(naiveTokens / accepted).toFixed(0)} per accepted)`);
+    return { perAccepted: requests / accepted, naivePerAccepted: naiveRequests / accepted };
+  } finally {
+    await server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'svd-bench-'));
+  try {
+    const ratio = await rate(dir);
+    const { perAccepted, naivePerAccepted } = await cost(dir);
+    console.log(`engine: rate_ratio=${ratio.toFixed(3)} requests_per_accepted=${perAccepted.toFixed(2)} naive_requests_per_accepted=${naivePerAccepted.toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
