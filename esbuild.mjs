@@ -18,6 +18,7 @@ const node = {
 
 const entries = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/engine/server.ts'], outfile: 'dist/engine.js' },
 ];
 
 if (watch) {
