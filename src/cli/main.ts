@@ -13,7 +13,9 @@ import { funnelJson, formatFunnel } from '../core/status';
 import { RunStore, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
 import { foldRun } from '../core/runview';
 import { DOMAINS, type Domain, type OverrideAction } from '../core/types';
-import { ProgressLine } from './progress';
+import { DownloadBar, ProgressLine } from './progress';
+import { ensureModel } from '../engine/download';
+import { startEngine } from '../engine/host';
 
 const VERSION = '0.1.0';
 
@@ -69,6 +71,9 @@ interface RunFlags {
   batch: boolean;
   timeout?: number;
   retries?: number;
+  threads?: number;
+  parallel?: number;
+  context?: number;
   json?: boolean;
 }
 
@@ -84,8 +89,8 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   input.batchSamples = flags.batch;
   const config = parseRunConfig(input, 'options');
 
-  const endpoint = await resolveEndpoint(flags, io);
   const controller = new AbortController();
+  const endpoint = await resolveEndpoint(flags, io, () => controller.abort());
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
@@ -116,6 +121,8 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       onProgress: (p) => progress.update(p),
     });
     progress.done();
+    const engineFailure = endpoint.failure();
+    if (engineFailure) throw engineFailure;
     const store = RunStore.open(result.dir, { readOnly: true });
     const view = foldRun(store.events(), result.seedsTotal);
     store.close();
@@ -137,15 +144,57 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   }
 }
 
-async function resolveEndpoint(flags: RunFlags, _io: Io): Promise<{ endpoint: Endpoint; dispose: () => Promise<void> }> {
+interface ResolvedEndpoint {
+  endpoint: Endpoint;
+  /** Set when the embedded engine died under the run: the reason to report instead of a plain stop. */
+  failure(): SvdError | undefined;
+  dispose(): Promise<void>;
+}
+
+/** A server named by --base-url, else the embedded engine on --model-path or the default model. */
+async function resolveEndpoint(flags: RunFlags, io: Io, onEngineDeath: () => void): Promise<ResolvedEndpoint> {
   if (flags.baseUrl) {
     if (!flags.model) throw new SvdError('bad_config', '--model: required with --base-url (list them with `svd models --base-url URL`)');
     return {
       endpoint: { baseURL: flags.baseUrl, model: flags.model, apiKey: apiKeyFromEnv(), engine: 'server' },
+      failure: () => undefined,
       dispose: async () => {},
     };
   }
-  throw new SvdError('bad_config', '--base-url: required (an OpenAI-compatible server, e.g. http://localhost:8000/v1)');
+  let modelPath = flags.modelPath;
+  if (!modelPath) {
+    const bar = new DownloadBar(io.isTTY && !flags.json, (text) => process.stderr.write(text));
+    modelPath = await ensureModel({ onProgress: (p) => bar.update(p) });
+    bar.done();
+  }
+  io.err(`starting the embedded engine on ${modelPath}`);
+  const engine = await startEngine({
+    modelPath,
+    threads: flags.threads,
+    parallel: flags.parallel,
+    contextSize: flags.context,
+    log: (line) => {
+      if (process.env.SVD_DEBUG) io.err(`engine: ${line}`);
+    },
+  });
+  io.err(`embedded engine ready: model ${engine.model}, pid ${engine.pid}`);
+  let failure: SvdError | undefined;
+  const exit = engine.onExit((info) => {
+    if (info.expected) return;
+    failure = new SvdError(
+      'engine',
+      `the embedded engine stopped unexpectedly (${info.signal ?? `exit code ${info.code}`}); the run's records are intact: run the same command again to resume`,
+    );
+    onEngineDeath();
+  });
+  return {
+    endpoint: { baseURL: engine.baseURL, model: flags.model ?? engine.model, apiKey: engine.apiKey, engine: 'embedded' },
+    failure: () => failure,
+    dispose: async () => {
+      exit.dispose();
+      await engine.stop();
+    },
+  };
 }
 
 function commandStatus(run: string, flags: { runsDir?: string; json?: boolean }, io: Io): number {
@@ -264,8 +313,12 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .command('run')
     .description('run the method on a seed file (JSONL, JSON array or CSV); running it again resumes')
     .argument('<seeds>', 'seed file')
-    .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://localhost:8000/v1')
+    .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: the embedded engine)')
     .option('--model <name>', 'model name on the server')
+    .option('--model-path <file>', 'embedded engine: a local GGUF (default: Qwen3-0.6B, downloaded once)')
+    .option('--threads <n>', 'embedded engine: CPU threads (default: the core count)', integer('--threads'))
+    .option('--parallel <n>', 'embedded engine: sequences generated at once', integer('--parallel'))
+    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'))
     .option('--candidates <n>', 'candidate solutions per seed (default 4)', integer('--candidates'))
     .option('--votes <v>', 'judge votes per stage, all must say yes (default 3)', integer('--votes'))
     .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))

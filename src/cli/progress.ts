@@ -1,6 +1,7 @@
 // The live progress line: redrawn in place on a terminal, a plain line every few seconds elsewhere (CI logs).
 import type { Progress } from '../core/pipeline';
 import { formatDuration } from '../core/status';
+import type { DownloadProgress } from '../engine/download';
 
 const PLAIN_EVERY_MS = 5000;
 
@@ -36,6 +37,40 @@ export class ProgressLine {
   }
 
   /** Ends the line so that later output starts on a fresh one. */
+  done(): void {
+    if (this.drawn) this.write('\n');
+    this.drawn = false;
+  }
+}
+
+/** The default model's download: a bar on a terminal, a line per 10% elsewhere. */
+export class DownloadBar {
+  private lastTenth = -1;
+  private drawn = false;
+
+  constructor(
+    private readonly tty: boolean,
+    private readonly write: (text: string) => void,
+  ) {}
+
+  update(p: DownloadProgress): void {
+    const mb = (n: number) => (n / 1e6).toFixed(0);
+    const fraction = p.total ? p.received / p.total : undefined;
+    const label = `downloading the default model: ${mb(p.received)}${p.total ? `/${mb(p.total)}` : ''} MB${p.resumedFrom ? ` (resumed at ${mb(p.resumedFrom)} MB)` : ''}`;
+    if (this.tty) {
+      const width = 30;
+      const filled = fraction === undefined ? 0 : Math.round(fraction * width);
+      this.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label}`);
+      this.drawn = true;
+      return;
+    }
+    const tenth = fraction === undefined ? 0 : Math.floor(fraction * 10);
+    if (tenth > this.lastTenth) {
+      this.lastTenth = tenth;
+      this.write(`${label}\n`);
+    }
+  }
+
   done(): void {
     if (this.drawn) this.write('\n');
     this.drawn = false;

@@ -423,10 +423,11 @@ class PipelineRun {
         const id = eventIds.vote(candidate.candidateId, 'cycle', 'compare', index);
         const existing = this.store.get(id);
         if (existing?.type === 'vote') return existing;
-        if (!infer.inferredQuestion) {
-          // Nothing to compare: the judge gave no question, which counts as a "no" the user can read.
+        if (!infer.inferredQuestion || infer.finishReason === 'length') {
+          // Nothing to compare: the judge gave no question (or was cut off mid-way), a "no" the user can read.
+          const why = infer.inferredQuestion ? 'the inference step was cut off at max_tokens' : 'no question could be read from the inference step';
           return this.recordVote(id, candidate, 'cycle', 'compare', index, {
-            sample: { text: '(no question could be read from the inference step)', finishReason: 'none', promptTokens: 0, completionTokens: 0 },
+            sample: { text: `(${why})`, finishReason: 'none', promptTokens: 0, completionTokens: 0 },
             cached: false,
           }, 'unparseable');
         }
