@@ -54,20 +54,30 @@ async function rate(dir: string): Promise<number> {
   const latencyMs = 100;
   // All right answers, n=4, v=3: 7 requests a seed (1 generation, 1 inference, 3 comparisons, 2 judges).
   const seeds: SeedScript[] = Array.from({ length: Math.ceil(2000 / 7) }, (_, i) => ({ question: `Rate seed ${i}: what is ${i} + ${i}?` }));
-  const server = await startServer(dir, latencyMs, seeds);
+  const warmup: SeedScript[] = Array.from({ length: 64 }, (_, i) => ({ question: `Warm-up seed ${i}: what is ${i} - 1?` }));
+  const server = await startServer(dir, latencyMs, [...seeds, ...warmup]);
   try {
+    // A first, small run loads and compiles every module on the path, so the figure is the steady state.
+    await runPipeline({
+      seedsFile: seedsFile(dir, 'warmup', warmup),
+      runsDir: path.join(dir, 'warmup', 'runs'),
+      config: parseRunConfig({ promptsDir: PROMPTS, concurrency, candidates: 4, votes: 3 }),
+      endpoint: { baseURL: server.url, model: 'bench', engine: 'server' },
+      probe: false,
+    });
+    const before = await server.requests();
     const started = process.hrtime.bigint();
     const cpu = process.cpuUsage();
     await runPipeline({
       seedsFile: seedsFile(dir, 'rate', seeds),
-      runsDir: path.join(dir, 'rate-runs'),
+      runsDir: path.join(dir, 'rate', 'runs'),
       config: parseRunConfig({ promptsDir: PROMPTS, concurrency, candidates: 4, votes: 3 }),
       endpoint: { baseURL: server.url, model: 'bench', engine: 'server' },
       probe: false,
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const used = process.cpuUsage(cpu);
-    const requests = await server.requests();
+    const requests = (await server.requests()) - before;
     console.log(`rate: engine CPU ${(((used.user + used.system) / requests)).toFixed(0)} us per request (load average ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores)`);
     const achieved = requests / seconds;
     const ideal = concurrency / (latencyMs / 1000);
@@ -90,7 +100,7 @@ async function cost(dir: string): Promise<{ perAccepted: number; naivePerAccepte
   try {
     const result = await runPipeline({
       seedsFile: seedsFile(dir, 'cost', seeds),
-      runsDir: path.join(dir, 'cost-runs'),
+      runsDir: path.join(dir, 'cost', 'runs'),
       config: parseRunConfig({ promptsDir: PROMPTS, concurrency: 16, candidates: n, votes: v }),
       endpoint: { baseURL: server.url, model: 'bench', engine: 'server' },
       probe: false,

@@ -47,7 +47,12 @@ function canonicalJson(value: unknown): string {
  * means the same to the server, so both give one key.
  */
 export function sampleKey(model: string, request: SampleRequest, index: number): string {
-  const identity = {
+  return sampleKeys(model, request, [index])[0]!;
+}
+
+/** The keys of several samples of one request; the request is serialised once. */
+export function sampleKeys(model: string, request: SampleRequest, indices: readonly number[]): string[] {
+  const identity = canonicalJson({
     v: KEY_VERSION,
     model,
     messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
@@ -55,9 +60,9 @@ export function sampleKey(model: string, request: SampleRequest, index: number):
     topP: request.topP,
     maxTokens: request.maxTokens,
     stop: request.stop?.length ? request.stop : null,
-    index,
-  };
-  return createHash('sha256').update(canonicalJson(identity)).digest('hex');
+  });
+  const prefix = createHash('sha256').update(identity);
+  return indices.map((index) => prefix.copy().update(`#${index}`).digest('hex'));
 }
 
 export class ResponseCache {

@@ -230,7 +230,7 @@ class PipelineRun {
     try {
       const seeds = readSeeds(seedOptions);
       // Enough seeds in flight to keep every request slot busy: a seed waits on one request most of the time.
-      const workers = Math.max(2, this.config.concurrency * 2);
+      const workers = Math.max(2, Math.ceil(this.config.concurrency * 1.5));
       let fatal: unknown;
       const work = async () => {
         for (;;) {

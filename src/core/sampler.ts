@@ -1,6 +1,6 @@
 // Where a sample comes from, cheapest first: the run's own record (resume), the shared response cache (a repeated
 // run), then the model. Only the missing samples are asked for, in one request with `n` where possible.
-import { sampleKey, type ResponseCache } from './cache';
+import { sampleKeys, type ResponseCache } from './cache';
 import type { RunEvent } from './events';
 import type { ModelClient } from './model';
 import type { RunStore } from './store';
@@ -43,9 +43,10 @@ export class Sampler {
       return existing && 'text' in existing ? { existing, sample: sampleOf(existing), cached: false } : undefined;
     });
     const missing: { slot: number; key: string }[] = [];
-    results.forEach((result, slot) => {
-      if (result) return;
-      const key = sampleKey(this.model, request, firstIndex + slot);
+    const open = results.flatMap((result, slot) => (result ? [] : [slot]));
+    const keys = open.length > 0 ? sampleKeys(this.model, request, open.map((slot) => firstIndex + slot)) : [];
+    open.forEach((slot, i) => {
+      const key = keys[i]!;
       const hit = this.cache.get(key);
       if (hit) {
         results[slot] = { sample: hit, cached: true };

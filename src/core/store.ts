@@ -26,6 +26,8 @@ export type RunEventType = RunEvent['type'];
 
 const MANIFEST_FILE = 'run.json';
 const EVENTS_FILE = 'events.jsonl';
+/** Human decisions, kept apart so the pipeline stays the only writer of events.jsonl while a reviewer overrides. */
+const OVERRIDES_FILE = 'overrides.jsonl';
 const LOCK_FILE = 'run.lock';
 
 export function defaultRunsDir(workspace: string): string {
@@ -124,6 +126,11 @@ export class AppendLog<T> {
   private end = 0;
   /** Complete lines before `end` (blank and duplicate lines included), for line numbers in errors. */
   private lines = 0;
+  /**
+   * Set while this process is the file's only writer (the run's lock holder): nobody else can have appended, so
+   * the file's size need not be checked around each write, which is most of an append's cost.
+   */
+  exclusive = false;
 
   private constructor(
     readonly file: string,
@@ -187,7 +194,7 @@ export class AppendLog<T> {
     if (this.options.readOnly) throw new SvdError('internal', `${this.file} is open read-only`);
     const key = this.options.keyOf(entry);
     const indexed: T[] = [];
-    if (this.fileSize() > this.end) {
+    if (!this.exclusive && this.fileSize() > this.end) {
       this.scan(indexed);
       if (this.fileSize() > this.end) this.settleTail(indexed);
     }
@@ -199,7 +206,7 @@ export class AppendLog<T> {
       // The next append or open finds the partial line as a torn tail and cuts it off.
       throw new SvdError('internal', `${this.file}: short write (${written} of ${line.length} bytes)`);
     }
-    if (this.fileSize() === start + line.length) {
+    if (this.exclusive || this.fileSize() === start + line.length) {
       // Nobody else wrote meanwhile, so the line sits where the file ended.
       this.addToIndex(key, start, line.length - 1);
       this.options.onIndex?.(entry);
@@ -432,6 +439,7 @@ export class RunStore {
   /** Open found a torn or invalid last line left by an interrupted writer and dropped it (see AppendLog). */
   readonly droppedTail: boolean;
   private readonly log: AppendLog<RunEvent>;
+  private readonly overrides: AppendLog<RunEvent>;
   private readonly counts = emptyCounts();
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private locked = false;
@@ -449,7 +457,20 @@ export class RunStore {
       readOnly,
       onIndex: (event) => (this.counts[event.type] += 1),
     });
-    this.droppedTail = this.log.droppedTail;
+    try {
+      const overridesFile = path.join(dir, OVERRIDES_FILE);
+      this.overrides = AppendLog.open<RunEvent>(overridesFile, {
+        schema: RunEvent,
+        keyOf: (event) => event.id,
+        // A run nobody overrode has no file; read-only opens see an empty log.
+        readOnly: readOnly && fs.existsSync(overridesFile),
+        onIndex: (event) => (this.counts[event.type] += 1),
+      });
+    } catch (error) {
+      this.log.close();
+      throw error;
+    }
+    this.droppedTail = this.log.droppedTail || this.overrides.droppedTail;
   }
 
   /** Starts a new run in `dir`; refuses to overwrite an existing one. */
@@ -461,6 +482,7 @@ export class RunStore {
     if (fs.existsSync(manifestFile)) throw new SvdError('bad_config', `a run already exists at ${dir}`);
     // The record first, then the manifest: a folder with run.json always has events.jsonl.
     fs.closeSync(fs.openSync(path.join(dir, EVENTS_FILE), 'a'));
+    fs.closeSync(fs.openSync(path.join(dir, OVERRIDES_FILE), 'a'));
     writeFileAtomic(manifestFile, `${JSON.stringify(result.data, null, 2)}\n`);
     return new RunStore(dir, false);
   }
@@ -471,7 +493,7 @@ export class RunStore {
 
   /** Events indexed. */
   get size(): number {
-    return this.log.size;
+    return this.log.size + this.overrides.size;
   }
 
   /** Events indexed, per type. */
@@ -480,11 +502,11 @@ export class RunStore {
   }
 
   has(id: string): boolean {
-    return this.log.has(id);
+    return this.log.has(id) || this.overrides.has(id);
   }
 
   get(id: string): RunEvent | undefined {
-    return this.log.read(id);
+    return this.log.read(id) ?? this.overrides.read(id);
   }
 
   /**
@@ -496,14 +518,17 @@ export class RunStore {
     if (!result.success) {
       throw new SvdError('internal', `invalid ${event.type} event ${event.id}: ${issueText(result.error)}`);
     }
-    const { written, indexed } = this.log.append(result.data);
+    const log = result.data.type === 'override' ? this.overrides : this.log;
+    if (log !== this.overrides && this.has(result.data.id)) return undefined;
+    const { written, indexed } = log.append(result.data);
     this.emit(indexed);
     return written ? result.data : undefined;
   }
 
-  /** Every event in file order, read from disk as the caller goes. */
-  events(): Generator<RunEvent> {
-    return this.log.entries();
+  /** Every event in file order (the pipeline's record, then the overrides), read from disk as the caller goes. */
+  *events(): Generator<RunEvent> {
+    yield* this.log.entries();
+    yield* this.overrides.entries();
   }
 
   /**
@@ -511,7 +536,7 @@ export class RunStore {
    * hear them too.
    */
   refresh(): RunEvent[] {
-    const fresh = this.log.refresh();
+    const fresh = [...this.log.refresh(), ...this.overrides.refresh()];
     this.emit(fresh);
     return fresh;
   }
@@ -531,6 +556,7 @@ export class RunStore {
     for (let attempt = 0; attempt < 5; attempt++) {
       if (claimFile(file, `${JSON.stringify(mine)}\n`)) {
         this.locked = true;
+        this.log.exclusive = true;
         return;
       }
       const holder = readLock(file);
@@ -549,6 +575,7 @@ export class RunStore {
   unlock(): void {
     if (!this.locked) return;
     this.locked = false;
+    this.log.exclusive = false;
     const file = path.join(this.dir, LOCK_FILE);
     const holder = readLock(file);
     // Never remove a lock another process took over.
@@ -558,6 +585,7 @@ export class RunStore {
   close(): void {
     this.unlock();
     this.log.close();
+    this.overrides.close();
     this.listeners.clear();
   }
 

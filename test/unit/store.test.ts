@@ -122,7 +122,7 @@ describe('RunStore create/open', () => {
   it('writes the manifest pretty-printed and leaves no temp files', () => {
     const dir = tempDir();
     create(dir).close();
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['events.jsonl', 'run.json']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['events.jsonl', 'overrides.jsonl', 'run.json']);
     assert.match(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'), /^\{\n {2}"version": 1,/);
   });
 
@@ -318,7 +318,7 @@ describe('RunStore reading', () => {
     assert.deepEqual(idsOf(observer.events()), ['seed:1', 'seed:2', 'seed:3', 'seed:4']);
   });
 
-  it('an append first picks up what other writers appended, so their ids are not written twice', () => {
+  it('an append first picks up what other writers appended, so their ids are not written twice; overrides live in their own file', () => {
     const dir = tempDir();
     const pipeline = create(dir);
     const reviewer = open(dir);
@@ -329,8 +329,10 @@ describe('RunStore reading', () => {
     assert.equal(pipeline.append({ id: 'override:1', type: 'override', candidateId: '1#0', action: 'reject' }), undefined);
     assert.ok(pipeline.append(seedEvent(2)));
     assert.deepEqual(heard, ['override:1', 'seed:2']);
-    assert.equal(fs.readFileSync(eventsFile(dir), 'utf8').trimEnd().split('\n').length, 3);
-    assert.deepEqual(idsOf(reviewer.refresh()), ['seed:2']);
+    assert.equal(fs.readFileSync(eventsFile(dir), 'utf8').trimEnd().split('\n').length, 2);
+    assert.equal(fs.readFileSync(path.join(dir, 'overrides.jsonl'), 'utf8').trimEnd().split('\n').length, 1);
+    assert.deepEqual(idsOf(reviewer.refresh()), ['seed:1', 'seed:2']);
+    assert.deepEqual(idsOf([...pipeline.events()]), ['seed:1', 'seed:2', 'override:1']);
   });
 
   it('refuses to read after close', () => {
@@ -395,7 +397,7 @@ describe('RunStore lock', () => {
     writeLock(dir, dead);
     store.lock();
     assert.equal(JSON.parse(fs.readFileSync(lockFile(dir), 'utf8')).pid, process.pid);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['events.jsonl', 'run.json', 'run.lock']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['events.jsonl', 'overrides.jsonl', 'run.json', 'run.lock']);
   });
 
   it('takes over an unreadable lock', () => {
