@@ -1,5 +1,6 @@
 // `svd`: the method from a terminal or CI. Parses arguments, shows progress, maps errors to exit codes; the work
 // itself is core's.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { PRESETS, parseRunConfig, type RunConfigInput } from '../core/config';
@@ -75,10 +76,33 @@ interface RunFlags {
   parallel?: number;
   context?: number;
   json?: boolean;
+  events?: boolean;
+  config?: string;
+}
+
+/** `--config FILE`: a JSON object of the method's parameters (see RunConfigSchema); flags given too win. */
+function readConfigFile(file: string | undefined): RunConfigInput {
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SvdError('bad_config', `--config: cannot read ${file}: ${describeError(error)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SvdError('bad_config', `${file}: not valid JSON: ${describeError(error)}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SvdError('bad_config', `${file}: expected a JSON object`);
+  // Validated here so that errors name the file; parsed again with the flags merged in.
+  parseRunConfig(value, file);
+  return value as RunConfigInput;
 }
 
 async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<number> {
-  const input: RunConfigInput = { ...(flags.paper ? PRESETS.paper : PRESETS.default) };
+  const input: RunConfigInput = { ...(flags.paper ? PRESETS.paper : PRESETS.default), ...readConfigFile(flags.config) };
   if (flags.candidates !== undefined) input.candidates = flags.candidates;
   if (flags.votes !== undefined) input.votes = flags.votes;
   if (flags.concurrency !== undefined) input.concurrency = flags.concurrency;
@@ -100,7 +124,11 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = new ProgressLine(io.isTTY && !flags.json, (text) => process.stderr.write(text));
+  const emit = (event: Record<string, unknown>) => {
+    if (flags.events) io.out(JSON.stringify(event));
+  };
+  const quiet = flags.json || flags.events;
+  const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
   try {
     const result = await runPipeline({
       seedsFile: seeds,
@@ -110,15 +138,25 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       config,
       endpoint: endpoint.endpoint,
       signal: controller.signal,
-      onProblem: (problem) => io.err(`warning: ${formatProblem(problem)} (row skipped)`),
-      onNotice: (message) => io.err(`note: ${message}`),
+      onProblem: (problem) => {
+        emit({ type: 'problem', ...problem, text: formatProblem(problem) });
+        io.err(`warning: ${formatProblem(problem)} (row skipped)`);
+      },
+      onNotice: (message) => {
+        emit({ type: 'notice', message });
+        io.err(`note: ${message}`);
+      },
       onStart: (info) => {
-        if (flags.json) return;
+        emit({ type: 'start', ...info });
+        if (quiet) return;
         io.out(`run ${info.runId}${info.resumed ? ' (resuming)' : ''}`);
         io.out(`folder ${info.dir}`);
         io.out(`seeds ${info.seedsTotal}, model ${endpoint.endpoint.model}, n=${config.candidates}, v=${config.votes}`);
       },
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => {
+        emit({ type: 'progress', ...p });
+        progress.update(p);
+      },
     });
     progress.done();
     const engineFailure = endpoint.failure();
@@ -126,8 +164,9 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
     const store = RunStore.open(result.dir, { readOnly: true });
     const view = foldRun(store.events(), result.seedsTotal);
     store.close();
-    if (flags.json) {
-      io.out(JSON.stringify({ ...funnelJson(view), runId: result.runId, dir: result.dir, state: result.state }));
+    if (flags.json || flags.events) {
+      const summary = { ...funnelJson(view), runId: result.runId, dir: result.dir, state: result.state };
+      io.out(JSON.stringify(flags.events ? { type: 'result', ...summary } : summary));
     } else {
       io.out(formatFunnel(view));
       if (result.state === 'stopped') io.out(`stopped: run the same command again to resume run ${result.runId}`);
@@ -164,7 +203,12 @@ async function resolveEndpoint(flags: RunFlags, io: Io, onEngineDeath: () => voi
   let modelPath = flags.modelPath;
   if (!modelPath) {
     const bar = new DownloadBar(io.isTTY && !flags.json, (text) => process.stderr.write(text));
-    modelPath = await ensureModel({ onProgress: (p) => bar.update(p) });
+    modelPath = await ensureModel({
+      onProgress: (p) => {
+        if (flags.events) io.out(JSON.stringify({ type: 'download', ...p }));
+        bar.update(p);
+      },
+    });
     bar.done();
   }
   io.err(`starting the embedded engine on ${modelPath}`);
@@ -178,6 +222,7 @@ async function resolveEndpoint(flags: RunFlags, io: Io, onEngineDeath: () => voi
     },
   });
   io.err(`embedded engine ready: model ${engine.model}, pid ${engine.pid}`);
+  if (flags.events) io.out(JSON.stringify({ type: 'engine', model: engine.model, pid: engine.pid }));
   let failure: SvdError | undefined;
   const exit = engine.onExit((info) => {
     if (info.expected) return;
@@ -323,6 +368,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--votes <v>', 'judge votes per stage, all must say yes (default 3)', integer('--votes'))
     .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
     .option('--paper', "the paper's budget: 8 candidates, 5 votes")
+    .option('--config <file>', "a JSON file of the method's parameters (candidates, votes, selection, generation, judge, ...)")
     .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
     .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
     .option('--question-field <name>', 'the field that holds the question')
@@ -333,6 +379,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--retries <n>', 'retries per request', integer('--retries'))
     .option('--no-batch', 'one request per sample instead of `n` samples per request')
     .option('--json', 'machine-readable output')
+    .option('--events', 'JSON lines on stdout as the run goes (start, progress, problem, notice, result), for tools')
     .action(async (seeds: string, flags: RunFlags) => setCode(await commandRun(seeds, flags, io)));
 
   program
@@ -396,6 +443,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (isSvdError(error)) {
       io.err(`error: ${error.message}`);
+      if (argv.includes('--events')) io.out(JSON.stringify({ type: 'error', code: error.code, message: error.message }));
       return EXIT_CODES[error.code];
     }
     io.err(`error: ${describeError(error)}`);
