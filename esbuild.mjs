@@ -17,6 +17,7 @@ const node = {
 };
 
 const entries = [
+  { ...node, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/engine/server.ts'], outfile: 'dist/engine.js' },
 ];

@@ -25,6 +25,8 @@ export interface SeedReadOptions {
   idField?: string;
   /** For rows without a domain of their own; a row's own field wins. */
   domain?: Domain;
+  /** Rows come from this text instead of the file (an editor's unsaved buffer); `file` still names it. */
+  text?: string;
 }
 
 export type SeedRecord = { kind: 'seed'; seed: Seed } | { kind: 'problem'; problem: SeedProblem };
@@ -105,7 +107,8 @@ interface OpenedSeeds {
 
 async function openSeeds(options: SeedReadOptions): Promise<OpenedSeeds> {
   const hash = createHash('sha256');
-  const { format, text } = await resolveFormat(options, decodedChunks(options.file, hash));
+  const chunks = options.text === undefined ? decodedChunks(options.file, hash) : textChunks(options.text, hash);
+  const { format, text } = await resolveFormat(options, chunks);
   const rows =
     format === 'jsonl' ? jsonlRows(text) : format === 'json' ? jsonArrayRows(text, options.file) : csvRows(text);
   return { format, records: toRecords(rows, options), fingerprint: () => hash.digest('hex') };
@@ -141,6 +144,13 @@ async function* decodedChunks(file: string, hash: Hash): AsyncGenerator<string> 
   }
   const rest = decoder.end();
   if (rest.length > 0) yield first && rest.charCodeAt(0) === BOM ? rest.slice(1) : rest;
+}
+
+/** Given text read as the file would be: its UTF-8 bytes feed the fingerprint, a leading BOM is dropped. */
+async function* textChunks(text: string, hash: Hash): AsyncGenerator<string> {
+  hash.update(text, 'utf8');
+  const body = text.charCodeAt(0) === BOM ? text.slice(1) : text;
+  if (body.length > 0) yield body;
 }
 
 const EXTENSIONS: Readonly<Record<string, SeedFormat>> = {

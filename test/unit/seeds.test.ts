@@ -737,3 +737,45 @@ describe('streaming', () => {
     assert.equal(again.count, 4);
   });
 });
+
+describe('text instead of the file', () => {
+  test('rows come from the text, the file need not exist, problems name the file with their lines', async () => {
+    const file = join(dir, 'unsaved', 'draft.jsonl');
+    const text = `\uFEFF${jsonl({ id: 'a', question: 'q1', domain: 'math' })}{broken\n${jsonl({ id: 'a', question: 'q2', domain: 'math' })}`;
+    const { seeds, problems } = await collect({ file, text });
+    assert.deepEqual(
+      seeds.map((seed) => [seed.id, seed.line, seed.question]),
+      [['a', 1, 'q1']],
+    );
+    assert.deepEqual(
+      problems.map((problem) => [problem.file, problem.line, problem.field]),
+      [
+        [file, 2, undefined],
+        [file, 3, 'id'],
+      ],
+    );
+    assert.match(problems[0]!.message, /^not valid JSON/);
+  });
+
+  test('the text wins over the file on disk; format from the name, else sniffed; fingerprint of its bytes', async () => {
+    const onDisk = await write('text-wins.json', '[{"question": "old", "domain": "math"}]');
+    const text = '[\n  {"question": "new", "domain": "science"},\n  42\n]\n';
+    const fromText = await collect({ file: onDisk, text });
+    assert.deepEqual(
+      fromText.seeds.map((seed) => [seed.question, seed.domain, seed.line]),
+      [['new', 'science', 2]],
+    );
+    assert.deepEqual(
+      fromText.problems.map((problem) => [problem.line, problem.message]),
+      [[3, 'expected a JSON object, found a number']],
+    );
+    const csv = 'question,domain\n"multi\nline",coding\n';
+    const scan = await scanSeeds({ file: join(dir, 'untitled-1'), text: csv });
+    assert.equal(scan.format, 'csv');
+    assert.equal(scan.count, 1);
+    assert.equal(scan.fingerprint, createHash('sha256').update(csv).digest('hex'));
+    const broken = await rejection(() => drain({ file: onDisk, text: '{"question": "q"}' }));
+    assert.ok(isSvdError(broken, 'bad_seed_file'));
+    assert.match(broken.message, /text-wins\.json:1: expected a JSON array/);
+  });
+});

@@ -1,0 +1,411 @@
+// Activation: wires commands, the runs view, diagnostics, CodeLens and the status bar to the engine. Runs go to a
+// child process (runner.ts); this file only decides what to run and shows what happens.
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { describeError, isSvdError, SvdError } from '../core/errors';
+import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
+import { RunStore, resolveRunDir } from '../core/store';
+import { formatDuration } from '../core/status';
+import { pickEndpoint } from './endpoint';
+import { openReviewPanel, refreshReviewPanel } from './reviewPanel';
+import { ActiveRun, type RunOutcome, type RunRequest } from './runner';
+import { RunsTreeProvider, type RunNode } from './runsTree';
+import { SeedDiagnostics } from './diagnostics';
+import { SeedCodeLensProvider, isSeedFile } from './codelens';
+import { RunStatusBar } from './statusBar';
+import { readSettings, type ExtensionSettings } from './settings';
+
+const SECRET_PREFIX = 'svd.apiKey:';
+
+/** The public surface, for other extensions and for tests. */
+export interface SvdApi {
+  runs(): Map<string, ActiveRun>;
+  runsDir(): string | undefined;
+  startRun(seedFile: string, options?: { runId?: string }): Promise<RunOutcome>;
+}
+
+export function activate(context: vscode.ExtensionContext): SvdApi {
+  const log = vscode.window.createOutputChannel('Self-Verified Distillation', { log: true });
+  context.subscriptions.push(log);
+  const active = new Map<string, ActiveRun>();
+  const pending = new Set<ActiveRun>();
+
+  const workspaceRoot = (): string | undefined => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const settings = (): ExtensionSettings => {
+    const root = workspaceRoot();
+    if (!root) throw new SvdError('bad_config', 'Open a folder first: runs are kept in the workspace.');
+    const configuration = vscode.workspace.getConfiguration('svd');
+    return readSettings((key) => configuration.get(key), root);
+  };
+  const runsDir = (): string | undefined => {
+    try {
+      return settings().runsDir;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const tree = new RunsTreeProvider({ runsDir, isRunning: (runId) => active.has(runId), log });
+  context.subscriptions.push(tree, vscode.window.registerTreeDataProvider('svd.runs', tree));
+  const statusBar = new RunStatusBar();
+  context.subscriptions.push(statusBar);
+  // A run's own files and the cache are never seed files, even where they match the seed-file rule.
+  const excluded = () => {
+    const dir = runsDir();
+    return dir ? [dir, path.join(path.dirname(dir), 'cache')] : [];
+  };
+  const diagnostics = new SeedDiagnostics(log, { excludedFolders: excluded });
+  context.subscriptions.push(diagnostics);
+  const lenses = new SeedCodeLensProvider({
+    runsForFile: (fsPath) => tree.runsForFile(fsPath),
+    isTrusted: () => vscode.workspace.isTrusted,
+    excludedFolders: excluded,
+  });
+  context.subscriptions.push(
+    lenses,
+    tree.onDidChangeTreeData(() => lenses.refresh()),
+    vscode.languages.registerCodeLensProvider([{ scheme: 'file', language: 'jsonl' }, { scheme: 'file', language: 'json' }, { scheme: 'file', pattern: '**/*.csv' }], lenses),
+  );
+
+  const secretKeyFor = (baseUrl: string | undefined) => {
+    if (!baseUrl) return undefined;
+    try {
+      return SECRET_PREFIX + new URL(baseUrl).origin;
+    } catch {
+      return SECRET_PREFIX + baseUrl;
+    }
+  };
+  const apiKeyFor = async (baseUrl: string | undefined): Promise<string | undefined> => {
+    const name = secretKeyFor(baseUrl);
+    return name ? context.secrets.get(name) : undefined;
+  };
+
+  const requireTrust = (what: string): boolean => {
+    if (vscode.workspace.isTrusted) return true;
+    void vscode.window.showErrorMessage(`${what} is disabled in Restricted Mode: trust this workspace to run models or code. Reviewing existing runs still works.`, 'Manage Workspace Trust').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+    return false;
+  };
+
+  const reportError = (error: unknown) => {
+    const message = describeError(error);
+    log.error(message);
+    if (isSvdError(error, 'engine')) {
+      void vscode.window.showErrorMessage(message, 'Select Model Endpoint').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('svd.selectEndpoint');
+      });
+    } else if (isSvdError(error, 'bad_config')) {
+      void vscode.window.showErrorMessage(message, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'svd.');
+      });
+    } else {
+      void vscode.window.showErrorMessage(message);
+    }
+  };
+
+  /** Starts a run and follows it with a cancellable notification; resolves when the child exits. */
+  const startRun = async (request: Omit<RunRequest, 'modelsDir' | 'cwd' | 'apiKey'>): Promise<RunOutcome> => {
+    const root = workspaceRoot()!;
+    const full: RunRequest = {
+      ...request,
+      apiKey: await apiKeyFor(request.baseUrl),
+      modelsDir: path.join(context.globalStorageUri.fsPath, 'models'),
+      cwd: root,
+    };
+    log.info(`run ${path.relative(root, request.seedFile)} on ${request.baseUrl ? `${request.baseUrl} (${request.model})` : 'the embedded engine'}`);
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `SVD: ${path.basename(request.seedFile)}`, cancellable: true },
+      async (progress, token) => {
+        let reported = 0;
+        const run = new ActiveRun(path.join(context.extensionPath, 'dist', 'cli.js'), full, {
+          onLog: (line) => log.info(line),
+          onMessage: (message) => {
+            switch (message.type) {
+              case 'start':
+                active.set(message.runId, run);
+                pending.delete(run);
+                tree.refresh();
+                progress.report({ message: `run ${message.runId}${message.resumed ? ' (resuming)' : ''}: ${message.seedsTotal} seeds` });
+                break;
+              case 'progress': {
+                const fraction = message.seedsTotal > 0 ? (100 * message.seedsDone) / message.seedsTotal : 0;
+                const eta = message.etaMs === undefined ? '' : `, ETA ${formatDuration(message.etaMs)}`;
+                progress.report({ increment: fraction - reported, message: `${message.seedsDone}/${message.seedsTotal} seeds, ${message.accepted} accepted${eta}` });
+                reported = fraction;
+                if (run.runId) statusBar.update(run.runId, message);
+                break;
+              }
+              case 'download':
+                progress.report({ message: `downloading the default model: ${(message.received / 1e6).toFixed(0)}${message.total ? `/${(message.total / 1e6).toFixed(0)}` : ''} MB` });
+                break;
+              case 'problem':
+                log.warn(message.text);
+                break;
+              case 'notice':
+                log.info(message.message);
+                break;
+              case 'result':
+                if (run.runId) refreshReviewPanel(message.dir, message.runId);
+                break;
+              default:
+                break;
+            }
+          },
+        });
+        pending.add(run);
+        const cancel = token.onCancellationRequested(() => run.stop());
+        try {
+          const outcome = await run.done;
+          log.info(`run ${outcome.runId ?? '?'}: ${outcome.state}${outcome.error ? `: ${outcome.error.message}` : ''}`);
+          return outcome;
+        } finally {
+          cancel.dispose();
+          pending.delete(run);
+          if (run.runId) {
+            active.delete(run.runId);
+            statusBar.clear(run.runId);
+          }
+          tree.refresh();
+          lenses.refresh();
+        }
+      },
+    );
+  };
+
+  const afterRun = (outcome: RunOutcome) => {
+    if (outcome.state === 'finished' && outcome.runId) {
+      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId} finished.`, 'Open Review', 'Export').then((choice) => {
+        if (choice === 'Open Review') void vscode.commands.executeCommand('svd.openReview', outcome.runId);
+        if (choice === 'Export') void vscode.commands.executeCommand('svd.export', outcome.runId);
+      });
+    } else if (outcome.state === 'stopped') {
+      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId ?? ''} stopped; resume it from the Runs view.`);
+    } else if (outcome.error) {
+      reportError(new SvdError(outcome.error.code as SvdError['code'], outcome.error.message));
+    }
+  };
+
+  const pickRun = async (arg: unknown, placeHolder: string, filter?: (node: RunNode) => boolean): Promise<{ runId: string; dir: string } | undefined> => {
+    const dir = runsDir();
+    if (!dir) return undefined;
+    if (typeof arg === 'string') return { runId: arg, dir: resolveRunDir(arg, dir) };
+    if (arg && typeof arg === 'object' && 'runId' in arg && 'dir' in arg) {
+      const node = arg as RunNode;
+      return { runId: node.runId, dir: node.dir };
+    }
+    await tree.refreshNow();
+    const nodes = tree.runs().filter(filter ?? (() => true));
+    if (nodes.length === 0) {
+      void vscode.window.showInformationMessage('No run to choose from.');
+      return undefined;
+    }
+    const chosen = await vscode.window.showQuickPick(
+      nodes.map((node) => ({ label: node.runId, description: node.state, node })),
+      { placeHolder },
+    );
+    return chosen ? { runId: chosen.node.runId, dir: chosen.node.dir } : undefined;
+  };
+
+  const command = (id: string, handler: (...args: unknown[]) => unknown) =>
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await handler(...args);
+        } catch (error) {
+          reportError(error);
+          return undefined;
+        }
+      }),
+    );
+
+  command('svd.run', async (arg) => {
+    if (!requireTrust('Running the method')) return undefined;
+    const s = settings();
+    let uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    if (!uri || !isSeedFile(uri.fsPath, true)) {
+      const picked = await vscode.window.showOpenDialog({ title: 'Seed file', canSelectMany: false, filters: { 'Seed files': ['jsonl', 'ndjson', 'json', 'csv'] } });
+      uri = picked?.[0];
+    }
+    if (!uri) return undefined;
+    if (s.baseUrl && !s.model) {
+      const chosen = await pickEndpoint(apiKeyFor);
+      if (!chosen) return undefined;
+      await saveEndpoint(chosen.baseUrl, chosen.model);
+      return vscode.commands.executeCommand('svd.run', uri);
+    }
+    const outcome = await startRun({ seedFile: uri.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine });
+    afterRun(outcome);
+    return outcome;
+  });
+
+  command('svd.resume', async (arg) => {
+    if (!requireTrust('Resuming a run')) return undefined;
+    const run = await pickRun(arg, 'Run to resume', (node) => node.state !== 'finished' && !active.has(node.runId));
+    if (!run) return undefined;
+    if (active.has(run.runId)) {
+      void vscode.window.showInformationMessage(`Run ${run.runId} is already going.`);
+      return undefined;
+    }
+    const store = RunStore.open(run.dir, { readOnly: true });
+    const manifest = store.manifest;
+    store.close();
+    const s = settings();
+    // The run's own parameters, so that resuming never mixes two configurations.
+    const outcome = await startRun({
+      seedFile: manifest.seedFile.path,
+      runsDir: path.dirname(run.dir),
+      runId: run.runId,
+      config: manifest.config,
+      baseUrl: manifest.model.engine === 'server' ? (manifest.model.baseURL ?? s.baseUrl) : undefined,
+      model: manifest.model.engine === 'server' ? manifest.model.model : undefined,
+      engine: s.engine,
+    });
+    afterRun(outcome);
+    return outcome;
+  });
+
+  command('svd.stop', async (arg) => {
+    const run = await pickRun(arg, 'Run to stop', (node) => active.has(node.runId));
+    const target = run ? active.get(run.runId) : undefined;
+    if (!target) {
+      if (pending.size === 0) void vscode.window.showInformationMessage('No run is going.');
+      for (const p of pending) p.stop();
+      return undefined;
+    }
+    target.stop();
+    return run?.runId;
+  });
+
+  command('svd.openReview', async (arg) => {
+    const run = await pickRun(arg, 'Run to review');
+    if (!run) return undefined;
+    openReviewPanel(run.runId, run.dir);
+    return run.runId;
+  });
+
+  command('svd.export', async (arg, formatArg, outArg) => {
+    const run = await pickRun(arg, 'Run to export');
+    if (!run) return undefined;
+    const format =
+      typeof formatArg === 'string' && (EXPORT_FORMATS as readonly string[]).includes(formatArg)
+        ? (formatArg as ExportFormat)
+        : (
+            await vscode.window.showQuickPick(
+              [
+                { label: 'openai', detail: 'OpenAI chat fine-tuning (messages)' },
+                { label: 'trl', detail: 'TRL SFTTrainer, conversational prompt-completion' },
+                { label: 'sharegpt', detail: 'ShareGPT, with a LLaMA-Factory dataset_info.json entry' },
+                { label: 'alpaca', detail: 'Alpaca (instruction, input, output)' },
+              ],
+              { title: `Export ${run.runId}`, placeHolder: 'Training data format' },
+            )
+          )?.label;
+    if (!format) return undefined;
+    const root = workspaceRoot()!;
+    const out =
+      typeof outArg === 'string'
+        ? outArg
+        : (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(root, `${run.runId}.${format}.jsonl`)), filters: { 'JSON Lines': ['jsonl'] } }))?.fsPath;
+    if (!out) return undefined;
+    const store = RunStore.open(run.dir, { readOnly: true });
+    try {
+      const summary = exportRun(store.events(), { format: format as ExportFormat, out });
+      log.info(`exported ${summary.rows} examples of ${run.runId} to ${summary.files.map((f) => f.path).join(', ')}`);
+      if (typeof outArg !== 'string') {
+        void vscode.window.showInformationMessage(`Exported ${summary.rows} examples (about ${summary.approxTokens} tokens) as ${format}.`);
+        await vscode.window.showTextDocument(vscode.Uri.file(summary.files[0]!.path), { preview: true });
+      }
+      return summary;
+    } finally {
+      store.close();
+    }
+  });
+
+  const saveEndpoint = async (baseUrl: string, model: string) => {
+    const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    const configuration = vscode.workspace.getConfiguration('svd');
+    await configuration.update('endpoint.baseUrl', baseUrl, target);
+    await configuration.update('endpoint.model', model, target);
+  };
+
+  command('svd.selectEndpoint', async () => {
+    const chosen = await pickEndpoint(apiKeyFor);
+    if (!chosen) return undefined;
+    await saveEndpoint(chosen.baseUrl, chosen.model);
+    void vscode.window.showInformationMessage(chosen.baseUrl ? `SVD will use ${chosen.model} on ${chosen.baseUrl}.` : 'SVD will use the embedded engine.');
+    return chosen;
+  });
+
+  command('svd.setApiKey', async (keyArg) => {
+    const s = settings();
+    const name = secretKeyFor(s.baseUrl);
+    if (!name) {
+      void vscode.window.showInformationMessage('The embedded engine needs no API key. Select a server endpoint first.');
+      return undefined;
+    }
+    const key =
+      typeof keyArg === 'string'
+        ? keyArg
+        : await vscode.window.showInputBox({ title: `API key for ${s.baseUrl}`, password: true, ignoreFocusOut: true, prompt: 'Kept in the editor\'s secret storage, never in settings or files.' });
+    if (!key) return undefined;
+    await context.secrets.store(name, key);
+    log.info(`API key set for ${new URL(s.baseUrl!).origin}`);
+    return true;
+  });
+
+  command('svd.clearApiKey', async () => {
+    const name = secretKeyFor(settings().baseUrl);
+    if (name) await context.secrets.delete(name);
+    log.info('API key cleared');
+    return true;
+  });
+
+  command('svd.showLog', () => log.show());
+  command('svd.refreshRuns', () => tree.refresh());
+  command('svd.revealRun', async (arg) => {
+    const run = await pickRun(arg, 'Run to reveal');
+    if (run) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(run.dir, 'run.json')));
+  });
+  command('svd.deleteRun', async (arg, confirmArg) => {
+    const run = await pickRun(arg, 'Run to delete', (node) => !active.has(node.runId));
+    if (!run) return false;
+    if (active.has(run.runId)) throw new SvdError('run_locked', `Run ${run.runId} is going: stop it first.`);
+    const confirmed =
+      confirmArg === true ||
+      (await vscode.window.showWarningMessage(`Delete run ${run.runId} and all its records?`, { modal: true, detail: run.dir }, 'Delete')) === 'Delete';
+    if (!confirmed) return false;
+    rmSync(run.dir, { recursive: true, force: true });
+    log.info(`deleted run ${run.runId}`);
+    tree.refresh();
+    return true;
+  });
+
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration('svd')) return;
+      try {
+        settings();
+        tree.refresh();
+        void diagnostics.validateOpenDocuments();
+      } catch (error) {
+        reportError(error);
+      }
+    }),
+    { dispose: () => [...active.values(), ...pending].forEach((run) => run.stop()) },
+  );
+
+  return {
+    runs: () => active,
+    runsDir,
+    startRun: async (seedFile, options) => {
+      const s = settings();
+      return startRun({ seedFile, runsDir: s.runsDir, runId: options?.runId, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine });
+    },
+  };
+}
+
+export function deactivate(): void {
+  // Runs are stopped by the disposable registered in activate; their records stay resumable.
+}

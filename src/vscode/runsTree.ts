@@ -1,0 +1,437 @@
+// The Runs view: every run under the runs folder, newest first, with its funnel as children. Runs are read
+// read-only from disk (the CLI and other windows write them too), folded once per change of their files, and the
+// folded totals are cached, so an unchanged run costs one stat per refresh however big it is.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { z } from 'zod';
+import { describeError } from '../core/errors';
+import { foldRun, type RunView } from '../core/runview';
+import { RunStore, listRuns, type RunManifest } from '../core/store';
+import { Disposable } from './lifecycle';
+import {
+  displayState,
+  funnelLines,
+  runDescription,
+  runTooltipMarkdown,
+  summarizeRun,
+  type DisplayState,
+  type RunSummary,
+} from './present';
+
+export interface RunNode {
+  kind: 'run';
+  runId: string;
+  dir: string;
+  /** As shown: `running` while a process of this extension (or a live lock holder) writes the run. */
+  state: RunView['state'];
+  /** Set when the run's record cannot be read; the item then shows the reason and has no children. */
+  error?: string;
+}
+
+export interface DetailNode {
+  kind: 'detail';
+  /** Empty for the item that says the runs folder itself cannot be read. */
+  runId: string;
+  label: string;
+  description?: string;
+  /** A codicon id. */
+  icon?: string;
+}
+
+export type RunsTreeNode = RunNode | DetailNode;
+
+export interface RunsTreeOptions {
+  /** The runs folder as the settings say now; undefined without a workspace. */
+  runsDir: () => string | undefined;
+  /** Whether a process of this extension is running the run. */
+  isRunning: (runId: string) => boolean;
+  log: vscode.LogOutputChannel;
+}
+
+interface RunEntry {
+  node: RunNode;
+  manifest: RunManifest;
+  display: DisplayState;
+  summary?: RunSummary;
+}
+
+interface CachedRead {
+  /** Sizes and mtimes of the files the summary was folded from. */
+  key: string;
+  summary?: RunSummary;
+  error?: string;
+  readAt: number;
+  readMs: number;
+}
+
+const MIN_REFRESH_INTERVAL_MS = 500;
+/** A changed run is folded again only after this many times its last fold took: reading never hogs the host. */
+const READ_COST_FACTOR = 5;
+/** While many runs are read, the view is updated this often rather than once at the end. */
+const PARTIAL_UPDATE_MS = 250;
+const RECORD_FILES = ['events.jsonl', 'overrides.jsonl'] as const;
+const LOCK_FILE = 'run.lock';
+
+const LockSchema = z.object({ pid: z.number().int(), host: z.string() });
+
+export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvider<RunsTreeNode> {
+  private readonly changeEmitter = this._register(new vscode.EventEmitter<RunsTreeNode | undefined | void>());
+  readonly onDidChangeTreeData: vscode.Event<RunsTreeNode | undefined | void> = this.changeEmitter.event;
+
+  private entries: RunEntry[] = [];
+  private rootError: string | undefined;
+  private readonly cache = new Map<string, CachedRead>();
+  private loaded = false;
+  private readonly firstLoad: Promise<void>;
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private lastReloadAt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  private watcher: vscode.Disposable | undefined;
+  private watchedDir: string | undefined;
+  private watchedExists = false;
+
+  constructor(private readonly options: RunsTreeOptions) {
+    super();
+    this._register({
+      dispose: () => {
+        clearTimeout(this.timer);
+        this.watcher?.dispose();
+      },
+    });
+    this.firstLoad = this.startReload();
+  }
+
+  /** Re-reads the runs folder soon: at most about twice a second, however many changes ask for it. */
+  refresh(): void {
+    if (this.isDisposed || this.timer !== undefined) return;
+    const wait = Math.max(0, this.lastReloadAt + MIN_REFRESH_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.startReload();
+    }, wait);
+  }
+
+  /** Re-reads now and resolves when the view is current (for commands that need the list as it is). */
+  async refreshNow(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.reloading !== undefined) await this.reloading;
+    await this.startReload();
+  }
+
+  /** The runs as listed, newest first. */
+  runs(): RunNode[] {
+    return this.entries.map((entry) => entry.node);
+  }
+
+  /** Readable runs started on this seed file, newest first. */
+  runsForFile(fsPath: string): { runId: string; state: RunView['state'] }[] {
+    const wanted = comparablePath(fsPath);
+    return this.entries
+      .filter((entry) => entry.node.error === undefined && comparablePath(entry.manifest.seedFile.path) === wanted)
+      .map((entry) => ({ runId: entry.node.runId, state: entry.node.state }));
+  }
+
+  getTreeItem(node: RunsTreeNode): vscode.TreeItem {
+    return node.kind === 'run' ? this.runItem(node) : detailItem(node);
+  }
+
+  getChildren(node?: RunsTreeNode): RunsTreeNode[] | Promise<RunsTreeNode[]> {
+    if (node === undefined) {
+      // Until the first read the view would otherwise show its "no runs yet" welcome for a moment.
+      return this.loaded ? this.rootNodes() : this.firstLoad.then(() => this.rootNodes());
+    }
+    if (node.kind === 'detail' || node.error !== undefined) return [];
+    const entry = this.entryOf(node.runId);
+    if (entry?.summary === undefined) {
+      return [{ kind: 'detail', runId: node.runId, label: 'reading the run…', icon: 'loading~spin' }];
+    }
+    return funnelLines(entry.summary).map((line) => ({ kind: 'detail', runId: node.runId, ...line }));
+  }
+
+  getParent(node: RunsTreeNode): RunsTreeNode | undefined {
+    if (node.kind === 'run' || node.runId === '') return undefined;
+    return this.entryOf(node.runId)?.node;
+  }
+
+  // ---- items ---------------------------------------------------------------------------------------------------
+
+  private rootNodes(): RunsTreeNode[] {
+    if (this.rootError !== undefined) {
+      return [{ kind: 'detail', runId: '', label: 'Cannot read the runs folder', description: this.rootError, icon: 'error' }];
+    }
+    return this.runs();
+  }
+
+  private entryOf(runId: string): RunEntry | undefined {
+    return this.entries.find((entry) => entry.node.runId === runId);
+  }
+
+  private runItem(node: RunNode): vscode.TreeItem {
+    const entry = this.entryOf(node.runId);
+    const collapsible =
+      node.error === undefined ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+    const item = new vscode.TreeItem(node.runId, collapsible);
+    item.id = `run:${node.dir}`;
+    const display = entry?.display ?? { state: node.state, interrupted: false };
+    if (node.error !== undefined) {
+      item.description = `cannot read: ${node.error}`;
+      item.contextValue = 'run-unreadable';
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+    } else {
+      item.description = entry?.summary === undefined ? 'reading…' : runDescription(display, entry.summary.funnel);
+      item.contextValue = `run-${node.state}`;
+      item.iconPath = stateIcon(node.state);
+    }
+    const tooltip = new vscode.MarkdownString(
+      runTooltipMarkdown({
+        runId: node.runId,
+        display,
+        ...(entry === undefined ? {} : { manifest: entry.manifest }),
+        ...(entry?.summary === undefined ? {} : { summary: entry.summary }),
+        ...(node.error === undefined ? {} : { error: node.error }),
+      }),
+    );
+    // The text comes from run files that quote models and servers: no command links, no HTML, no icons.
+    tooltip.isTrusted = false;
+    tooltip.supportHtml = false;
+    tooltip.supportThemeIcons = false;
+    item.tooltip = tooltip;
+    return item;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------------------
+
+  private startReload(): Promise<void> {
+    if (this.reloading !== undefined) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    const done = this.reload()
+      .catch((error: unknown) => this.options.log.error(`runs view: ${describeError(error)}`))
+      .finally(() => {
+        this.reloading = undefined;
+        this.loaded = true;
+        if (this.reloadAgain) {
+          this.reloadAgain = false;
+          this.refresh();
+        }
+      });
+    this.reloading = done;
+    return done;
+  }
+
+  private async reload(): Promise<void> {
+    this.lastReloadAt = Date.now();
+    const runsDir = this.options.runsDir();
+    this.watch(runsDir);
+    if (runsDir === undefined) {
+      this.publish([], undefined);
+      return;
+    }
+    let listed: ReturnType<typeof listRuns>;
+    try {
+      listed = listRuns(runsDir).reverse();
+    } catch (error) {
+      this.options.log.warn(`runs view: cannot list ${runsDir}: ${describeError(error)}`);
+      this.publish([], describeError(error));
+      return;
+    }
+
+    // First what is known (cached folds), so new and removed runs show at once; then the runs that changed.
+    const keys = new Map(listed.map((run) => [run.dir, recordKey(run.dir)]));
+    const stale: { run: (typeof listed)[number]; key: string }[] = [];
+    let retryAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    for (const run of listed) {
+      const key = keys.get(run.dir) ?? '';
+      const cached = this.cache.get(run.dir);
+      if (cached?.key === key) continue;
+      const earliest = cached === undefined ? 0 : cached.readAt + cached.readMs * READ_COST_FACTOR;
+      if (now >= earliest) stale.push({ run, key });
+      else retryAt = Math.min(retryAt, earliest);
+    }
+    for (const dir of [...this.cache.keys()]) if (!keys.has(dir)) this.cache.delete(dir);
+    this.publish(listed.map((run) => this.entryFor(run.id, run.dir, run.manifest)), undefined);
+
+    let lastUpdate = Date.now();
+    for (const { run, key } of stale) {
+      if (this.isDisposed) return;
+      this.cache.set(run.dir, this.fold(run.id, run.dir, run.manifest, key));
+      if (Date.now() - lastUpdate >= PARTIAL_UPDATE_MS) {
+        this.publish(listed.map((item) => this.entryFor(item.id, item.dir, item.manifest)), undefined);
+        lastUpdate = Date.now();
+      }
+      // Between runs, let the extension host handle whatever else is waiting.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (stale.length > 0) this.publish(listed.map((run) => this.entryFor(run.id, run.dir, run.manifest)), undefined);
+    if (retryAt !== Number.POSITIVE_INFINITY && !this.isDisposed && this.timer === undefined) {
+      // A run that changed while it was too soon to read it again: come back when it is not.
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.startReload();
+      }, Math.max(MIN_REFRESH_INTERVAL_MS, retryAt - Date.now()));
+    }
+  }
+
+  /** Replaces the list; the view is told only when something it shows changed. */
+  private publish(entries: RunEntry[], rootError: string | undefined): void {
+    if (this.isDisposed) return;
+    const same =
+      rootError === this.rootError &&
+      entries.length === this.entries.length &&
+      entries.every((entry, i) => sameEntry(entry, this.entries[i]));
+    this.entries = entries;
+    this.rootError = rootError;
+    if (!same) this.changeEmitter.fire();
+  }
+
+  private entryFor(runId: string, dir: string, manifest: RunManifest): RunEntry {
+    const cached = this.cache.get(dir);
+    const recorded = cached?.summary?.state ?? 'new';
+    const live = this.options.isRunning(runId);
+    const display = displayState(recorded, {
+      process: live,
+      // Only a record that says running (or has not said anything yet) needs the lock to tell who writes it.
+      lock: !live && (recorded === 'running' || recorded === 'new') && lockHeld(dir),
+    });
+    const node: RunNode = { kind: 'run', runId, dir, state: display.state };
+    if (cached?.error !== undefined) node.error = cached.error;
+    return { node, manifest, display, ...(cached?.summary === undefined ? {} : { summary: cached.summary }) };
+  }
+
+  private fold(runId: string, dir: string, manifest: RunManifest, key: string): CachedRead {
+    const started = performance.now();
+    let store: RunStore | undefined;
+    try {
+      store = RunStore.open(dir, { readOnly: true });
+      const summary = summarizeRun(foldRun(store.events(), manifest.seedFile.rows));
+      const readMs = performance.now() - started;
+      this.options.log.trace(`runs view: read ${runId} in ${readMs.toFixed(0)} ms`);
+      return { key, summary, readAt: Date.now(), readMs };
+    } catch (error) {
+      this.options.log.warn(`runs view: cannot read run ${runId} (${dir}): ${describeError(error)}`);
+      return { key, error: describeError(error), readAt: Date.now(), readMs: performance.now() - started };
+    } finally {
+      store?.close();
+    }
+  }
+
+  // ---- watching ------------------------------------------------------------------------------------------------
+
+  /** Watches the runs folder; one that does not exist yet is watched from its nearest existing ancestor. */
+  private watch(runsDir: string | undefined): void {
+    const exists = runsDir !== undefined && fs.existsSync(runsDir);
+    if (this.isDisposed || (runsDir === this.watchedDir && exists === this.watchedExists && this.watcher)) return;
+    this.watcher?.dispose();
+    this.watcher = undefined;
+    this.watchedDir = runsDir;
+    this.watchedExists = exists;
+    if (runsDir === undefined) return;
+    let base = path.resolve(runsDir);
+    while (!fs.existsSync(base) && path.dirname(base) !== base) base = path.dirname(base);
+    const below = path.relative(base, path.resolve(runsDir)).split(path.sep).filter(Boolean);
+    // A folder created with its contents may be reported as the folder alone, so each missing ancestor is watched
+    // too (`{.svd,.svd/runs,.svd/runs/**}`); a name with glob characters cannot be spelled, so then everything is.
+    const prefixes = below.map((_, i) => below.slice(0, i + 1).join('/'));
+    const pattern =
+      below.length === 0 || below.some((segment) => /[[\]{}*?,]/.test(segment))
+        ? '**'
+        : `{${[...prefixes, `${prefixes.at(-1)}/**`].join(',')}}`;
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(base), pattern));
+    const onChange = (): void => this.refresh();
+    this.watcher = vscode.Disposable.from(
+      watcher,
+      watcher.onDidCreate(onChange),
+      watcher.onDidChange(onChange),
+      watcher.onDidDelete(onChange),
+    );
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------------------------------------------
+
+function sameEntry(a: RunEntry, b: RunEntry | undefined): boolean {
+  return (
+    b !== undefined &&
+    a.node.runId === b.node.runId &&
+    a.node.dir === b.node.dir &&
+    a.node.state === b.node.state &&
+    a.node.error === b.node.error &&
+    a.display.interrupted === b.display.interrupted &&
+    // Folds are cached objects: the same object means the same numbers.
+    a.summary === b.summary
+  );
+}
+
+function detailItem(node: DetailNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+  item.id = `detail:${node.runId}:${node.label}`;
+  if (node.description !== undefined) item.description = node.description;
+  if (node.icon !== undefined) item.iconPath = new vscode.ThemeIcon(node.icon);
+  item.contextValue = node.runId === '' ? 'runs-error' : 'run-detail';
+  return item;
+}
+
+function stateIcon(state: RunView['state']): vscode.ThemeIcon {
+  switch (state) {
+    case 'running':
+      return new vscode.ThemeIcon('sync~spin');
+    case 'finished':
+      return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+    case 'stopped':
+      return new vscode.ThemeIcon('debug-pause');
+    case 'failed':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'new':
+      return new vscode.ThemeIcon('circle-outline');
+  }
+}
+
+/** Changes whenever the pipeline or a reviewer appends: the two record files' sizes and mtimes. */
+function recordKey(dir: string): string {
+  return RECORD_FILES.map((name) => {
+    try {
+      const stat = fs.statSync(path.join(dir, name));
+      return `${stat.size}:${stat.mtimeMs}`;
+    } catch {
+      return '-';
+    }
+  }).join('|');
+}
+
+/** Whether a live process holds the run's lock; a lock from another host cannot be checked and counts as held. */
+function lockHeld(dir: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8');
+  } catch {
+    return false;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return true;
+  }
+  const lock = LockSchema.safeParse(json);
+  if (!lock.success || lock.data.host !== os.hostname()) return true;
+  try {
+    process.kill(lock.data.pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function comparablePath(file: string): string {
+  const resolved = path.resolve(file);
+  return process.platform === 'win32' || process.platform === 'darwin' ? resolved.toLowerCase() : resolved;
+}
