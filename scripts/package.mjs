@@ -27,7 +27,8 @@ execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, std
 if (!existsSync(path.join(root, 'node_modules', '@node-llama-cpp', target))) {
   console.warn(`warning: @node-llama-cpp/${target} is not installed: the package will have no embedded engine for ${target}; users will be offered a server endpoint instead`);
 }
-for (const file of readdirSync(root)) if (file.endsWith('.vsix')) rmSync(path.join(root, file));
+// One .vsix in the repository root: the previous ones go, unless the package is written elsewhere (--out).
+if (!out) for (const file of readdirSync(root)) if (file.endsWith('.vsix')) rmSync(path.join(root, file));
 
 const vsce = require('@vscode/vsce/out/package.js');
 const yazl = require(require.resolve('yazl', { paths: [path.dirname(require.resolve('@vscode/vsce/package.json'))] }));

@@ -37,6 +37,17 @@ function nodeSuite(name, dir) {
   return counts;
 }
 
+/** A suite whose runner prints its own closing `N passed, N failed` line. */
+function countedSuite(name, cmd, args) {
+  console.log(`\n== ${name}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  process.stdout.write(r.stdout ?? '');
+  const last = [...(r.stdout ?? '').matchAll(/^(\d+) passed, (\d+) failed/gm)].at(-1);
+  const counts = last ? { passed: Number(last[1]), failed: Number(last[2]), skipped: 0 } : { passed: 0, failed: 1, skipped: 0 };
+  if (r.status !== 0 && counts.failed === 0) counts.failed = 1;
+  return counts;
+}
+
 function check(name, cmd, args) {
   console.log(`\n== ${name}`);
   const code = run(cmd, args);
@@ -47,6 +58,9 @@ const suites = [
   ['build', () => check('build', process.execPath, ['esbuild.mjs'])],
   ['typecheck', () => check('typecheck', process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'])],
   ['unit', () => { console.log('\n== unit'); return nodeSuite('unit', 'test/unit'); }],
+  // Installs what it needs (Chromium from apt, the VS Code server from npm) when missing; a no-op when current.
+  ['vscode-install', () => check('vscode-install', 'bash', ['test/vscode/install.sh'])],
+  ['vscode', () => countedSuite('vscode', process.execPath, ['test/vscode/run-project.mjs'])],
 ];
 
 const total = { passed: 0, failed: 0, skipped: 0 };

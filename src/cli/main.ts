@@ -119,7 +119,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   const onSignal = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT_CODES.aborted);
-    io.err('\nstopping: finishing the records of requests already answered (Ctrl-C again to quit at once)');
+    if (!flags.events) io.err('\nstopping: finishing the records of requests already answered (Ctrl-C again to quit at once)');
     controller.abort();
   };
   process.on('SIGINT', onSignal);

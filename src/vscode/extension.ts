@@ -92,7 +92,12 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
   const reportError = (error: unknown) => {
     const message = describeError(error);
     log.error(message);
-    if (isSvdError(error, 'engine')) {
+    if (isSvdError(error, 'auth')) {
+      // The CLI's advice names environment variables; in the editor the key lives in secret storage.
+      void vscode.window.showErrorMessage('The server refused the API key (or none is set for it).', 'Set API Key').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('svd.setApiKey');
+      });
+    } else if (isSvdError(error, 'engine')) {
       void vscode.window.showErrorMessage(message, 'Select Model Endpoint').then((choice) => {
         if (choice) void vscode.commands.executeCommand('svd.selectEndpoint');
       });

@@ -1,0 +1,69 @@
+// svd.run on a seed file, from the command with the file's Uri as its argument, to the funnel the scripted model
+// makes; then export and delete on that run.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { api, expectedFunnel, funnelOf, seedFile, seedRows, type RunOutcome } from './helpers';
+
+suite('run a seed file', function () {
+  this.timeout(90_000);
+  let outcome: RunOutcome | undefined;
+
+  test('svd.run finishes with the expected funnel', async () => {
+    const svd = await api();
+    const seeds = seedFile('seeds.jsonl');
+    outcome = await vscode.commands.executeCommand<RunOutcome>('svd.run', vscode.Uri.file(seeds));
+    assert.ok(outcome, 'svd.run returned nothing');
+    assert.equal(outcome.state, 'finished', JSON.stringify(outcome));
+    assert.ok(outcome.runId);
+    const dir = path.join(svd.runsDir()!, outcome.runId);
+    assert.equal(outcome.dir, dir);
+    assert.ok(existsSync(path.join(dir, 'run.json')));
+    const run = JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8')) as { seedFile: { path: string; rows: number }; config: { candidates: number; votes: number } };
+    assert.equal(run.seedFile.path, seeds);
+    assert.equal(run.seedFile.rows, 6);
+    // The workspace settings reached the run.
+    assert.equal(run.config.candidates, 2);
+    assert.equal(run.config.votes, 2);
+
+    const funnel = funnelOf(dir);
+    const expected = expectedFunnel(seeds);
+    assert.deepEqual(funnel.statuses, expected.statuses);
+    assert.deepEqual(funnel.accepted, expected.accepted);
+    assert.deepEqual(funnel.accepted, ['m1#0', 'm5#1', 's1#0']);
+    assert.deepEqual(funnel.runStates, ['started', 'finished']);
+    assert.equal(svd.runs().size, 0, 'the finished run is no longer listed as going');
+  });
+
+  test('svd.export with arguments writes one openai row per accepted answer', async () => {
+    assert.ok(outcome?.runId, 'needs the run of the previous test');
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'svd-export-')), 'train.openai.jsonl');
+    const summary = await vscode.commands.executeCommand<{ rows: number; files: { path: string }[] }>('svd.export', outcome.runId, 'openai', out);
+    assert.ok(summary, 'svd.export returned nothing');
+    assert.equal(summary.rows, 3);
+    assert.equal(summary.files[0]?.path, out);
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { messages: { role: string; content: string }[] });
+    assert.equal(rows.length, 3);
+    const accepted = seedRows(seedFile('seeds.jsonl')).filter((row) => row.expect === 'accepted');
+    for (const row of rows) {
+      assert.equal(row.messages.at(-1)?.role, 'assistant');
+      assert.match(row.messages.at(-1)!.content, /\\boxed\{\d+\}/);
+      const user = row.messages.find((m) => m.role === 'user')?.content ?? '';
+      assert.ok(accepted.some((seed) => user.includes(seed.question)), `row for an unexpected question: ${user.slice(0, 120)}`);
+    }
+    const questions = new Set(rows.map((row) => accepted.find((seed) => row.messages.some((m) => m.content.includes(seed.question)))?.id));
+    assert.deepEqual([...questions].sort(), ['m1', 'm5', 's1']);
+  });
+
+  test('svd.deleteRun with (runId, true) removes the run folder', async () => {
+    const svd = await api();
+    assert.ok(outcome?.runId, 'needs the run of the first test');
+    const dir = path.join(svd.runsDir()!, outcome.runId);
+    assert.ok(existsSync(dir));
+    const deleted = await vscode.commands.executeCommand<boolean>('svd.deleteRun', outcome.runId, true);
+    assert.equal(deleted, true);
+    assert.equal(existsSync(dir), false, `${dir} is still there`);
+  });
+});

@@ -1,0 +1,173 @@
+// The extension in the real workbench (headless Chromium), against the workspace and scripted server that
+// test/vscode/run-project.mjs prepared: the palette, a run started from it, the Runs view, the endpoint picker, and
+// Restricted Mode. Screenshots go to test-results/screenshots/svd-*.png.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { getHarness, openWorkbench, paletteMatches, runCommand, screenshot, statusBarItem, waitForTab } from '../ui.mjs';
+import { startServer } from '../server.mjs';
+
+const RUN_TITLE = 'SVD: Run Self-Verified Distillation on This File';
+const REVIEW_TITLE = 'SVD: Open Run Review';
+
+/** Polls `probe` (sync or async) until it returns something truthy. */
+async function until(what, probe, timeoutMs = 30_000, stepMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+}
+
+/** Palette labels for `query`, asked again until `accept(labels)` holds (contributions arrive late). */
+async function paletteUntil(page, query, accept, timeoutMs = 45_000) {
+  let labels = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    labels = await paletteMatches(page, query, { settleMs: 1_000 });
+    if (accept(labels) || Date.now() > deadline) return labels;
+  }
+}
+
+/** The run folders of `seedFile` (ids are `<file stem>-<hash>`) under the workspace's runs folder. */
+function runsOf(workspace, stem) {
+  const runs = path.join(workspace, '.svd', 'runs');
+  if (!existsSync(runs)) return [];
+  return readdirSync(runs).filter((name) => name.startsWith(`${stem}-`)).map((name) => path.join(runs, name));
+}
+
+function runStates(dir) {
+  const file = path.join(dir, 'events.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .flatMap((line) => {
+      try {
+        const event = JSON.parse(line);
+        return event.type === 'run' ? [event.state] : [];
+      } catch {
+        return []; // a line being written
+      }
+    });
+}
+
+suite('SVD in the workbench', () => {
+  let wb;
+  let workspace;
+  suiteSetup(async () => {
+    workspace = getHarness().workspace;
+    wb = await openWorkbench();
+  });
+  suiteTeardown(async () => {
+    await wb?.close();
+  });
+  teardown(async function () {
+    await wb?.screenshotIfFailed(this.currentTest);
+    await wb?.page.keyboard.press('Escape');
+  });
+
+  test('the command palette lists the run command', async () => {
+    const labels = await paletteUntil(wb.page, RUN_TITLE, (found) => found.length > 0);
+    assert.ok(labels.some((label) => label.includes(RUN_TITLE)), `palette: ${JSON.stringify(labels)}`);
+  });
+
+  test('a run started from the palette shows progress, then the finished run in the Runs view', async () => {
+    const { page } = wb;
+    assert.deepEqual(runsOf(workspace, 'ui-seeds'), [], 'ui-seeds.jsonl has a run already');
+    // Open the seed file through Quick Open, then run the command on the active editor.
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('ui-seeds.jsonl');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'ui-seeds.jsonl' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await waitForTab(page, 'ui-seeds.jsonl');
+    await runCommand(page, RUN_TITLE);
+
+    // In progress: the status bar item and the progress notification count seeds, while the record says the run
+    // started and has not ended. (This headless workbench shows no toasts: the notification is read in the
+    // notification center.)
+    await statusBarItem(page, 'accepted').filter({ hasText: /SVD \d+\/60/ }).waitFor({ timeout: 30_000 });
+    await page.locator('.statusbar-item[id*="notifications"]').first().click();
+    const center = page.locator('.notifications-center');
+    await center.filter({ hasText: 'SVD: ui-seeds.jsonl' }).filter({ hasText: /\d+\/60 seeds/ }).waitFor({ timeout: 15_000 });
+    const [dir] = await until('the run folder', () => runsOf(workspace, 'ui-seeds').length === 1 && runsOf(workspace, 'ui-seeds'));
+    const during = runStates(dir);
+    await screenshot(page, 'svd-run-in-progress');
+    assert.deepEqual(during, ['started'], 'the run had ended before the screenshot');
+    await center.locator('.codicon-notifications-hide').first().click();
+    await center.waitFor({ state: 'hidden', timeout: 5_000 });
+
+    await until('the run to finish', () => runStates(dir).includes('finished'), 60_000);
+    const runId = path.basename(dir);
+
+    // The Runs view, from the activity bar.
+    await page.locator('.activitybar .action-item a[aria-label^="Self-Verified Distillation"]').first().click();
+    const row = page.locator('.pane-body .monaco-list-row', { hasText: runId }).first();
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    await row.filter({ hasText: 'finished' }).filter({ hasText: '60/60 seeds' }).waitFor({ timeout: 20_000 });
+    await row.click();
+    await page.keyboard.press('ArrowRight');
+    await page.locator('.pane-body .monaco-list-row', { hasText: '60 of 60 done' }).first().waitFor({ timeout: 20_000 });
+    await screenshot(page, 'svd-runs-tree');
+    assert.match((await row.innerText()).replace(/\s+/g, ' '), /finished · 60\/60 seeds · 60 accepted/);
+  });
+
+  test('SVD: Select Model Endpoint offers the embedded engine, servers and a custom URL', async () => {
+    const { page } = wb;
+    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    const settingsBefore = readFileSync(settingsFile, 'utf8');
+    await runCommand(page, 'SVD: Select Model Endpoint');
+    const widget = page.locator('.quick-input-widget');
+    await widget.locator('.quick-input-title', { hasText: 'Select Model Endpoint' }).waitFor({ timeout: 15_000 });
+    const rows = widget.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: 'Custom URL' }).first().waitFor();
+    // The servers are probed while the list is open: wait until none says "checking…" any more.
+    await until('the endpoint probes', async () => !(await widget.innerText()).includes('checking…'), 15_000).catch(() => undefined);
+    await screenshot(page, 'svd-select-endpoint');
+    const labels = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('aria-label') ?? el.textContent ?? ''));
+    for (const expected of ['Embedded engine', 'Ollama', 'vLLM', 'Custom URL']) {
+      assert.ok(labels.some((label) => label.includes(expected)), `no "${expected}" in ${JSON.stringify(labels)}`);
+    }
+    await page.keyboard.press('Escape');
+    await widget.waitFor({ state: 'hidden' });
+    assert.equal(readFileSync(settingsFile, 'utf8'), settingsBefore, 'dismissing the picker changed the settings');
+  });
+});
+
+suite('SVD in Restricted Mode', () => {
+  let server;
+  let wb;
+  suiteSetup(async () => {
+    const h = getHarness();
+    // Workspace trust on and a folder nobody trusted: VS Code opens it in Restricted Mode.
+    server = await startServer({ vsix: h.vsix, workspaceTrust: true });
+    wb = await openWorkbench({ server, folder: h.workspace, extensionPath: h.extensionPath });
+  });
+  suiteTeardown(async () => {
+    await wb?.close();
+    await server?.stop();
+  });
+  teardown(async function () {
+    await wb?.screenshotIfFailed(this.currentTest);
+  });
+
+  test('the run command is gone from the palette, the review command is there', async () => {
+    await statusBarItem(wb.page, 'Restricted Mode').waitFor({ timeout: 30_000 });
+    // The review command first: once it is listed, the extension's contributions have arrived.
+    const review = await paletteUntil(wb.page, REVIEW_TITLE, (found) => found.length > 0);
+    assert.ok(review.some((label) => label.includes(REVIEW_TITLE)), `palette: ${JSON.stringify(review)}`);
+    assert.deepEqual(await paletteMatches(wb.page, RUN_TITLE), []);
+    assert.deepEqual(await paletteMatches(wb.page, 'SVD: Resume Run'), []);
+    // The palette's SVD commands as Restricted Mode leaves them.
+    await wb.page.keyboard.press('F1');
+    const input = wb.page.locator('.quick-input-widget input');
+    await input.fill('>SVD: ');
+    await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: REVIEW_TITLE }).first().waitFor();
+    await screenshot(wb.page, 'svd-restricted-mode');
+    await wb.page.keyboard.press('Escape');
+  });
+});
