@@ -20,6 +20,20 @@ const entries = [
   { ...node, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/engine/server.ts'], outfile: 'dist/engine.js' },
+  // The review webview: one script, its stylesheet (dist/webview/review.css) and the codicon font beside them.
+  {
+    entryPoints: ['webview-ui/src/main.ts'],
+    outfile: 'dist/webview/review.js',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: production,
+    sourcemap: !production,
+    logLevel: 'warning',
+    loader: { '.ttf': 'file', '.woff': 'file', '.woff2': 'file' },
+    assetNames: '[name]',
+  },
 ];
 
 if (watch) {

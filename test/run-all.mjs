@@ -58,6 +58,14 @@ const suites = [
   ['build', () => check('build', process.execPath, ['esbuild.mjs'])],
   ['typecheck', () => check('typecheck', process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'])],
   ['unit', () => { console.log('\n== unit'); return nodeSuite('unit', 'test/unit'); }],
+  ['webview', () => {
+    console.log('\n== webview');
+    const tap = path.join(results, 'webview.tap');
+    const code = run(process.execPath, ['test/webview/run.mjs', tap]);
+    const counts = tapCounts(tap) ?? { passed: 0, failed: 1, skipped: 0 };
+    if (code !== 0 && counts.failed === 0) counts.failed = 1;
+    return counts;
+  }],
   // Installs what it needs (Chromium from apt, the VS Code server from npm) when missing; a no-op when current.
   ['vscode-install', () => check('vscode-install', 'bash', ['test/vscode/install.sh'])],
   ['vscode', () => countedSuite('vscode', process.execPath, ['test/vscode/run-project.mjs'])],

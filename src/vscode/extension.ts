@@ -8,7 +8,7 @@ import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
 import { RunStore, resolveRunDir } from '../core/store';
 import { formatDuration } from '../core/status';
 import { pickEndpoint } from './endpoint';
-import { openReviewPanel, refreshReviewPanel } from './reviewPanel';
+import { openReviewPanel, registerReviewSerializer } from './reviewPanel';
 import { ActiveRun, type RunOutcome, type RunRequest } from './runner';
 import { RunsTreeProvider, type RunNode } from './runsTree';
 import { SeedDiagnostics } from './diagnostics';
@@ -46,6 +46,17 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     }
   };
 
+  const reviewDeps = { extensionUri: context.extensionUri, log };
+  context.subscriptions.push(
+    registerReviewSerializer(reviewDeps, (runId) => {
+      const dir = runsDir();
+      try {
+        return dir ? resolveRunDir(runId, dir) : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
   const tree = new RunsTreeProvider({ runsDir, isRunning: (runId) => active.has(runId), log });
   context.subscriptions.push(tree, vscode.window.registerTreeDataProvider('svd.runs', tree));
   const statusBar = new RunStatusBar();
@@ -150,9 +161,6 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
                 break;
               case 'notice':
                 log.info(message.message);
-                break;
-              case 'result':
-                if (run.runId) refreshReviewPanel(message.dir, message.runId);
                 break;
               default:
                 break;
@@ -286,7 +294,7 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
   command('svd.openReview', async (arg) => {
     const run = await pickRun(arg, 'Run to review');
     if (!run) return undefined;
-    openReviewPanel(run.runId, run.dir);
+    openReviewPanel(reviewDeps, run.runId, run.dir);
     return run.runId;
   });
 

@@ -1,88 +1,162 @@
-// A run's review: the funnel and every seed's candidates with their stage results. Read-only, no script: every
-// piece of model text is escaped before it becomes HTML, under a CSP that allows nothing but the panel's own style.
-import { randomBytes } from 'node:crypto';
+// The review panel's host side: serves the review app (webview-ui), answers its requests from the run's record,
+// records a reviewer's overrides in the run, and posts what the run appends while the panel is open.
 import * as vscode from 'vscode';
+import { describeError } from '../core/errors';
+import type { RunEvent } from '../core/events';
+import { makeOverride } from '../core/overrides';
+import { seedIdOfCandidate } from '../core/runview';
 import { RunStore } from '../core/store';
-import { foldRun, type CandidateView, type RunView } from '../core/runview';
-import { formatFunnel } from '../core/status';
-import { STAGES } from '../core/types';
+import { parseWebviewMessage, type HostMessage } from '../protocol/review';
+import { ReviewFeed } from '../protocol/reviewFeed';
+import { reviewHtml, reviewNonce } from '../../webview-ui/html';
 
-const panels = new Map<string, vscode.WebviewPanel>();
+export const REVIEW_VIEW_TYPE = 'svd.review';
+const TITLE_PREFIX = 'Review: ';
+/** How often an open panel looks for records the run appended. */
+const LIVE_EVERY_MS = 400;
 
-export function openReviewPanel(runId: string, dir: string): vscode.WebviewPanel {
-  const existing = panels.get(dir);
+const reviews = new Map<string, Review>();
+
+export interface ReviewDeps {
+  extensionUri: vscode.Uri;
+  log: vscode.LogOutputChannel;
+}
+
+/** Opens (or reveals) the review of a run. */
+export function openReviewPanel(deps: ReviewDeps, runId: string, dir: string): vscode.WebviewPanel {
+  const existing = reviews.get(dir);
   if (existing) {
-    existing.reveal();
-    existing.webview.html = render(existing.webview, runId, dir);
-    return existing;
+    existing.panel.reveal();
+    return existing.panel;
   }
-  const panel = vscode.window.createWebviewPanel('svd.review', `Review: ${runId}`, vscode.ViewColumn.Active, {
-    enableScripts: false,
-    localResourceRoots: [],
+  const panel = vscode.window.createWebviewPanel(REVIEW_VIEW_TYPE, `${TITLE_PREFIX}${runId}`, vscode.ViewColumn.Active, panelOptions(deps));
+  return new Review(deps, panel, runId, dir).panel;
+}
+
+/** Restores review panels after a reload: the run is named in the panel's title. */
+export function registerReviewSerializer(deps: ReviewDeps, runDirOf: (runId: string) => string | undefined): vscode.Disposable {
+  return vscode.window.registerWebviewPanelSerializer(REVIEW_VIEW_TYPE, {
+    async deserializeWebviewPanel(panel) {
+      const runId = panel.title.startsWith(TITLE_PREFIX) ? panel.title.slice(TITLE_PREFIX.length) : '';
+      const dir = runId ? runDirOf(runId) : undefined;
+      if (!dir) {
+        panel.dispose();
+        return;
+      }
+      panel.webview.options = panelOptions(deps);
+      new Review(deps, panel, runId, dir);
+    },
   });
-  panels.set(dir, panel);
-  panel.onDidDispose(() => panels.delete(dir));
-  panel.webview.html = render(panel.webview, runId, dir);
-  return panel;
 }
 
-export function refreshReviewPanel(dir: string, runId: string): void {
-  const panel = panels.get(dir);
-  if (panel) panel.webview.html = render(panel.webview, runId, dir);
+export function reviewPanelFor(dir: string): vscode.WebviewPanel | undefined {
+  return reviews.get(dir)?.panel;
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+function panelOptions(deps: ReviewDeps): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview')], retainContextWhenHidden: false };
 }
 
-function render(webview: vscode.Webview, runId: string, dir: string): string {
-  const nonce = randomBytes(16).toString('base64');
-  let view: RunView;
-  try {
-    const store = RunStore.open(dir, { readOnly: true });
-    try {
-      view = foldRun(store.events(), store.manifest.seedFile.rows);
-    } finally {
-      store.close();
-    }
-  } catch (error) {
-    return page(webview, nonce, runId, `<p class="error">${escapeHtml(String(error))}</p>`);
+class Review {
+  private readonly store: RunStore;
+  private readonly events: RunEvent[];
+  private readonly feed: ReviewFeed;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: ReviewDeps,
+    readonly panel: vscode.WebviewPanel,
+    private readonly runId: string,
+    private readonly dir: string,
+  ) {
+    reviews.set(dir, this);
+    this.store = RunStore.open(dir);
+    this.events = [...this.store.events()];
+    this.feed = new ReviewFeed(runId, { canOverride: true });
+    this.feed.load(this.events, this.store.manifest.seedFile.rows);
+
+    const media = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
+    panel.webview.html = reviewHtml({
+      cspSource: panel.webview.cspSource,
+      nonce: reviewNonce(),
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'review.js')).toString(),
+      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'review.css')).toString(),
+      title: runId,
+    });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((data) => void this.receive(data)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    this.timer = setInterval(() => this.live(), LIVE_EVERY_MS);
   }
-  const seeds = view.seeds
-    .map((seed) => {
-      const candidates = seed.candidates.map((c) => candidateHtml(c)).join('');
-      return `<section><h3>${escapeHtml(seed.seed.seedId)} <span class="domain">${escapeHtml(seed.seed.domain)}</span> <span class="status">${escapeHtml(seed.outcome?.status ?? 'pending')}</span></h3><pre class="question">${escapeHtml(seed.seed.question)}</pre>${candidates}</section>`;
-    })
-    .join('');
-  return page(webview, nonce, runId, `<pre class="funnel">${escapeHtml(formatFunnel(view))}</pre>${seeds}`);
-}
 
-function candidateHtml(c: CandidateView): string {
-  const stages = STAGES.map((stage) => {
-    const s = c.stages[stage];
-    const label = s ? `${stage} ${s.yes}/${s.votes}` : `${stage} –`;
-    const cls = s ? (s.passed ? 'pass' : 'fail') : 'none';
-    return `<span class="badge ${cls}">${escapeHtml(label)}</span>`;
-  }).join(' ');
-  const validity = c.candidate.valid ? '' : `<span class="badge fail">invalid: ${escapeHtml(c.candidate.invalidReason ?? '')}</span>`;
-  const accepted = c.accepted ? '<span class="badge pass">accepted</span>' : '';
-  const override = c.override ? `<span class="badge">${escapeHtml(`by hand: ${c.override.action}${c.override.note ? ` (${c.override.note})` : ''}`)}</span>` : '';
-  return `<div class="candidate${c.accepted ? ' accepted' : ''}"><div>${escapeHtml(c.candidate.candidateId)} ${validity} ${stages} ${accepted} ${override}</div><pre>${escapeHtml(c.candidate.finalAnswer ?? c.candidate.text)}</pre></div>`;
-}
+  private post(message: HostMessage): void {
+    void this.panel.webview.postMessage(message);
+  }
 
-function page(webview: vscode.Webview, nonce: string, runId: string, body: string): string {
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${nonce}'; img-src ${webview.cspSource};">
-<meta name="viewport" content="width=device-width, initial-scale=1.0"><title>${escapeHtml(runId)}</title>
-<style nonce="${nonce}">
-body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
-pre { white-space: pre-wrap; font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); padding: .5em; }
-.badge { display: inline-block; padding: 0 .4em; border-radius: 3px; border: 1px solid var(--vscode-contrastBorder, transparent); background: var(--vscode-badge-background); color: var(--vscode-badge-foreground); }
-.badge.pass { background: var(--vscode-testing-iconPassed); color: var(--vscode-editor-background); }
-.badge.fail { background: var(--vscode-testing-iconFailed); color: var(--vscode-editor-background); }
-.candidate { border-left: 3px solid var(--vscode-panel-border); padding-left: .5em; margin: .5em 0; }
-.candidate.accepted { border-left-color: var(--vscode-testing-iconPassed); }
-.domain, .status { font-weight: normal; opacity: .8; }
-.error { color: var(--vscode-errorForeground); }
-</style></head><body><h2>${escapeHtml(runId)}</h2>${body}</body></html>`;
+  private async receive(data: unknown): Promise<void> {
+    const message = parseWebviewMessage(data);
+    if (!message) {
+      this.deps.log.warn(`review ${this.runId}: dropped a message that is not part of the protocol`);
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        this.post(this.feed.init());
+        return;
+      case 'requestPage':
+        this.post(this.feed.page(message));
+        return;
+      case 'override': {
+        try {
+          const event = makeOverride(this.feed.hasCandidate, message.candidateId, message.action, message.note);
+          const recorded = this.store.append(event);
+          const fresh = this.store.refresh();
+          if (recorded) fresh.push(recorded);
+          this.events.push(...fresh);
+          const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
+          this.deps.log.info(`review ${this.runId}: ${message.candidateId} ${message.action}${message.note ? ` (${message.note})` : ''}`);
+          const seedId = seedIdOfCandidate(message.candidateId);
+          this.post({ type: 'overrideResult', requestId: message.requestId, candidateId: message.candidateId, ok: true, seed: seedId === undefined ? undefined : this.feed.seed(seedId) });
+          if (update) this.post(update);
+        } catch (error) {
+          this.post({ type: 'overrideResult', requestId: message.requestId, candidateId: message.candidateId, ok: false, error: describeError(error) });
+        }
+        return;
+      }
+      case 'export':
+        await vscode.commands.executeCommand('svd.export', this.runId);
+        return;
+      case 'openLink': {
+        const open = 'Open';
+        const answer = await vscode.window.showWarningMessage(`Open a link from model output?`, { modal: true, detail: message.href }, open);
+        if (answer === open) await vscode.env.openExternal(vscode.Uri.parse(message.href, true));
+        return;
+      }
+    }
+  }
+
+  /** Posts what the run appended since the last look (a pipeline in another process, or another reviewer). */
+  private live(): void {
+    if (!this.panel.visible) return;
+    let fresh: RunEvent[];
+    try {
+      fresh = this.store.refresh();
+    } catch (error) {
+      this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return;
+    }
+    if (fresh.length === 0) return;
+    this.events.push(...fresh);
+    const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
+    if (update) this.post(update);
+  }
+
+  private dispose(): void {
+    clearInterval(this.timer);
+    reviews.delete(this.dir);
+    for (const d of this.disposables) d.dispose();
+    this.store.close();
+  }
 }

@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { getHarness, openWorkbench, paletteMatches, runCommand, screenshot, statusBarItem, waitForTab } from '../ui.mjs';
+import { getHarness, openWorkbench, paletteMatches, runCommand, screenshot, statusBarItem, waitForTab, webviewFrame } from '../ui.mjs';
+import { spawnSync } from 'node:child_process';
 import { startServer } from '../server.mjs';
 
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 const RUN_TITLE = 'SVD: Run Self-Verified Distillation on This File';
 const REVIEW_TITLE = 'SVD: Open Run Review';
 
@@ -114,6 +116,35 @@ suite('SVD in the workbench', () => {
     await page.locator('.pane-body .monaco-list-row', { hasText: '60 of 60 done' }).first().waitFor({ timeout: 20_000 });
     await screenshot(page, 'svd-runs-tree');
     assert.match((await row.innerText()).replace(/\s+/g, ' '), /finished · 60\/60 seeds · 60 accepted/);
+  });
+
+  test('the review of the finished run: one override from the UI reaches the run and the export', async () => {
+    const { page } = wb;
+    const [dir] = runsOf(workspace, 'ui-seeds');
+    assert.ok(dir, 'the previous test left a finished run');
+    const runId = path.basename(dir);
+    await runCommand(page, REVIEW_TITLE);
+    const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: runId }).first();
+    await pick.waitFor({ timeout: 15_000 });
+    await pick.click();
+    await waitForTab(page, `Review: ${runId}`);
+    const frame = webviewFrame(page);
+    const reject = frame.locator('button.act[data-act="reject"]').first();
+    await reject.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'svd-review');
+    await reject.click();
+    const overrides = path.join(dir, 'overrides.jsonl');
+    const recorded = await until('the override in the run', () => {
+      if (!existsSync(overrides)) return false;
+      const lines = readFileSync(overrides, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      return lines.find((e) => e.type === 'override' && e.action === 'reject');
+    });
+    await screenshot(page, 'svd-review-override');
+    // The export honours it: one answer fewer than the judges accepted.
+    const out = path.join(workspace, 'review-export.jsonl');
+    const exported = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'export', dir, '--format', 'openai', '--out', out], { encoding: 'utf8' });
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 59, `rejected ${recorded.candidateId} by hand`);
   });
 
   test('SVD: Select Model Endpoint offers the embedded engine, servers and a custom URL', async () => {

@@ -1,0 +1,321 @@
+// The run's fold in the review protocol's shape, and the review's filter. Pure: the host calls these on the whole run,
+// the webview on the seeds a live update re-sent.
+import type { RunEvent, VoteEvent } from '../core/events';
+import { seedIdOfCandidate, type CandidateView, type RunView, type SeedView } from '../core/runview';
+import { splitTrace } from '../core/trace';
+import { DOMAINS, PURPOSES, STAGES, type Purpose, type Stage } from '../core/types';
+import type {
+  ReviewCandidate,
+  ReviewDomainStats,
+  ReviewFilter,
+  ReviewSeed,
+  ReviewStage,
+  ReviewUsage,
+  ReviewVote,
+  RunSummary,
+  StageState,
+} from './review';
+
+/** Votes of stages that have no result yet, by candidate: what shows a stage as running. */
+export type PendingVotes = ReadonlyMap<string, readonly VoteEvent[]>;
+
+export interface ToReviewSeedOptions {
+  pendingVotes?: PendingVotes;
+}
+
+export function toReviewSeed(view: SeedView, options: ToReviewSeedOptions = {}): ReviewSeed {
+  const lastError = view.errors.at(-1);
+  const seed: ReviewSeed = {
+    id: view.seed.seedId,
+    line: view.seed.line,
+    domain: view.seed.domain,
+    question: view.seed.question,
+    status: view.outcome?.status ?? 'pending',
+    candidates: view.candidates.map((candidate) => toReviewCandidate(candidate, options.pendingVotes)),
+    candidateCount: view.candidates.length,
+    errors: view.errors.length,
+  };
+  if (lastError) seed.lastError = lastError.message;
+  return seed;
+}
+
+function toReviewCandidate(view: CandidateView, pendingVotes: PendingVotes | undefined): ReviewCandidate {
+  const { candidate } = view;
+  const trace = splitTrace(candidate);
+  const pending = pendingVotes?.get(candidate.candidateId) ?? [];
+  const stages: ReviewStage[] = [];
+  let blocked = !candidate.valid;
+  for (const stage of STAGES) {
+    const result = view.stages[stage];
+    if (result) {
+      stages.push({
+        stage,
+        state: result.passed ? 'passed' : 'failed',
+        yes: result.yes,
+        total: result.votes,
+        votes: result.voteEvents.map(toReviewVote),
+      });
+      blocked ||= !result.passed;
+      continue;
+    }
+    const votes = blocked ? [] : pending.filter((vote) => vote.stage === stage).sort(byIndexThenStep);
+    const state: StageState = votes.length > 0 ? 'running' : 'not_reached';
+    const counted = votes.filter((vote) => vote.verdict !== null);
+    stages.push({
+      stage,
+      state,
+      yes: counted.filter((vote) => vote.verdict === 'yes').length,
+      total: counted.length,
+      votes: votes.map(toReviewVote),
+    });
+    blocked = true;
+  }
+  const reviewCandidate: ReviewCandidate = {
+    id: candidate.candidateId,
+    index: candidate.index,
+    text: trace.answer,
+    thinking: trace.thinking,
+    finishReason: candidate.finishReason,
+    valid: candidate.valid,
+    stages,
+    acceptedByMethod: view.acceptedByMethod,
+    accepted: view.accepted,
+    unparseableVotes: view.unparseableVotes + pending.filter((vote) => vote.verdict === 'unparseable').length,
+  };
+  if (candidate.invalidReason !== undefined) reviewCandidate.invalidReason = candidate.invalidReason;
+  if (view.override) reviewCandidate.override = { ...view.override };
+  return reviewCandidate;
+}
+
+function toReviewVote(vote: VoteEvent): ReviewVote {
+  const out: ReviewVote = { step: vote.step, index: vote.index, verdict: vote.verdict, text: vote.text };
+  if (vote.reasoning) out.thinking = vote.reasoning;
+  if (vote.inferredQuestion !== undefined) out.inferredQuestion = vote.inferredQuestion;
+  return out;
+}
+
+const STEP_ORDER: Record<VoteEvent['step'], number> = { infer: 0, compare: 1, judge: 2 };
+function byIndexThenStep(a: VoteEvent, b: VoteEvent): number {
+  return a.index - b.index || STEP_ORDER[a.step] - STEP_ORDER[b.step];
+}
+
+/** Votes whose stage has no recorded result yet, by candidate, from the run record (the fold keeps only finished stages). */
+export function pendingVotesOf(events: Iterable<RunEvent>): Map<string, VoteEvent[]> {
+  const votes = new Map<string, VoteEvent>();
+  const finished = new Set<string>();
+  for (const event of events) {
+    if (event.type === 'vote' && !votes.has(event.id)) votes.set(event.id, event);
+    else if (event.type === 'stage') finished.add(`${event.candidateId}\u0000${event.stage}`);
+  }
+  const pending = new Map<string, VoteEvent[]>();
+  for (const vote of votes.values()) {
+    if (finished.has(`${vote.candidateId}\u0000${vote.stage}`)) continue;
+    const list = pending.get(vote.candidateId);
+    if (list) list.push(vote);
+    else pending.set(vote.candidateId, [vote]);
+  }
+  return pending;
+}
+
+/** Seeds that a batch of new events touched: what a live update re-sends. */
+export function changedSeedIds(events: Iterable<RunEvent>): Set<string> {
+  const ids = new Set<string>();
+  for (const event of events) {
+    switch (event.type) {
+      case 'seed':
+      case 'candidate':
+      case 'outcome':
+        ids.add(event.seedId);
+        break;
+      case 'vote':
+      case 'stage':
+      case 'override': {
+        const seedId = seedIdOfCandidate(event.candidateId);
+        if (seedId !== undefined) ids.add(seedId);
+        break;
+      }
+      case 'error': {
+        const seedId = event.seedId ?? (event.candidateId === undefined ? undefined : seedIdOfCandidate(event.candidateId));
+        if (seedId !== undefined) ids.add(seedId);
+        break;
+      }
+      case 'run':
+        break;
+    }
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------- the filter
+
+/** The stage that rejected a candidate, if one did. */
+export function failedStage(candidate: ReviewCandidate): Stage | undefined {
+  return candidate.stages.find((stage) => stage.state === 'failed')?.stage;
+}
+
+function matchesShow(candidate: ReviewCandidate, show: ReviewFilter['show']): boolean {
+  switch (show) {
+    case 'all':
+      return true;
+    case 'accepted':
+      return candidate.accepted;
+    case 'rejected':
+      return !candidate.accepted && (candidate.override?.action === 'reject' || failedStage(candidate) !== undefined);
+    case 'rejected_cycle':
+      return failedStage(candidate) === 'cycle';
+    case 'rejected_factuality':
+      return failedStage(candidate) === 'factuality';
+    case 'rejected_correctness':
+      return failedStage(candidate) === 'correctness';
+    case 'invalid':
+      return !candidate.valid;
+    case 'unverified':
+      return (
+        candidate.valid &&
+        !candidate.accepted &&
+        candidate.override === undefined &&
+        candidate.stages.every((stage) => stage.state === 'not_reached' || stage.state === 'passed')
+      );
+  }
+}
+
+// Lower-cased search text, built once per candidate object (the host keeps its objects between requests).
+const haystacks = new WeakMap<object, string>();
+
+function haystack(key: object, build: () => string): string {
+  let text = haystacks.get(key);
+  if (text === undefined) {
+    text = build().toLowerCase();
+    haystacks.set(key, text);
+  }
+  return text;
+}
+
+function seedHaystack(seed: ReviewSeed): string {
+  return haystack(seed, () => `${seed.id}\n${seed.question}`);
+}
+
+function candidateHaystack(candidate: ReviewCandidate): string {
+  return haystack(candidate, () => {
+    const parts = [candidate.id, candidate.text, candidate.thinking, candidate.invalidReason ?? '', candidate.override?.note ?? ''];
+    for (const stage of candidate.stages) {
+      for (const vote of stage.votes) parts.push(vote.text, vote.inferredQuestion ?? '', vote.thinking ?? '');
+    }
+    return parts.join('\n');
+  });
+}
+
+function candidateFilterActive(filter: ReviewFilter): boolean {
+  return filter.show !== 'all' || filter.unparseable || filter.overridden;
+}
+
+export function matchesCandidate(seed: ReviewSeed, candidate: ReviewCandidate, filter: ReviewFilter): boolean {
+  if (filter.domain !== 'all' && seed.domain !== filter.domain) return false;
+  if (!matchesShow(candidate, filter.show)) return false;
+  if (filter.unparseable && candidate.unparseableVotes === 0) return false;
+  if (filter.overridden && candidate.override === undefined) return false;
+  const text = filter.text.trim().toLowerCase();
+  if (text === '') return true;
+  return seedHaystack(seed).includes(text) || candidateHaystack(candidate).includes(text);
+}
+
+/**
+ * The seeds a filter shows, in order, each with only its matching candidates. A seed without candidates (not
+ * generated yet) shows only when no candidate criterion is set. Seeds left whole are returned as they are.
+ */
+export function filterSeeds(seeds: readonly ReviewSeed[], filter: ReviewFilter): ReviewSeed[] {
+  const text = filter.text.trim().toLowerCase();
+  if (!candidateFilterActive(filter) && filter.domain === 'all' && text === '') return [...seeds];
+  const out: ReviewSeed[] = [];
+  for (const seed of seeds) {
+    if (filter.domain !== 'all' && seed.domain !== filter.domain) continue;
+    if (seed.candidates.length === 0) {
+      if (!candidateFilterActive(filter) && (text === '' || seedHaystack(seed).includes(text))) out.push(seed);
+      continue;
+    }
+    const candidates = seed.candidates.filter((candidate) => matchesCandidate(seed, candidate, filter));
+    if (candidates.length === seed.candidates.length) out.push(seed);
+    else if (candidates.length > 0) out.push({ ...seed, candidates });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the run's summary
+
+export function domainStats(seeds: readonly ReviewSeed[]): ReviewDomainStats[] {
+  const stats = new Map<string, ReviewDomainStats>();
+  for (const seed of seeds) {
+    let entry = stats.get(seed.domain);
+    if (!entry) {
+      entry = { domain: seed.domain, seeds: 0, seedsAccepted: 0, candidates: 0, valid: 0, accepted: 0 };
+      stats.set(seed.domain, entry);
+    }
+    entry.seeds += 1;
+    let accepted = 0;
+    for (const candidate of seed.candidates) {
+      entry.candidates += 1;
+      if (candidate.valid) entry.valid += 1;
+      if (candidate.accepted) accepted += 1;
+    }
+    entry.accepted += accepted;
+    if (accepted > 0) entry.seedsAccepted += 1;
+  }
+  return DOMAINS.flatMap((domain) => {
+    const entry = stats.get(domain);
+    return entry ? [entry] : [];
+  });
+}
+
+/** Requests as the sessions recorded them; samples and tokens from the record itself, so they move while a run is live. */
+export function usageOf(view: RunView): Record<Purpose, ReviewUsage> {
+  const usage = Object.fromEntries(
+    PURPOSES.map((purpose) => [
+      purpose,
+      {
+        requests: view.usage[purpose].requests,
+        retries: view.usage[purpose].retries,
+        cachedSamples: view.usage[purpose].cachedSamples,
+        samples: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+      },
+    ]),
+  ) as Record<Purpose, ReviewUsage>;
+  for (const seed of view.seeds) {
+    for (const candidate of seed.candidates) {
+      const generate = usage.generate;
+      generate.samples += 1;
+      generate.promptTokens += candidate.candidate.promptTokens;
+      generate.completionTokens += candidate.candidate.completionTokens;
+      for (const stage of STAGES) {
+        const into = usage[stage];
+        for (const vote of candidate.stages[stage]?.voteEvents ?? []) {
+          into.samples += 1;
+          into.promptTokens += vote.promptTokens;
+          into.completionTokens += vote.completionTokens;
+        }
+      }
+    }
+  }
+  return usage;
+}
+
+export function runSummary(
+  runId: string,
+  view: RunView,
+  seeds: readonly ReviewSeed[],
+  options: { canOverride?: boolean } = {},
+): RunSummary {
+  const summary: RunSummary = {
+    runId,
+    state: view.state,
+    funnel: { ...view.funnel, invalidByReason: { ...view.funnel.invalidByReason } },
+    usage: usageOf(view),
+    domains: domainStats(seeds),
+    totalSeeds: view.funnel.seeds,
+    wallMs: view.wallMs,
+    canOverride: options.canOverride ?? true,
+  };
+  if (view.lastMessage !== undefined) summary.lastMessage = view.lastMessage;
+  return summary;
+}

@@ -1,0 +1,61 @@
+// Small steps the browser tests share: what the list shows, driving the filter controls, waiting on the host.
+import assert from 'node:assert/strict';
+import { harnessRecord } from './harness.ts';
+
+/** Candidate ids of the rendered rows, in order. */
+export function renderedCandidates(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#list [data-candidate]')].map((el) => el.dataset.candidate));
+}
+
+export function selectedCandidate(page) {
+  return page.evaluate(() => document.querySelector('#list .cand-row.selected')?.dataset.candidate);
+}
+
+/** The selection is drawn on the next frame: waits for it to show the candidate. */
+export async function expectSelected(page, candidateId) {
+  await waitUntil(async () => (await selectedCandidate(page)) === candidateId, `${candidateId} selected (now ${await selectedCandidate(page)})`, 3000);
+}
+
+export function row(page, candidateId) {
+  return page.locator(`#list [data-candidate="${candidateId}"]`);
+}
+
+/** Picks an option of one of the toolbar's selects the way a user does: open it, click the option. */
+export async function choose(page, selectId, optionLabel) {
+  await page.locator(`#${selectId}`).click();
+  await page.locator(`#${selectId}`).getByRole('option', { name: optionLabel, exact: true }).click();
+}
+
+/** Waits until the list shows the page for the newest filter the webview asked for. */
+export async function waitForFilter(page, host, predicate) {
+  await waitUntil(() => {
+    const last = [...host.received].reverse().find((m) => m.type === 'requestPage');
+    return last && predicate(last.filter);
+  }, 'the webview to ask for the filter');
+  await page.waitForFunction(() => document.querySelector('#list')?.getAttribute('aria-busy') === 'false');
+  await page.waitForTimeout(50);
+}
+
+export async function waitUntil(condition, what, timeoutMs = 5000) {
+  const start = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Messages of a type the host received, after the webview posted them and the host checked them. */
+export function received(host, type) {
+  return host.received.filter((m) => m.type === type);
+}
+
+/** No CSP violation, no error in the page, nothing asked of the server that it does not serve. */
+export async function assertClean(harness, review) {
+  const record = await harnessRecord(review.page);
+  assert.deepEqual(record.cspViolations, [], 'CSP violations');
+  assert.deepEqual(record.errors, [], 'errors in the page');
+  assert.deepEqual(review.pageErrors, [], 'uncaught errors');
+  assert.deepEqual(review.dialogs, [], 'dialogs');
+  assert.deepEqual(review.host.rejected, [], 'messages the host refused');
+  assert.deepEqual(harness.unexpected, [], 'requests the server had nothing for');
+}

@@ -1,0 +1,162 @@
+// Everything around the list: the filter bar, the run's summary (funnel, acceptance per domain, usage per stage)
+// and the help line. Templates only.
+import { html, nothing, svg, type TemplateResult } from 'lit';
+import type { ReviewFilter, RunSummary, Show } from '../../src/protocol/review';
+import { PURPOSES } from '../../src/core/types';
+
+export interface ChromeContext {
+  run: RunSummary | undefined;
+  filter: ReviewFilter;
+  /** Seeds and candidates matching the filter, once the host said. */
+  total: number | undefined;
+  totalCandidates: number | undefined;
+  busy: boolean;
+  summaryOpen: boolean;
+  status: { text: string; error: boolean } | undefined;
+  onFilter(patch: Partial<ReviewFilter>): void;
+  onSearchInput(text: string): void;
+  onExport(): void;
+  onSummaryToggle(open: boolean): void;
+}
+
+export const SHOW_LABEL: Record<Show, string> = {
+  all: 'All candidates',
+  accepted: 'Accepted',
+  rejected: 'Rejected (any stage or by hand)',
+  rejected_cycle: 'Rejected at cycle consistency',
+  rejected_factuality: 'Rejected at factuality',
+  rejected_correctness: 'Rejected at correctness',
+  invalid: 'Invalid (static filter)',
+  unverified: 'Not verified',
+};
+
+export function toolbarTemplate(ctx: ChromeContext): TemplateResult {
+  const domains = new Set<string>(ctx.run?.domains.map((d) => d.domain) ?? []);
+  if (ctx.filter.domain !== 'all') domains.add(ctx.filter.domain);
+  return html`<div class="toolbar" role="search">
+    <vscode-textfield id="search" class="search" placeholder="Search questions, answers, thinking, judges' replies, notes (/)"
+      .value=${ctx.filter.text} @input=${(e: Event) => ctx.onSearchInput((e.target as HTMLInputElement).value)}
+      aria-label="Search"><span slot="content-before" class="codicon codicon-search" aria-hidden="true"></span></vscode-textfield>
+    <vscode-single-select id="show" aria-label="Show" .value=${ctx.filter.show}
+      @change=${(e: Event) => ctx.onFilter({ show: (e.target as HTMLSelectElement).value as Show })}>
+      ${Object.entries(SHOW_LABEL).map(([value, label]) => html`<vscode-option value=${value} ?selected=${ctx.filter.show === value}>${label}</vscode-option>`)}
+    </vscode-single-select>
+    <vscode-single-select id="domain" aria-label="Domain" .value=${ctx.filter.domain}
+      @change=${(e: Event) => ctx.onFilter({ domain: (e.target as HTMLSelectElement).value as ReviewFilter['domain'] })}>
+      <vscode-option value="all" ?selected=${ctx.filter.domain === 'all'}>All domains</vscode-option>
+      ${[...domains].map((domain) => html`<vscode-option value=${domain} ?selected=${ctx.filter.domain === domain}>${domain}</vscode-option>`)}
+    </vscode-single-select>
+    <vscode-checkbox id="unparseable" label="Unparseable votes" ?checked=${ctx.filter.unparseable}
+      @change=${(e: Event) => ctx.onFilter({ unparseable: (e.target as HTMLInputElement).checked })}></vscode-checkbox>
+    <vscode-checkbox id="overridden" label="Overridden" ?checked=${ctx.filter.overridden}
+      @change=${(e: Event) => ctx.onFilter({ overridden: (e.target as HTMLInputElement).checked })}></vscode-checkbox>
+    <span class="match-count" role="status">${ctx.busy ? html`<span class="codicon codicon-loading codicon-modifier-spin" aria-hidden="true"></span>` : nothing}
+      ${ctx.total === undefined ? '' : `${ctx.total.toLocaleString()} seeds${ctx.totalCandidates === undefined ? '' : `, ${ctx.totalCandidates.toLocaleString()} candidates`}`}</span>
+    <span class="grow"></span>
+    <vscode-button id="export" secondary @click=${() => ctx.onExport()} ?disabled=${!ctx.run}
+      ><span class="codicon codicon-export" aria-hidden="true"></span> Export</vscode-button
+    >
+  </div>`;
+}
+
+export function statusTemplate(ctx: ChromeContext): TemplateResult {
+  if (!ctx.status) return html``;
+  return html`<div class="status-line ${ctx.status.error ? 'error' : ''}" role=${ctx.status.error ? 'alert' : 'status'}>
+    <span class="codicon codicon-${ctx.status.error ? 'error' : 'info'}" aria-hidden="true"></span> ${ctx.status.text}
+  </div>`;
+}
+
+const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
+
+function tokens(n: number): TemplateResult {
+  return html`<span title=${n.toLocaleString()}>${n < 10_000 ? n.toLocaleString() : compact.format(n)}</span>`;
+}
+
+function pct(part: number, whole: number): string {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '';
+}
+
+function bar(value: number, max: number, kind: string): TemplateResult {
+  const width = max > 0 ? Math.max(0, Math.min(100, (100 * value) / max)) : 0;
+  return html`<svg class="bar-track" viewBox="0 0 100 10" preserveAspectRatio="none" role="presentation" aria-hidden="true">
+    ${svg`<rect class="bar-bg" x="0" y="0" width="100" height="10"></rect><rect class="bar ${kind}" x="0" y="0" width=${width.toFixed(2)} height="10"></rect>`}
+  </svg>`;
+}
+
+export function summaryTemplate(ctx: ChromeContext): TemplateResult {
+  const run = ctx.run;
+  if (!run) return html`<div class="summary loading">Waiting for the run…</div>`;
+  const f = run.funnel;
+  const steps: { label: string; value: number; of: number; kind: string }[] = [
+    { label: 'seeds', value: f.seeds, of: f.seeds, kind: 'k-seed' },
+    { label: 'candidates', value: f.candidates, of: f.candidates, kind: 'k-cand' },
+    { label: 'valid', value: f.valid, of: f.candidates, kind: 'k-cand' },
+    { label: 'verified', value: f.verified, of: f.valid, kind: 'k-cand' },
+    { label: 'passed cycle', value: f.passedCycle, of: f.verified, kind: 'k-stage' },
+    { label: 'passed factuality', value: f.passedFactuality, of: f.passedCycle, kind: 'k-stage' },
+    { label: 'passed correctness', value: f.passedCorrectness, of: f.passedFactuality, kind: 'k-stage' },
+    { label: 'accepted', value: f.accepted, of: f.passedCorrectness, kind: 'k-accepted' },
+  ];
+  if (f.overridden > 0 || f.acceptedFinal !== f.accepted) {
+    steps.push({ label: 'after overrides', value: f.acceptedFinal, of: f.accepted, kind: 'k-accepted' });
+  }
+  const max = Math.max(1, f.seeds, f.candidates);
+  return html`<details class="summary" ?open=${ctx.summaryOpen} @toggle=${(e: Event) => ctx.onSummaryToggle((e.target as HTMLDetailsElement).open)}>
+    <summary>
+      <span class="run-id">${run.runId}</span>
+      <span class="tag run-state state-${run.state}">${run.state === 'running' ? html`<span class="codicon codicon-loading codicon-modifier-spin" aria-hidden="true"></span>` : nothing} ${run.state}</span>
+      <span class="muted">${f.acceptedFinal.toLocaleString()} accepted · ${f.seedsDone.toLocaleString()} of ${f.seeds.toLocaleString()} seeds done${f.errors ? ` · ${f.errors} errors` : ''}${run.lastMessage ? ` · ${run.lastMessage}` : ''}</span>
+    </summary>
+    <div class="summary-grid">
+      <section class="funnel" aria-label="Funnel">
+        <h3>Funnel</h3>
+        <div class="funnel-rows">
+          ${steps.map(
+            (step) => html`<div class="funnel-row" data-step=${step.label}>
+              <span class="funnel-label">${step.label}</span>
+              ${bar(step.value, max, step.kind)}
+              <span class="funnel-value">${step.value.toLocaleString()}</span>
+              <span class="funnel-note muted">${step.of !== step.value || step.label === 'accepted' ? pct(step.value, step.of) : ''}</span>
+            </div>`,
+          )}
+        </div>
+        ${f.unparseableVotes > 0 ? html`<p class="muted">${f.unparseableVotes} unparseable votes (counted as no).</p>` : nothing}
+      </section>
+      <section class="domains" aria-label="Acceptance per domain">
+        <h3>Acceptance per domain</h3>
+        <table>
+          <thead><tr><th>domain</th><th>seeds</th><th>accepted</th><th>rate</th><th>candidates</th><th>valid</th></tr></thead>
+          <tbody>
+            ${run.domains.map(
+              (d) => html`<tr data-domain=${d.domain}><td>${d.domain}</td><td>${d.seeds}</td><td>${d.seedsAccepted}</td>
+                <td class="rate">${bar(d.seedsAccepted, d.seeds, 'k-accepted')}<span>${pct(d.seedsAccepted, d.seeds) || '–'}</span></td>
+                <td>${d.candidates}</td><td>${d.valid}</td></tr>`,
+            )}
+          </tbody>
+        </table>
+      </section>
+      <section class="usage" aria-label="Requests and tokens per stage">
+        <h3>Requests and tokens per stage</h3>
+        <table>
+          <thead><tr><th>step</th><th title="Requests the run's sessions sent (recorded when a session ends)">requests</th><th title="Samples in the record">samples</th><th title="Prompt tokens of the samples in the record">prompt</th><th title="Completion tokens of the samples in the record">completion</th><th title="Samples served from the response cache">cached</th></tr></thead>
+          <tbody>
+            ${PURPOSES.map((purpose) => {
+              const u = run.usage[purpose];
+              return html`<tr data-purpose=${purpose}><td>${purpose}</td><td>${u.requests.toLocaleString()}</td><td>${u.samples.toLocaleString()}</td>
+                <td>${tokens(u.promptTokens)}</td><td>${tokens(u.completionTokens)}</td><td>${u.cachedSamples.toLocaleString()}</td></tr>`;
+            })}
+          </tbody>
+        </table>
+      </section>
+    </div>
+  </details>`;
+}
+
+export function helpTemplate(canOverride: boolean): TemplateResult {
+  const key = (k: string) => html`<kbd>${k}</kbd>`;
+  return html`<footer class="help" aria-label="Keyboard">
+    ${key('j')}/${key('k')} or ${key('↓')}/${key('↑')} next/previous ·
+    ${canOverride ? html`${key('a')} accept · ${key('r')} reject · ${key('c')} clear · ${key('u')} undo · ${key('n')} note · ` : nothing}
+    ${key('e')}/${key('Enter')} expand · ${key('/')} search · ${key('Esc')} back to the list
+  </footer>`;
+}

@@ -1,0 +1,40 @@
+// What the panel remembers across reloads: navigation and UI state only (the run's data lives with the host).
+// Stored through the webview API's getState/setState; whatever comes back is validated and trimmed, never trusted.
+import * as z from 'zod';
+import { DEFAULT_FILTER, MAX_NOTE_LENGTH, ReviewFilter } from '../../src/protocol/review';
+
+const MAX_IDS = 300;
+const ids = z.array(z.string().max(2_000)).catch([]);
+
+export const UiState = z.object({
+  version: z.literal(1),
+  filter: ReviewFilter.catch(DEFAULT_FILTER),
+  selected: z.string().max(2_000).optional().catch(undefined),
+  expanded: ids,
+  openVotes: ids,
+  openThinking: ids,
+  summaryOpen: z.boolean().catch(true),
+  /** The row at the top of the list and how far it is scrolled past; `slot` is the seed's place in the filtered list. */
+  anchor: z
+    .object({ key: z.string().max(2_000), slot: z.number().int().nonnegative(), delta: z.number().finite() })
+    .optional()
+    .catch(undefined),
+  /** Notes typed and not yet sent, by candidate. */
+  notes: z.record(z.string().max(2_000), z.string().max(MAX_NOTE_LENGTH)).catch({}),
+});
+export type UiState = z.infer<typeof UiState>;
+
+export function defaultUiState(): UiState {
+  return { version: 1, filter: DEFAULT_FILTER, expanded: [], openVotes: [], openThinking: [], summaryOpen: true, notes: {} };
+}
+
+export function readUiState(stored: unknown): UiState {
+  const parsed = UiState.safeParse(stored);
+  return parsed.success ? parsed.data : defaultUiState();
+}
+
+/** Keeps the newest entries of a set: the stored state stays small however long a review goes on. */
+export function recent(values: Iterable<string>): string[] {
+  const list = [...values];
+  return list.slice(Math.max(0, list.length - MAX_IDS));
+}
