@@ -316,18 +316,38 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
             )
           )?.label;
     if (!format) return undefined;
+    const interactive = typeof outArg !== 'string';
+    let thinking: 'keep' | 'strip' = 'keep';
+    let applyOverrides = true;
+    let valFraction = 0;
+    if (interactive) {
+      const options = await vscode.window.showQuickPick(
+        [
+          { label: 'Keep the thinking trace', detail: 'the method trains on the full sample, thinking included', picked: true, id: 'thinking' },
+          { label: 'Apply manual overrides', detail: 'accepted / rejected by hand in the review', picked: true, id: 'overrides' },
+          { label: 'Hold out 10% of the seeds for validation', detail: 'writes .train.jsonl and .val.jsonl', picked: false, id: 'split' },
+        ],
+        { title: `Export ${run.runId} as ${format}`, canPickMany: true, placeHolder: 'Options' },
+      );
+      if (!options) return undefined;
+      const chosen = new Set(options.map((o) => o.id));
+      thinking = chosen.has('thinking') ? 'keep' : 'strip';
+      applyOverrides = chosen.has('overrides');
+      valFraction = chosen.has('split') ? 0.1 : 0;
+    }
     const root = workspaceRoot()!;
-    const out =
-      typeof outArg === 'string'
-        ? outArg
-        : (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(root, `${run.runId}.${format}.jsonl`)), filters: { 'JSON Lines': ['jsonl'] } }))?.fsPath;
+    const out = interactive
+      ? (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(root, `${run.runId}.${format}.jsonl`)), filters: { 'JSON Lines': ['jsonl'] } }))?.fsPath
+      : (outArg as string);
     if (!out) return undefined;
     const store = RunStore.open(run.dir, { readOnly: true });
     try {
-      const summary = exportRun(store.events(), { format: format as ExportFormat, out });
+      const summary = exportRun(store.events(), { format: format as ExportFormat, out, thinking, applyOverrides, valFraction });
       log.info(`exported ${summary.rows} examples of ${run.runId} to ${summary.files.map((f) => f.path).join(', ')}`);
-      if (typeof outArg !== 'string') {
-        void vscode.window.showInformationMessage(`Exported ${summary.rows} examples (about ${summary.approxTokens} tokens) as ${format}.`);
+      if (interactive) {
+        const domains = Object.entries(summary.perDomain).filter(([, n]) => n > 0).map(([d, n]) => `${d} ${n}`).join(', ');
+        const files = summary.files.map((f) => `${f.split} ${f.rows}`).join(', ');
+        void vscode.window.showInformationMessage(`Exported ${summary.rows} examples as ${format} (${domains || 'none'}; ${files}; about ${summary.approxTokens} tokens).`);
         await vscode.window.showTextDocument(vscode.Uri.file(summary.files[0]!.path), { preview: true });
       }
       return summary;
