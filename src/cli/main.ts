@@ -15,6 +15,7 @@ import { RunStore, defaultRunsDir, listRuns, resolveRunDir } from '../core/store
 import { foldRun } from '../core/runview';
 import { DOMAINS, type Domain, type OverrideAction } from '../core/types';
 import { DownloadBar, ProgressLine } from './progress';
+import { TRAINERS, commandTrain, type TrainFlags } from './train';
 import { ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
 
@@ -420,6 +421,36 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--note <text>', 'why')
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
     .action((run: string, candidate: string, action: OverrideAction, flags) => setCode(commandOverride(run, candidate, action, flags, io)));
+
+  program
+    .command('train')
+    .description("train on a run's accepted answers with an existing trainer: an OpenAI-compatible fine-tuning API, TRL, LLaMA-Factory or your own command")
+    .argument('<run>', 'run id or folder')
+    .addOption(new Option('--trainer <trainer>', 'openai | trl | llamafactory | custom').choices([...TRAINERS]).makeOptionMandatory())
+    .option('--base-model <name>', "the model to train (default: the run's model)")
+    .option('--base-url <url>', 'openai: the fine-tuning server (default https://api.openai.com/v1)')
+    .option('--dry-run', "write the trainer's files into the run's folder and print them, without launching")
+    .option('--epochs <n>', 'openai: epochs', integer('--epochs'))
+    .option('--lr-multiplier <x>', 'openai: learning-rate multiplier', fraction('--lr-multiplier'))
+    .option('--batch-size <n>', 'openai: batch size', integer('--batch-size'))
+    .option('--lora', 'trl / llamafactory: train a LoRA adapter instead of the full model')
+    .option('--processes <n>', 'trl / llamafactory: GPUs (accelerate / torchrun processes)', integer('--processes'))
+    .option('--python <path>', 'trl / llamafactory: the Python interpreter (default python3)')
+    .option('--command <json>', 'custom: the command as a JSON array; {data} {base_model} {output} {validation} are filled in')
+    .option('--val-fraction <f>', 'share of seeds held out for validation', fraction('--val-fraction'))
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .action(async (run: string, flags: TrainFlags & { runsDir?: string }) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        setCode(await commandTrain(resolveRunDir(run, runsDirOf(flags)), flags, io, apiKeyFromEnv(), controller.signal));
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
 
   program
     .command('models')
