@@ -356,6 +356,61 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     }
   });
 
+  command('svd.train', async (arg, trainerArg, baseModelArg) => {
+    if (!requireTrust('Training')) return undefined;
+    const run = await pickRun(arg, 'Run to train on', (node) => !active.has(node.runId));
+    if (!run) return undefined;
+    const s = settings();
+    const trainer =
+      typeof trainerArg === 'string'
+        ? trainerArg
+        : (
+            await vscode.window.showQuickPick(
+              [
+                { label: 'TRL', detail: 'a TRL SFT script and config in the run folder, launched here with Python', id: 'trl' },
+                { label: 'LLaMA-Factory', detail: 'a LLaMA-Factory YAML in the run folder, launched with llamafactory-cli', id: 'llamafactory' },
+                { label: 'Fine-tuning API', detail: 'OpenAI or any server with /v1/files and /v1/fine_tuning/jobs', id: 'openai' },
+                { label: 'Custom command', detail: 'the command in the setting svd.train.customCommand', id: 'custom' },
+              ],
+              { title: `Train on ${run.runId}`, placeHolder: 'Trainer' },
+            )
+          )?.id;
+    if (!trainer) return undefined;
+    const store = RunStore.open(run.dir, { readOnly: true });
+    const runModel = store.manifest.model.model;
+    store.close();
+    const baseModel =
+      typeof baseModelArg === 'string'
+        ? baseModelArg
+        : await vscode.window.showInputBox({ title: 'Base model to train', value: runModel, prompt: 'A Hugging Face id or local path (TRL, LLaMA-Factory), or the API\'s model name' });
+    if (!baseModel) return undefined;
+    const args = [path.join(context.extensionPath, 'dist', 'cli.js'), 'train', run.dir, '--trainer', trainer, '--base-model', baseModel];
+    const env: Record<string, string> = { ELECTRON_RUN_AS_NODE: '1' };
+    if (trainer === 'openai') {
+      const baseUrl = s.train.baseUrl ?? s.baseUrl ?? 'https://api.openai.com/v1';
+      args.push('--base-url', baseUrl);
+      // The key travels in the task's environment only.
+      env.SVD_API_KEY = (await apiKeyFor(baseUrl)) ?? '';
+    } else if (trainer === 'custom') {
+      if (s.train.customCommand.length === 0) throw new SvdError('bad_config', 'Set svd.train.customCommand: the command and its arguments, one per item ({data}, {base_model}, {output}, {validation} are filled in).');
+      args.push('--command', JSON.stringify(s.train.customCommand));
+    } else {
+      args.push('--python', s.train.python ?? (await pythonFromExtension()) ?? 'python3');
+    }
+    const task = new vscode.Task(
+      { type: 'svd-train', run: run.runId, trainer },
+      vscode.TaskScope.Workspace,
+      `train ${run.runId} (${trainer})`,
+      'svd',
+      // No shell: paths with spaces or quotes reach the trainer as they are.
+      new vscode.ProcessExecution(process.execPath, args, { env, cwd: run.dir }),
+    );
+    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated };
+    log.info(`training on ${run.runId} with ${trainer} (${baseModel})`);
+    await vscode.tasks.executeTask(task);
+    return task.name;
+  });
+
   const saveEndpoint = async (baseUrl: string, model: string) => {
     const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
     const configuration = vscode.workspace.getConfiguration('svd');
@@ -437,6 +492,18 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
       return startRun({ seedFile, runsDir: s.runsDir, runId: options?.runId, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine });
     },
   };
+}
+
+/** The interpreter the Python extension has selected, when that extension is installed. */
+async function pythonFromExtension(): Promise<string | undefined> {
+  const python = vscode.extensions.getExtension<{ environments?: { getActiveEnvironmentPath(): { path: string } } }>('ms-python.python');
+  if (!python) return undefined;
+  try {
+    const api = python.isActive ? python.exports : await python.activate();
+    return api.environments?.getActiveEnvironmentPath().path;
+  } catch {
+    return undefined;
+  }
 }
 
 export function deactivate(): void {

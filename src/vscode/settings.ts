@@ -29,6 +29,9 @@ const SETTINGS = {
   'engine.threads': z.number().int().min(0).default(0),
   'engine.parallelSequences': z.number().int().min(1).max(64).default(2),
   'engine.contextSize': z.number().int().min(0).default(0),
+  'train.python': z.string().trim().default(''),
+  'train.customCommand': z.array(z.string()).default([]),
+  'train.baseUrl': url.default(''),
 } as const;
 
 type SettingKey = keyof typeof SETTINGS;
@@ -43,6 +46,7 @@ export interface ExtensionSettings {
   config: RunConfigInput;
   runsDir: string;
   engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number };
+  train: { python?: string; customCommand: string[]; baseUrl?: string };
 }
 
 /** Reads and checks every setting; `get` returns the user's value or undefined. */
@@ -77,6 +81,11 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
       threads: v['engine.threads'] || undefined,
       parallel: v['engine.parallelSequences'],
       contextSize: v['engine.contextSize'] || undefined,
+    },
+    train: {
+      python: v['train.python'] || undefined,
+      customCommand: v['train.customCommand'],
+      baseUrl: v['train.baseUrl'] || undefined,
     },
   };
 }
