@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
 import { z } from 'zod';
+import { abortableSleep } from './abort';
 import { SvdError, describeError } from './errors';
 
 export interface FineTuneOptions {
@@ -138,18 +139,7 @@ function abortedError(): SvdError {
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError());
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortedError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal, () => abortedError());
 }
 
 const STEP_LOSS = /\bstep\s+(\d+)(?:\s*\/\s*\d+)?\s*:.*?\bloss\s*[=:]\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)/i;

@@ -5,6 +5,7 @@ import https from 'node:https';
 import zlib from 'node:zlib';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
+import { abortableSleep } from './abort';
 import { SvdError, type ErrorCode } from './errors';
 import type { UsageCounts } from './events';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from './types';
@@ -529,19 +530,8 @@ class Slots {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortedError());
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortedError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return abortableSleep(ms, signal, () => abortedError());
 }
 
 function abortedError(cause?: unknown): SvdError {

@@ -15,7 +15,7 @@ import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
 import { RunStore, listRuns, type RunManifest } from './store';
-import { PURPOSES, STAGES, type Purpose, type Seed, type SeedProblem, type Stage } from './types';
+import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from './types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
 
 export interface Endpoint {
@@ -354,12 +354,7 @@ class PipelineRun {
         seedId: seed.seedId,
         candidateId: candidateIdOf(seed.seedId, index),
         index,
-        text: result.sample.text,
-        reasoning: result.sample.reasoning,
-        finishReason: result.sample.finishReason,
-        promptTokens: result.sample.promptTokens,
-        completionTokens: result.sample.completionTokens,
-        cached: result.cached,
+        ...sampleFields(result),
         valid: filter.valid,
         invalidReason: filter.valid ? undefined : filter.reason,
         finalAnswer: filter.valid ? filter.finalAnswer : undefined,
@@ -456,15 +451,16 @@ class PipelineRun {
       stage,
       step,
       index,
-      text: result.sample.text,
-      reasoning: result.sample.reasoning,
-      finishReason: result.sample.finishReason,
-      promptTokens: result.sample.promptTokens,
-      completionTokens: result.sample.completionTokens,
-      cached: result.cached,
+      ...sampleFields(result),
       verdict,
       inferredQuestion,
     });
     return (event ?? this.store.get(id)) as VoteEvent;
   }
+}
+
+/** What a candidate or vote event records of the sample behind it. */
+function sampleFields(result: { sample: Pick<Sample, 'text' | 'reasoning' | 'finishReason' | 'promptTokens' | 'completionTokens'>; cached: boolean }) {
+  const { text, reasoning, finishReason, promptTokens, completionTokens } = result.sample;
+  return { text, reasoning, finishReason, promptTokens, completionTokens, cached: result.cached };
 }
