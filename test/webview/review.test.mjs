@@ -200,20 +200,22 @@ describe('the review webview', () => {
       // Each key waits for the host's answer, so the status line is the key's own.
       // A key's request must have reached the host before "no request pending" means anything: the pending tag
       // appears only after the next render.
+      // The host's answer is on the status line once it has been applied.
       let sent = received(host, 'override').length;
-      const settled = async () => {
+      const settled = async (action) => {
         await waitUntil(() => received(host, 'override').length > sent, 'the override request');
         sent = received(host, 'override').length;
+        await page.locator('.status-line', { hasText: `Recorded: ${action} s1#2` }).waitFor();
         await page.waitForFunction(() => !document.querySelector('#list .pending-tag'));
       };
       await page.keyboard.press('a');
-      await settled();
+      await settled('accept');
       await page.keyboard.press('r');
-      await settled();
+      await settled('reject');
       await page.keyboard.press('u'); // back to accept
-      await settled();
+      await settled('accept');
       await page.keyboard.press('u'); // back to no decision
-      await settled();
+      await settled('clear');
       await page.keyboard.press('u');
       await page.locator('.status-line', { hasText: 'Nothing to undo' }).waitFor();
       await page.keyboard.press('c');

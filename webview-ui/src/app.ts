@@ -50,6 +50,8 @@ interface PendingOverride {
   candidateId: string;
   action: OverrideAction;
   before: Pick<ReviewCandidate, 'override' | 'accepted'>;
+  /** The status line's generation when the request left: a later message on it is not overwritten by the answer. */
+  statusAt: number;
 }
 
 export class ReviewApp {
@@ -79,6 +81,7 @@ export class ReviewApp {
   private summaryOpen: boolean;
   private readonly pendingOverrides = new Map<number, PendingOverride>();
   private readonly undoStack: UndoEntry[] = [];
+  private statusGeneration = 0;
   private status: { text: string; error: boolean } | undefined;
 
   private frameRequested = false;
@@ -224,7 +227,12 @@ export class ReviewApp {
         const slot = this.seedSlot.get(message.seed.id);
         if (slot !== undefined) this.slots[slot] = this.narrow(message.seed, this.slots[slot]);
       }
-      if (pending) this.setStatus(`Recorded: ${pending.action} ${pending.candidateId}`, false);
+      // A key pressed since (u with nothing left to undo, say) keeps its own message.
+      // Answers do not count as messages of their own, so a burst of keys ends on the last one's answer.
+      if (pending && pending.statusAt === this.statusGeneration) {
+        this.status = { text: `Recorded: ${pending.action} ${pending.candidateId}`, error: false };
+        this.renderChrome();
+      }
     } else {
       if (pending) {
         const { before } = pending;
@@ -515,6 +523,7 @@ export class ReviewApp {
   }
 
   private setStatus(text: string, error: boolean): void {
+    this.statusGeneration++;
     this.status = { text, error };
     this.renderChrome();
   }
@@ -776,6 +785,7 @@ export class ReviewApp {
     this.pendingOverrides.set(requestId, {
       candidateId,
       action,
+      statusAt: this.statusGeneration,
       before: { accepted: candidate?.accepted ?? false, ...(candidate?.override ? { override: candidate.override } : {}) },
     });
     // Shown at once; the host's answer confirms it or puts it back.
