@@ -20,10 +20,11 @@ const entries = [
   { ...node, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/engine/server.ts'], outfile: 'dist/engine.js' },
-  // The review webview: one script, its stylesheet (dist/webview/review.css) and the codicon font beside them.
+  // The review webview: its script, its stylesheet (dist/webview/review.css) and the codicon font beside them, and
+  // the text renderer (dist/webview/render.js), which the panel loads once its first rows are painted.
   {
-    entryPoints: ['webview-ui/src/main.ts'],
-    outfile: 'dist/webview/review.js',
+    entryPoints: { review: 'webview-ui/src/main.ts', render: 'webview-ui/src/renderer.ts' },
+    outdir: 'dist/webview',
     bundle: true,
     platform: 'browser',
     format: 'iife',

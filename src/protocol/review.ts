@@ -6,6 +6,9 @@
 // An `override` is answered by an `overrideResult` (and, as the record changed, by `events`).
 import * as z from 'zod';
 import { DOMAINS, PURPOSES, STAGES } from '../core/types';
+import { MAX_HREF_LENGTH, isOpenableHref } from './links';
+
+export { MAX_HREF_LENGTH, isOpenableHref };
 
 /** Bumped when a message changes shape; the webview shows an error instead of misreading a newer host. */
 export const REVIEW_PROTOCOL = 1;
@@ -14,7 +17,6 @@ export const REVIEW_PROTOCOL = 1;
 export const MAX_PAGE_SEEDS = 500;
 export const MAX_NOTE_LENGTH = 10_000;
 export const MAX_SEARCH_LENGTH = 500;
-export const MAX_HREF_LENGTH = 2_048;
 
 const domain = z.enum(DOMAINS);
 const stage = z.enum(STAGES);
@@ -268,18 +270,6 @@ export const OverrideMessage = z.object({
 });
 
 export const ExportMessage = z.object({ type: z.literal('export') });
-
-const LINK_SCHEMES = ['http:', 'https:', 'mailto:'];
-
-/** Whether a link found in model text may be offered to the user at all (the host still asks before opening). */
-export function isOpenableHref(href: string): boolean {
-  if (href.length > MAX_HREF_LENGTH) return false;
-  try {
-    return LINK_SCHEMES.includes(new URL(href).protocol);
-  } catch {
-    return false;
-  }
-}
 
 /** A link the user activated in model text. The host must ask before opening it. */
 export const OpenLinkMessage = z.object({

@@ -34,7 +34,7 @@ test('npm run package builds a .vsix with only what runs', { timeout: 180_000 },
   const built = spawnSync(process.execPath, ['scripts/package.mjs', '--target', target, '--out', out], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
   const names = zipEntries(out);
-  for (const needed of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/cli.js', 'extension/dist/engine.js', 'extension/prompts/math/generate.md', 'extension/media/svd.svg']) {
+  for (const needed of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/cli.js', 'extension/dist/engine.js', 'extension/dist/webview/review.js', 'extension/dist/webview/render.js', 'extension/prompts/math/generate.md', 'extension/media/svd.svg']) {
     assert.ok(names.includes(needed), `${needed} is shipped`);
   }
   assert.ok(names.some((n) => n.startsWith(`extension/node_modules/@node-llama-cpp/${target}/`)), "this platform's engine is shipped");

@@ -236,6 +236,8 @@ export interface OpenOptions {
   state?: unknown;
   /** Runs in the page before anything else, on every load. */
   initScript?: () => void;
+  /** Called with the page before it loads (to route requests, say). */
+  beforeLoad?: (page: Page) => Promise<void>;
 }
 
 export async function openReview(harness: Harness, host: FakeHost, options: OpenOptions = {}): Promise<ReviewPage> {
@@ -265,6 +267,7 @@ export async function openReview(harness: Harness, host: FakeHost, options: Open
   }
   if (options.initScript) await page.addInitScript(options.initScript);
   host.attach(page);
+  await options.beforeLoad?.(page);
   await page.goto(`${harness.origin}/review.html?theme=${options.theme ?? 'dark'}`);
   return {
     page,

@@ -84,6 +84,36 @@ describe('the review webview', () => {
     }
   });
 
+  it('shows its first rows before the text renderer has loaded, as plain text, then renders them', async () => {
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    let asked = false;
+    // Not open(): it waits for rendered text.
+    const review = await openReview(harness, new FakeHost(reviewRun().events, 7), {
+      viewport: TALL,
+      beforeLoad: (page) =>
+        page.route('**/dist/webview/render.js', async (route) => {
+          asked = true;
+          await held;
+          await route.continue();
+        }),
+    });
+    const { page } = review;
+    try {
+      const answer = row(page, CANDIDATES.rich).locator('.answer');
+      await answer.locator('.md-pending').waitFor();
+      assert.match(await answer.innerText(), /## Solution/, 'the answer as plain text meanwhile');
+      await waitUntil(() => asked, 'the renderer requested after the first rows');
+      release();
+      assert.equal(await answer.locator('h2').innerText(), 'Solution');
+      assert.equal(await answer.locator('.md-pending').count(), 0);
+      assert.deepEqual(review.pageErrors, []);
+    } finally {
+      release();
+      await review.close();
+    }
+  });
+
   it('renders model text: markdown, math, code by language, links that do not navigate, thinking collapsed', async () => {
     const review = await open();
     const { page } = review;

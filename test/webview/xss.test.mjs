@@ -154,7 +154,7 @@ describe('hostile model output', () => {
         assert.deepEqual(review.dialogs, []);
         assert.equal(page.url(), url, 'the page navigated');
         assert.equal(review.context.pages().length, 1, 'a window opened');
-        const allowed = [/\/review\.html\?theme=/, /\/harness\/vscode-stub\.js$/, /\/dist\/webview\/review\.(js|css)$/, /\/dist\/webview\/codicon\.ttf(\?.*)?$/];
+        const allowed = [/\/review\.html\?theme=/, /\/harness\/vscode-stub\.js$/, /\/dist\/webview\/(review\.(js|css)|render\.js)$/, /\/dist\/webview\/codicon\.ttf(\?.*)?$/];
         const strange = review.requests.filter((r) => !allowed.some((a) => a.test(r)));
         assert.deepEqual(strange, [], 'requests beyond the panel\'s own files');
         assert.deepEqual(harness.unexpected, [], 'the server was asked for something else');

@@ -20,7 +20,7 @@ import { matchesCandidate } from '../../src/protocol/reviewSeeds';
 import { helpTemplate, statusTemplate, summaryTemplate, toolbarTemplate, type ChromeContext } from './chrome';
 import type { HostChannel } from './host';
 import { ListLayout } from './layout';
-import { endRenderBudget, startRenderBudget } from './modelText';
+import { endRenderBudget, onTextRendererReady, startRenderBudget } from './textRenderer';
 import { rowTemplate, type Row, type RowContext } from './rows';
 import { recent, type UiState } from './uiState';
 
@@ -151,6 +151,10 @@ export class ReviewApp {
   /** Says ready, and asks at once for the page the list will show (the host answers `init` first). */
   start(): void {
     this.renderChrome();
+    onTextRendererReady(() => {
+      this.rowsDirty = true;
+      this.schedule();
+    });
     this.host.post({ type: 'ready', protocol: REVIEW_PROTOCOL });
     const slot = this.restoreAnchor?.slot ?? 0;
     this.requestPage(Math.floor(slot / PAGE_SIZE) * PAGE_SIZE);

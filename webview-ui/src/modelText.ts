@@ -6,7 +6,7 @@
 import DOMPurify from 'dompurify';
 import type katexType from 'katex';
 import { Marked, type Tokens, type TokenizerAndRendererExtension } from 'marked';
-import { isOpenableHref } from '../../src/protocol/review';
+import { isOpenableHref } from '../../src/protocol/links';
 import { highlightCode } from './highlight';
 
 /** Longer texts are rendered in part; the rest is shown as plain text (a long thinking trace stays cheap). */
@@ -171,45 +171,10 @@ export function sanitize(html: string): string {
   });
 }
 
-// ---------------------------------------------------------------- the entry point, with a cache and a budget
+// ---------------------------------------------------------------- the entry point
 
-const cache = new Map<string, string>();
-const CACHE_SIZE = 400;
-
-// A frame renders model text until its budget is spent; what is left shows as plain text until the next frame.
-let budgetEnd = Number.POSITIVE_INFINITY;
-let deferred = false;
-
-export function startRenderBudget(ms: number): void {
-  budgetEnd = performance.now() + ms;
-  deferred = false;
-}
-
-/** @returns whether some text was left for a later frame. */
-export function endRenderBudget(): boolean {
-  budgetEnd = Number.POSITIVE_INFINITY;
-  const left = deferred;
-  deferred = false;
-  return left;
-}
-
-/** The sanitised HTML, or undefined when it is not cached and this frame's budget is spent. */
-export function renderModelTextWithinBudget(text: string): string | undefined {
-  if (!cache.has(text) && performance.now() > budgetEnd) {
-    deferred = true;
-    return undefined;
-  }
-  return renderModelText(text);
-}
-
-/** Model text as sanitised HTML. Cached: a row scrolled back into view does not render again. */
+/** Model text as sanitised HTML. Not cached here: textRenderer.ts in the panel's own bundle keeps the cache. */
 export function renderModelText(text: string): string {
-  const hit = cache.get(text);
-  if (hit !== undefined) {
-    cache.delete(text);
-    cache.set(text, hit);
-    return hit;
-  }
   const head = text.length > MARKDOWN_LIMIT ? text.slice(0, MARKDOWN_LIMIT) : text;
   let html: string;
   try {
@@ -221,10 +186,7 @@ export function renderModelText(text: string): string {
     const rest = text.length - head.length;
     html += `<p class="truncated-note">${rest.toLocaleString()} more characters, as plain text:</p><pre class="plain-rest">${escapeHtml(text.slice(head.length))}</pre>`;
   }
-  const safe = sanitize(html);
-  cache.set(text, safe);
-  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  return safe;
+  return sanitize(html);
 }
 
 export function escapeHtml(text: string): string {

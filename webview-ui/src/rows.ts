@@ -4,7 +4,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import type { ReviewCandidate, ReviewSeed, ReviewStage, ReviewVote } from '../../src/protocol/review';
 import type { LayoutRow } from './layout';
-import { renderModelTextWithinBudget } from './modelText';
+import { renderModelTextWithinBudget } from './textRenderer';
 
 export type Row = LayoutRow &
   (
