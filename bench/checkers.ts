@@ -1,0 +1,79 @@
+// Answer-checker benchmark: (1) the math checker's agreement with test/fixtures/check/math-rewrites.jsonl (MATH-500
+// gold answers against equivalent and non-equivalent rewritings); (2) how many HumanEval and MBPP canonical
+// solutions pass their tests in the sandbox (all should); (3) code runs per second on the HumanEval canonical
+// solutions with 2 workers.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CodeRunner } from '../src/core/check/code';
+import { checkMath } from '../src/core/check/math';
+import { detectIsolation } from '../src/core/check/sandbox';
+
+const FIXTURES = path.resolve(__dirname, '../test/fixtures');
+
+function jsonl<T>(file: string): T[] {
+  return readFileSync(path.join(FIXTURES, file), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+interface Rewrite {
+  gold: string;
+  answer: string;
+  equivalent: boolean;
+  note: string;
+}
+
+interface CodingRow {
+  id: string;
+  question: string;
+  entry_point: string;
+  tests: string;
+  canonical_solution: string;
+}
+
+const fence = (code: string) => `\`\`\`python\n${code}\n\`\`\``;
+
+async function main(): Promise<void> {
+  const rewrites = jsonl<Rewrite>('check/math-rewrites.jsonl');
+  const mathStarted = performance.now();
+  const disagreements = rewrites.filter((row) => checkMath(`\\boxed{${row.answer}}`, row.gold).correct !== row.equivalent);
+  const mathMs = performance.now() - mathStarted;
+  const agree = (rewrites.length - disagreements.length) / rewrites.length;
+  console.log(`math: ${rewrites.length - disagreements.length}/${rewrites.length} pairs agree (${rewrites.filter((r) => r.equivalent).length} equivalent), ${mathMs.toFixed(0)} ms`);
+  for (const row of disagreements) console.log(`  disagrees: ${row.gold} vs ${row.answer} (${row.note}), expected ${row.equivalent ? 'equivalent' : 'different'}`);
+
+  console.log(`sandbox isolation: ${(await detectIsolation()).isolation}`);
+  const runner = new CodeRunner({ workers: 2 });
+  try {
+    const humaneval = jsonl<CodingRow>('data/humaneval.jsonl');
+    const heStarted = performance.now();
+    const heResults = await Promise.all(
+      humaneval.map((row) => runner.check(fence(row.canonical_solution), { tests: row.tests, entryPoint: row.entry_point, question: row.question })),
+    );
+    const heSeconds = (performance.now() - heStarted) / 1000;
+    const hePassed = heResults.filter((r) => r.correct).length;
+    const runsPerSecond = humaneval.length / heSeconds;
+    console.log(`humaneval: ${hePassed}/${humaneval.length} canonical solutions pass; ${humaneval.length} runs in ${heSeconds.toFixed(2)} s with 2 workers = ${runsPerSecond.toFixed(1)} runs/s`);
+    heResults.forEach((r, i) => r.correct || console.log(`  ${humaneval[i]!.id}: ${r.outcome} ${r.detail}`));
+
+    const mbpp = jsonl<CodingRow>('data/mbpp_test.jsonl');
+    const mbStarted = performance.now();
+    const mbResults = await Promise.all(mbpp.map((row) => runner.check(fence(row.canonical_solution), { tests: row.tests, entryPoint: row.entry_point })));
+    const mbSeconds = (performance.now() - mbStarted) / 1000;
+    const mbPassed = mbResults.filter((r) => r.correct).length;
+    console.log(`mbpp: ${mbPassed}/${mbpp.length} canonical solutions pass; ${mbpp.length} runs in ${mbSeconds.toFixed(2)} s`);
+    mbResults.forEach((r, i) => r.correct || console.log(`  ${mbpp[i]!.id}: ${r.outcome} ${r.detail}`));
+
+    console.log(
+      `checkers: math_agree=${agree.toFixed(3)} humaneval_pass=${(hePassed / humaneval.length).toFixed(3)} mbpp_pass=${(mbPassed / mbpp.length).toFixed(3)} code_runs_per_s=${runsPerSecond.toFixed(1)}`,
+    );
+  } finally {
+    await runner.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,221 @@
+// Whether two parsed final answers are the same: structure first (tuples in order, sets and lists in any order),
+// then each value exactly (plain numbers), as a word, or numerically at sample points (expressions).
+import { parseAnswer, textKey, type Answer } from './latex';
+
+export interface Complex {
+  re: number;
+  im: number;
+}
+
+/** An expression read from LaTeX, as a function of its free variables. */
+export interface CompiledExpression {
+  variables: readonly string[];
+  /** undefined where the expression has no finite value (division by zero, outside a function's domain). */
+  evaluate(scope: Readonly<Record<string, number>>): Complex | undefined;
+}
+
+/** Reads LaTeX expressions; undefined when one cannot be read. */
+export interface ExpressionReader {
+  compile(latex: string): CompiledExpression | undefined;
+}
+
+const RELATIVE_TOLERANCE = 1e-6;
+const MAX_CACHED = 10_000;
+const ABSOLUTE_FLOOR = 1e-12;
+// Fixed sample points: results must not depend on a random draw. Away from 0, 1 and integers, where
+// non-equivalent expressions tend to agree by accident.
+const POINTS = [0.613, 1.379, 2.241, 0.287, 1.847, 2.903];
+
+export function closeEnough(a: Complex, b: Complex): boolean {
+  if (!Number.isFinite(a.re) || !Number.isFinite(b.re)) return a.re === b.re && Math.abs(a.im - b.im) <= ABSOLUTE_FLOOR;
+  const scale = Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
+  return Math.hypot(a.re - b.re, a.im - b.im) <= Math.max(RELATIVE_TOLERANCE * scale, ABSOLUTE_FLOOR);
+}
+
+const PLAIN_NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)$/;
+const BASE_NUMBER = /^([0-9A-Za-z]+)_\{?(\d+)\}?$/;
+
+/** Plain decimals compare exactly, so 11111111100 and 11111111000 differ though a relative tolerance would not see it. */
+function decimalKey(s: string): string {
+  let t = s.replace(/^\+/, '');
+  const negative = t.startsWith('-');
+  if (negative) t = t.slice(1);
+  let [whole = '', fraction = ''] = t.split('.');
+  whole = whole.replace(/^0+/, '');
+  fraction = fraction.replace(/0+$/, '');
+  const key = `${whole || '0'}${fraction ? `.${fraction}` : ''}`;
+  return negative && key !== '0' ? `-${key}` : key;
+}
+
+export class AnswerComparer {
+  private readonly cache = new Map<string, CompiledExpression | undefined>();
+
+  constructor(private readonly reader: ExpressionReader) {}
+
+  /** Two final answers (LaTeX, as found in \boxed{}) mean the same. */
+  equivalent(answer: string, gold: string): boolean {
+    return this.same(parseAnswer(answer), parseAnswer(gold));
+  }
+
+  private same(a: Answer, b: Answer): boolean {
+    if (a.kind === 'text' || b.kind === 'text') {
+      const key = textKey(a.raw);
+      return key !== '' && key === textKey(b.raw);
+    }
+    if (a.kind === 'list' && a.items.length === 1) return this.same(a.items[0]!, b);
+    if (b.kind === 'list' && b.items.length === 1) return this.same(a, b.items[0]!);
+    if (a.kind === 'list' || b.kind === 'list') {
+      return a.kind === 'list' && b.kind === 'list' && this.matchUnordered(a.items, b.items);
+    }
+    if (a.kind === 'matrix' || b.kind === 'matrix') return this.sameGrid(grid(a), grid(b));
+    if (a.kind === 'seq' || b.kind === 'seq') {
+      return (
+        a.kind === 'seq' &&
+        b.kind === 'seq' &&
+        a.open === b.open &&
+        a.close === b.close &&
+        a.items.length === b.items.length &&
+        a.items.every((item, i) => this.same(item, b.items[i]!))
+      );
+    }
+    if (a.kind === 'equation' || b.kind === 'equation') {
+      // `y = 2 - x` was read as the value 2 - x named y: against an equation, it is the equation again.
+      const asEquation = (x: Answer) => (x.kind === 'expr' && x.name !== undefined ? { left: x.name, right: x.raw } : x.kind === 'equation' ? x : undefined);
+      const left = asEquation(a);
+      const right = asEquation(b);
+      return left !== undefined && right !== undefined && this.sameEquation(left, right);
+    }
+    return this.sameValue(a.raw, b.raw);
+  }
+
+  private sameGrid(a: Answer[][] | undefined, b: Answer[][] | undefined): boolean {
+    if (!a || !b || a.length !== b.length) return false;
+    return a.every((row, i) => row.length === b[i]!.length && row.every((cell, j) => this.same(cell, b[i]![j]!)));
+  }
+
+  /** Every item of one list equals a distinct item of the other: a bipartite matching (augmenting paths). */
+  private matchUnordered(a: Answer[], b: Answer[]): boolean {
+    if (a.length !== b.length) return false;
+    const memo = new Map<number, boolean>();
+    const equal = (i: number, j: number): boolean => {
+      const key = i * b.length + j;
+      let value = memo.get(key);
+      if (value === undefined) memo.set(key, (value = this.same(a[i]!, b[j]!)));
+      return value;
+    };
+    const owner = new Array<number>(b.length).fill(-1);
+    const augment = (i: number, seen: boolean[]): boolean => {
+      for (let j = 0; j < b.length; j++) {
+        if (seen[j] || !equal(i, j)) continue;
+        seen[j] = true;
+        if (owner[j] === -1 || augment(owner[j]!, seen)) {
+          owner[j] = i;
+          return true;
+        }
+      }
+      return false;
+    };
+    for (let i = 0; i < a.length; i++) {
+      if (!augment(i, new Array<boolean>(b.length).fill(false))) return false;
+    }
+    return true;
+  }
+
+  /** Equations are the same when left - right of one is a nonzero constant multiple of the other's. */
+  private sameEquation(a: { left: string; right: string }, b: { left: string; right: string }): boolean {
+    const f = this.compileDifference(a.left, a.right);
+    const g = this.compileDifference(b.left, b.right);
+    if (!f || !g) return false;
+    const variables = [...new Set([...f.variables, ...g.variables])];
+    let ratio: Complex | undefined;
+    let compared = 0;
+    for (const scope of scopes(variables)) {
+      const u = f.evaluate(scope);
+      const v = g.evaluate(scope);
+      if (!u || !v) continue;
+      const size = Math.hypot(v.re, v.im);
+      if (size < 1e-9) {
+        if (Math.hypot(u.re, u.im) > 1e-9) return false;
+        continue;
+      }
+      const r = divide(u, v);
+      if (ratio === undefined) {
+        if (Math.hypot(r.re, r.im) < 1e-12) return false;
+        ratio = r;
+      } else if (!closeEnough(r, ratio)) return false;
+      compared++;
+    }
+    return compared > 0;
+  }
+
+  private compileDifference(left: string, right: string): CompiledExpression | undefined {
+    return this.compile(`${left}-(${right})`);
+  }
+
+  private sameValue(a: string, b: string): boolean {
+    const x = a.replace(/\s+/g, '');
+    const y = b.replace(/\s+/g, '');
+    if (x === y) return true;
+    if (PLAIN_NUMBER.test(x) && PLAIN_NUMBER.test(y)) return decimalKey(x) === decimalKey(y);
+    const bx = BASE_NUMBER.exec(x);
+    const by = BASE_NUMBER.exec(y);
+    if (bx || by) {
+      // A number in another base (`52_8`): the digits must agree, and the base too where both name it.
+      const digitsX = bx ? bx[1]! : x;
+      const digitsY = by ? by[1]! : y;
+      return digitsX.toLowerCase() === digitsY.toLowerCase() && (!bx || !by || bx[2] === by[2]);
+    }
+    const f = this.compile(a);
+    const g = this.compile(b);
+    if (!f || !g) return false;
+    const variables = [...new Set([...f.variables, ...g.variables])];
+    let compared = 0;
+    for (const scope of scopes(variables)) {
+      const u = f.evaluate(scope);
+      const v = g.evaluate(scope);
+      if (!u && !v) continue;
+      if (!u || !v || !closeEnough(u, v)) return false;
+      compared++;
+    }
+    return compared > 0;
+  }
+
+  private compile(latex: string): CompiledExpression | undefined {
+    if (!this.cache.has(latex)) {
+      // A long-lived process checks many answers: the cache is for repeats within a batch, not for ever.
+      if (this.cache.size >= MAX_CACHED) this.cache.clear();
+      this.cache.set(latex, this.reader.compile(latex));
+    }
+    return this.cache.get(latex);
+  }
+}
+
+/** A matrix, a column or row vector, or a parenthesised tuple, as rows of cells. */
+function grid(a: Answer): Answer[][] | undefined {
+  if (a.kind === 'matrix') {
+    // A single row or column compares with a tuple: (1, 2, 3) and a column vector are the same answer.
+    if (a.rows.every((row) => row.length === 1)) return a.rows;
+    if (a.rows.length === 1) return a.rows[0]!.map((cell) => [cell]);
+    return a.rows;
+  }
+  if (a.kind === 'seq' && a.open === '(' && a.close === ')') return a.items.map((item) => [item]);
+  return undefined;
+}
+
+function divide(a: Complex, b: Complex): Complex {
+  const d = b.re * b.re + b.im * b.im;
+  return { re: (a.re * b.re + a.im * b.im) / d, im: (a.im * b.re - a.re * b.im) / d };
+}
+
+function* scopes(variables: readonly string[]): Generator<Record<string, number>> {
+  if (variables.length === 0) {
+    yield {};
+    return;
+  }
+  for (let k = 0; k < POINTS.length; k++) {
+    const scope: Record<string, number> = {};
+    // Each variable takes a different point, so x - y and y - x are told apart.
+    variables.forEach((name, i) => (scope[name] = POINTS[(k + i * 2) % POINTS.length]! + i * 0.0731));
+    yield scope;
+  }
+}
