@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
+import { createAnswerChecker } from '../core/check/index';
 import { PRESETS, parseRunConfig, type RunConfigInput } from '../core/config';
 import { EXIT_CODES, SvdError, describeError, isSvdError } from '../core/errors';
 import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
@@ -14,8 +15,11 @@ import { funnelJson, formatFunnel } from '../core/status';
 import { RunStore, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
 import { foldRun } from '../core/runview';
 import { DOMAINS, type Domain, type OverrideAction } from '../core/types';
+import { registerCheckCommand } from './check';
 import { DownloadBar, ProgressLine } from './progress';
 import { TRAINERS, commandTrain, type TrainFlags } from './train';
+import { collect, commandEval, type EvalFlags } from './eval';
+import { commandSweep, integerList, type SweepFlags } from './sweep';
 import { ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
 
@@ -79,6 +83,7 @@ interface RunFlags {
   json?: boolean;
   events?: boolean;
   config?: string;
+  audit?: 'auto' | 'off';
 }
 
 /** `--config FILE`: a JSON object of the method's parameters (see RunConfigSchema); flags given too win. */
@@ -112,6 +117,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   if (flags.timeout !== undefined) input.requestTimeoutMs = flags.timeout * 1000;
   if (flags.retries !== undefined) input.maxRetries = flags.retries;
   input.batchSamples = flags.batch;
+  if (flags.audit !== undefined) input.audit = flags.audit;
   const config = parseRunConfig(input, 'options');
 
   const controller = new AbortController();
@@ -130,6 +136,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   };
   const quiet = flags.json || flags.events;
   const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
+  const checker = createAnswerChecker();
   try {
     const result = await runPipeline({
       seedsFile: seeds,
@@ -139,6 +146,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       config,
       endpoint: endpoint.endpoint,
       signal: controller.signal,
+      checker,
       onProblem: (problem) => {
         emit({ type: 'problem', ...problem, text: formatProblem(problem) });
         io.err(`warning: ${formatProblem(problem)} (row skipped)`);
@@ -180,7 +188,22 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
     progress.done();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await checker.close();
     await endpoint.dispose();
+  }
+}
+
+/** Runs `command` with a signal that SIGINT / SIGTERM abort, so a stop leaves resumable records. */
+async function withStopSignal(command: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await command(controller.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
 }
 
@@ -381,6 +404,9 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--no-batch', 'one request per sample instead of `n` samples per request')
     .option('--json', 'machine-readable output')
     .option('--events', 'JSON lines on stdout as the run goes (start, progress, problem, notice, result), for tools')
+    .addOption(
+      new Option('--audit <mode>', "auto (default): check candidates against the seeds' gold, when they carry it; off").choices(['auto', 'off']),
+    )
     .action(async (seeds: string, flags: RunFlags) => setCode(await commandRun(seeds, flags, io)));
 
   program
@@ -453,11 +479,75 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     });
 
   program
+    .command('sweep')
+    .description("run the method once per budget of a grid (n candidates x v votes) on the same seeds; with gold, the judges' precision and recall")
+    .argument('<seeds>', 'seed file')
+    .requiredOption('--candidates <list>', 'values of n, e.g. 1,4,8', integerList('--candidates'))
+    .requiredOption('--votes <list>', 'values of v, e.g. 1,3,5', integerList('--votes'))
+    .option('--base-url <url>', 'OpenAI-compatible server (default: the embedded engine)')
+    .option('--model <name>', 'model name on the server')
+    .option('--model-path <file>', 'embedded engine: a local GGUF (default: Qwen3-0.6B, downloaded once)')
+    .option('--threads <n>', 'embedded engine: CPU threads', integer('--threads'))
+    .option('--parallel <n>', 'embedded engine: sequences generated at once', integer('--parallel'))
+    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'))
+    .option('--limit <n>', 'only the first N seeds', integer('--limit'))
+    .option('--out <dir>', "also write sweep.json and sweep.csv here (they are always in the sweep's folder)")
+    .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
+    .option('--config <file>', "a JSON file of the method's other parameters")
+    .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
+    .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
+    .option('--question-field <name>', 'the field that holds the question')
+    .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); the sweep is a folder of runs there')
+    .option('--timeout <seconds>', 'per-request timeout', integer('--timeout'))
+    .option('--retries <n>', 'retries per request', integer('--retries'))
+    .option('--no-batch', 'one request per sample instead of `n` samples per request')
+    .option('--json', 'machine-readable output')
+    .action(async (seeds: string, flags: SweepFlags & Omit<RunFlags, 'candidates' | 'votes'>) => {
+      const { baseUrl, model, modelPath, threads, parallel, context, json, batch } = flags;
+      const engineFlags: RunFlags = { baseUrl, model, modelPath, threads, parallel, context, json, batch };
+      const deps = {
+        runsDir: runsDirOf(flags),
+        readConfigFile,
+        resolveEndpoint: (onEngineDeath: () => void) => resolveEndpoint(engineFlags, io, onEngineDeath),
+      };
+      setCode(await withStopSignal((signal) => commandSweep(seeds, flags, io, deps, signal)));
+    });
+
+  program
+    .command('eval')
+    .description('pass@1 of one or more models on a labeled seed file; --ttc adds the test-time baseline (n candidates and the cascade per question)')
+    .argument('<seeds>', 'seed file whose rows carry gold (answer or tests); rows without are skipped')
+    .requiredOption('--base-url <url>', 'OpenAI-compatible server; once, or once per --model', collect)
+    .requiredOption('--model <name>', 'model to evaluate; repeat it to compare models side by side', collect)
+    .option('--samples <k>', 'samples per question; pass@1 is their mean (default 1)', integer('--samples'))
+    .option('--ttc', 'also the test-time baseline: n candidates, the same cascade, the first that passes answers')
+    .option('--candidates <n>', 'test-time baseline: candidates per question (default 4)', integer('--candidates'))
+    .option('--votes <v>', 'test-time baseline: judge votes per stage (default 3)', integer('--votes'))
+    .option('--limit <n>', 'only the first N labeled questions', integer('--limit'))
+    .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
+    .option('--config <file>', "a JSON file of the method's parameters (generation sampling, judge sampling, ...)")
+    .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
+    .option('--question-field <name>', 'the field that holds the question')
+    .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); evaluations go beside it, in evals/')
+    .option('--timeout <seconds>', 'per-request timeout', integer('--timeout'))
+    .option('--retries <n>', 'retries per request', integer('--retries'))
+    .option('--no-batch', 'one request per sample instead of `n` samples per request')
+    .option('--json', 'machine-readable output')
+    .action(async (seeds: string, flags: EvalFlags & { runsDir?: string }) => {
+      const deps = { runsDir: runsDirOf(flags), readConfigFile, apiKey: apiKeyFromEnv() };
+      setCode(await withStopSignal((signal) => commandEval(seeds, flags, io, deps, signal)));
+    });
+
+  program
     .command('models')
     .description('list the models a server serves')
     .requiredOption('--base-url <url>', 'OpenAI-compatible server')
     .option('--json', 'machine-readable output')
     .action(async (flags) => setCode(await commandModels(flags, io)));
+
+  registerCheckCommand(program, io, setCode);
 
   return program;
 }

@@ -26,6 +26,11 @@ export const RunConfigSchema = z.object({
   maxRetries: z.number().int().min(0).max(20).default(5),
   /** Ask for n samples in one request (`n`); off for servers that ignore or reject it. */
   batchSamples: z.boolean().default(true),
+  /**
+   * auto (also when absent): when a seed carries gold, each valid candidate is checked against it and the result
+   * recorded (a `truth` event), for measuring the judges. It never changes what the method accepts. off: never.
+   */
+  audit: z.enum(['auto', 'off']).optional(),
   /** A folder whose `<domain>/<template>.md` files replace the built-in prompts. */
   promptsDir: z.string().optional(),
 });
@@ -49,7 +54,7 @@ export function parseRunConfig(input: unknown, source = 'config'): RunConfig {
 
 /**
  * The parameters that decide what a run produces. Concurrency, timeouts and retries change only how fast it goes,
- * so a run may be resumed with other values for them.
+ * and the audit only measures, so a run may be resumed with other values for them.
  */
 export function methodFingerprint(config: RunConfig, model: string, promptsHash: string): string {
   const identity = {

@@ -92,6 +92,27 @@ export const OutcomeEvent = z.object({
   acceptedCandidateIds: z.array(z.string()),
 });
 
+/**
+ * Whether a candidate's text matches the seed's gold (answer or tests), recorded for valid candidates of seeds that
+ * carry gold. It measures the pipeline (see audit.ts) and never feeds a prompt or a decision. id: `truth:<candidateId>`
+ */
+export const TruthEvent = z.object({
+  ...base,
+  type: z.literal('truth'),
+  seedId: z.string(),
+  candidateId: z.string(),
+  outcome: z.enum(['pass', 'fail', 'error', 'timeout']),
+  correct: z.boolean(),
+  extracted: z.string().optional(),
+  detail: z.string(),
+  /** Coding: what the test run printed, cut to TRUTH_OUTPUT_LIMIT characters. */
+  output: z.string().optional(),
+  durationMs: z.number().nonnegative(),
+});
+
+/** The most characters of a check's output (and of its detail) a truth event keeps. */
+export const TRUTH_OUTPUT_LIMIT = 4000;
+
 /** A seed's processing failed after retries; it is retried on resume. id: unique. */
 export const ErrorEvent = z.object({
   ...base,
@@ -141,6 +162,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   VoteEvent,
   StageEvent,
   OutcomeEvent,
+  TruthEvent,
   ErrorEvent,
   OverrideEvent,
   RunStateEvent,
@@ -151,6 +173,7 @@ export type CandidateEvent = z.infer<typeof CandidateEvent>;
 export type VoteEvent = z.infer<typeof VoteEvent>;
 export type StageEvent = z.infer<typeof StageEvent>;
 export type OutcomeEvent = z.infer<typeof OutcomeEvent>;
+export type TruthEvent = z.infer<typeof TruthEvent>;
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
 export type OverrideEvent = z.infer<typeof OverrideEvent>;
 export type RunStateEvent = z.infer<typeof RunStateEvent>;
@@ -168,4 +191,5 @@ export const eventIds = {
     `vote:${candidateId}:${stage}:${step}:${index}`,
   stage: (candidateId: string, stage: string) => `stage:${candidateId}:${stage}`,
   outcome: (seedId: string) => `outcome:${seedId}`,
+  truth: (candidateId: string) => `truth:${candidateId}`,
 };

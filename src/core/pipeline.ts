@@ -7,9 +7,18 @@ import { existsSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { lastCodeBlock, staticFilter } from './answer';
 import { ResponseCache } from './cache';
+import type { AnswerChecker } from './check/types';
 import { methodFingerprint, type RunConfig } from './config';
 import { SvdError, describeError, isSvdError } from './errors';
-import { candidateIdOf, eventIds, type CandidateEvent, type SeedEvent, type UsageCounts, type VoteEvent } from './events';
+import {
+  TRUTH_OUTPUT_LIMIT,
+  candidateIdOf,
+  eventIds,
+  type CandidateEvent,
+  type SeedEvent,
+  type UsageCounts,
+  type VoteEvent,
+} from './events';
 import { ModelCallError, ModelClient } from './model';
 import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
@@ -57,6 +66,19 @@ export interface RunOptions {
   client?: ModelClient;
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
   probe?: boolean;
+  /**
+   * Checks valid candidates against their seed's gold for the audit (when `config.audit` is auto). Without one no
+   * truth is recorded. The checks run beside the model calls, never before them, and never change a decision.
+   */
+  checker?: AnswerChecker;
+  /** Only part of the seed file; part of the run's identity, like the seed file itself. */
+  subset?: SeedSubset;
+}
+
+/** The first `limit` seeds of the file, counting only those that carry gold when `labeledOnly`. */
+export interface SeedSubset {
+  limit?: number;
+  labeledOnly?: boolean;
 }
 
 export interface RunResult {
@@ -84,18 +106,22 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const seedOptions: SeedReadOptions = { ...options.seedOptions, file: options.seedsFile };
   const scan = await scanSeeds(seedOptions);
   for (const problem of scan.problems) options.onProblem?.(problem);
+  const subset = normalSubset(options.subset);
+  const seedsTotal = subset ? await countSubset(seedOptions, subset) : scan.count;
 
   const methodHash = methodFingerprint(config, endpoint.model, prompts.hash);
-  const runId = options.runId ?? deriveRunId(options.seedsFile, scan.fingerprint, methodHash);
+  const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
+  const runId = options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash);
   const dir = path.join(options.runsDir, runId);
   const manifest: RunManifest = {
     version: 1,
     id: runId,
     createdAt: new Date().toISOString(),
-    seedFile: { path: path.resolve(options.seedsFile), fingerprint: scan.fingerprint, format: scan.format, rows: scan.count },
+    seedFile: { path: path.resolve(options.seedsFile), fingerprint: scan.fingerprint, format: scan.format, rows: seedsTotal },
     model: { model: endpoint.model, baseURL: endpoint.engine === 'server' ? endpoint.baseURL : undefined, engine: endpoint.engine },
     config,
     methodFingerprint: methodHash,
+    ...(subset ? { subset } : {}),
   };
 
   const resumed = existsSync(path.join(dir, 'run.json'));
@@ -122,8 +148,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       batchSamples: config.batchSamples,
     });
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
-  options.onStart?.({ runId, dir, resumed, seedsTotal: scan.count });
-  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, scan.count, options);
+  options.onStart?.({ runId, dir, resumed, seedsTotal });
+  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options);
   const started = Date.now();
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
   try {
@@ -147,10 +173,39 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   }
 }
 
+/** undefined when the subset is the whole file, so that such a run is the same as one without a subset. */
+function normalSubset(subset: SeedSubset | undefined): SeedSubset | undefined {
+  if (subset?.limit !== undefined && !(Number.isInteger(subset.limit) && subset.limit >= 1)) {
+    throw new SvdError('bad_config', `the seed limit must be a whole number from 1, got ${subset.limit}`);
+  }
+  const normal: SeedSubset = {};
+  if (subset?.limit !== undefined) normal.limit = subset.limit;
+  if (subset?.labeledOnly) normal.labeledOnly = true;
+  return Object.keys(normal).length > 0 ? normal : undefined;
+}
+
+function inSubset(seed: Seed, subset: SeedSubset | undefined): boolean {
+  return !subset?.labeledOnly || seed.gold !== undefined;
+}
+
+async function countSubset(seedOptions: SeedReadOptions, subset: SeedSubset): Promise<number> {
+  let count = 0;
+  for await (const record of readSeeds(seedOptions)) {
+    if (record.kind === 'seed' && inSubset(record.seed, subset)) count++;
+    if (subset.limit !== undefined && count >= subset.limit) break;
+  }
+  return count;
+}
+
 function checkSameRun(existing: RunManifest, wanted: RunManifest): void {
   const changes: string[] = [];
   if (existing.seedFile.fingerprint !== wanted.seedFile.fingerprint) {
     changes.push(`the seed file ${wanted.seedFile.path} changed since the run started (it was ${existing.seedFile.path})`);
+  }
+  if (JSON.stringify(existing.subset ?? {}) !== JSON.stringify(wanted.subset ?? {})) {
+    const describe = (subset: SeedSubset | undefined) =>
+      subset ? `${subset.limit !== undefined ? `the first ${subset.limit} ` : 'all '}${subset.labeledOnly ? 'labeled ' : ''}seeds` : 'every seed';
+    changes.push(`the run covers ${describe(existing.subset)}, not ${describe(wanted.subset)}`);
   }
   if (existing.methodFingerprint !== wanted.methodFingerprint) {
     const what: string[] = [];
@@ -192,6 +247,9 @@ class PipelineRun {
   private readonly startedAt = Date.now();
   private doneThisSession = 0;
   private progressTimer: NodeJS.Timeout | undefined;
+  /** Answer checks in flight; a run ends only once they are recorded (or, when it stops, cancelled). */
+  private readonly checks = new Map<string, Promise<void>>();
+  private readonly checkController = new AbortController();
 
   constructor(
     private readonly store: RunStore,
@@ -201,6 +259,7 @@ class PipelineRun {
     private readonly config: RunConfig,
     model: string,
     private readonly seedsTotal: number,
+    private readonly subset: SeedSubset | undefined,
     private readonly options: RunOptions,
   ) {
     this.sampler = new Sampler(client, cache, model);
@@ -222,13 +281,18 @@ class PipelineRun {
 
   async processAll(seedOptions: SeedReadOptions): Promise<void> {
     const external = this.options.signal;
-    const onAbort = () => this.controller.abort();
+    const onAbort = () => {
+      this.controller.abort();
+      this.checkController.abort();
+    };
     if (external?.aborted) throw new SvdError('aborted', 'the run was stopped before it started');
     external?.addEventListener('abort', onAbort, { once: true });
     this.progressTimer = setInterval(() => this.reportProgress(), 500);
     this.progressTimer.unref();
     try {
       const seeds = readSeeds(seedOptions);
+      const limit = this.subset?.limit ?? Number.POSITIVE_INFINITY;
+      let taken = 0;
       // Enough seeds in flight to keep every request slot busy: a seed waits on one request most of the time.
       const workers = Math.max(2, Math.ceil(this.config.concurrency * 1.5));
       let fatal: unknown;
@@ -237,7 +301,9 @@ class PipelineRun {
           if (this.controller.signal.aborted) return;
           const next = await seeds.next();
           if (next.done) return;
-          if (next.value.kind !== 'seed') continue;
+          if (next.value.kind !== 'seed' || !inSubset(next.value.seed, this.subset)) continue;
+          if (taken >= limit) return;
+          taken++;
           try {
             await this.processSeed(next.value.seed);
           } catch (error) {
@@ -247,10 +313,18 @@ class PipelineRun {
           }
         }
       };
-      await Promise.all(Array.from({ length: workers }, work));
+      try {
+        await Promise.all(Array.from({ length: workers }, work));
+      } finally {
+        await seeds.return(undefined);
+      }
+      if (fatal === undefined && !this.controller.signal.aborted) await this.settleChecks();
       if (fatal !== undefined) throw fatal;
       if (external?.aborted) throw new SvdError('aborted', 'the run was stopped; run it again to resume');
     } finally {
+      // Stopped or failed: checks still running are cancelled and asked again when the run resumes.
+      this.checkController.abort();
+      await this.settleChecks();
       external?.removeEventListener('abort', onAbort);
       clearInterval(this.progressTimer);
       this.reportProgress();
@@ -281,11 +355,14 @@ class PipelineRun {
     if (done?.type === 'outcome') {
       this.seedsDone++;
       this.accepted += done.acceptedCandidateIds.length;
+      this.auditRecorded(seed);
       return;
     }
     try {
       const seedEvent = this.recordSeed(seed);
       const candidates = await this.generate(seedEvent);
+      // Not awaited: the cascade's requests go out while the answers are checked.
+      this.audit(seed, candidates);
       const valid = candidates.filter((candidate) => candidate.valid);
       let acceptedIds: string[] = [];
       if (this.config.selection === 'first_valid') {
@@ -320,6 +397,63 @@ class PipelineRun {
       }
       throw error;
     }
+  }
+
+  private auditing(seed: Seed): seed is Seed & { gold: NonNullable<Seed['gold']> } {
+    return this.options.checker !== undefined && this.config.audit !== 'off' && seed.gold !== undefined;
+  }
+
+  /** A finished seed's valid candidates that have no truth yet (an earlier session stopped before checking them). */
+  private auditRecorded(seed: Seed): void {
+    if (!this.auditing(seed)) return;
+    const unchecked: CandidateEvent[] = [];
+    for (let index = 0; index < this.config.candidates; index++) {
+      const candidateId = candidateIdOf(seed.id, index);
+      if (this.store.has(eventIds.truth(candidateId)) || this.checks.has(candidateId)) continue;
+      const event = this.store.get(eventIds.candidate(candidateId));
+      if (event?.type === 'candidate') unchecked.push(event);
+    }
+    this.audit(seed, unchecked);
+  }
+
+  /** Starts a check of each valid candidate that has no truth yet; the run waits for them before it finishes. */
+  private audit(seed: Seed, candidates: readonly CandidateEvent[]): void {
+    if (!this.auditing(seed)) return;
+    const checker = this.options.checker!;
+    const signal = this.checkController.signal;
+    for (const candidate of candidates) {
+      const { candidateId } = candidate;
+      const id = eventIds.truth(candidateId);
+      if (!candidate.valid || signal.aborted || this.checks.has(candidateId) || this.store.has(id)) continue;
+      const check = (async () => {
+        try {
+          const result = await checker.check(seed.domain, candidate.text, seed.gold, { question: seed.question, signal });
+          // Undefined: the gold has nothing to check this domain against.
+          if (!result || signal.aborted) return;
+          this.store.append({
+            id,
+            type: 'truth',
+            seedId: seed.id,
+            candidateId,
+            outcome: result.outcome,
+            correct: result.correct,
+            extracted: result.extracted,
+            detail: capText(result.detail),
+            output: result.output === undefined ? undefined : capText(result.output),
+            durationMs: Math.max(0, result.durationMs),
+          });
+        } catch (error) {
+          if (!signal.aborted) this.options.onNotice?.(`audit: could not check candidate ${candidateId}: ${describeError(error)}`);
+        } finally {
+          this.checks.delete(candidateId);
+        }
+      })();
+      this.checks.set(candidateId, check);
+    }
+  }
+
+  private async settleChecks(): Promise<void> {
+    while (this.checks.size > 0) await Promise.all([...this.checks.values()]);
   }
 
   private recordSeed(seed: Seed): SeedEvent {
@@ -457,6 +591,10 @@ class PipelineRun {
     });
     return (event ?? this.store.get(id)) as VoteEvent;
   }
+}
+
+function capText(text: string): string {
+  return text.length > TRUTH_OUTPUT_LIMIT ? `${text.slice(0, TRUTH_OUTPUT_LIMIT)}\n[cut: ${text.length} characters]` : text;
 }
 
 /** What a candidate or vote event records of the sample behind it. */

@@ -9,6 +9,7 @@ import type {
   RunStateEvent,
   SeedEvent,
   StageEvent,
+  TruthEvent,
   UsageCounts,
   VoteEvent,
 } from './events';
@@ -27,6 +28,9 @@ export interface OverrideView {
   at: string;
 }
 
+/** A candidate checked against its seed's gold: for measuring the judges, never part of their decision. */
+export type TruthView = Omit<TruthEvent, 'id' | 'at' | 'type' | 'seedId' | 'candidateId'>;
+
 export interface CandidateView {
   candidate: CandidateEvent;
   /** Only stages with a recorded result; a stage still voting is absent. */
@@ -36,6 +40,8 @@ export interface CandidateView {
   /** After the human override, if any. */
   accepted: boolean;
   unparseableVotes: number;
+  /** Whether the candidate is right by the seed's gold; only when the run audited it. */
+  truth?: TruthView;
 }
 
 export interface SeedView {
@@ -108,6 +114,7 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
   const stageResults = new Map<string, StageEvent>();
   const outcomes = new Map<string, OutcomeEvent>();
   const overrides = new Map<string, OverrideEvent>();
+  const truths = new Map<string, TruthEvent>();
   const errors: ErrorEvent[] = [];
   const usage = Object.fromEntries(PURPOSES.map((purpose) => [purpose, emptyUsage()])) as Record<
     Purpose,
@@ -135,6 +142,9 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
       }
       case 'outcome':
         if (!outcomes.has(event.seedId)) outcomes.set(event.seedId, event);
+        break;
+      case 'truth':
+        if (!truths.has(event.candidateId)) truths.set(event.candidateId, event);
         break;
       case 'error':
         errors.push(event);
@@ -182,6 +192,7 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
     }
     const acceptedByMethod = outcome?.acceptedCandidateIds.includes(candidate.candidateId) ?? false;
     const override = overrideView(overrides.get(candidate.candidateId));
+    const truth = truthView(truths.get(candidate.candidateId));
     const view: CandidateView = {
       candidate,
       stages,
@@ -189,6 +200,7 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
       ...(override ? { override } : {}),
       accepted: override ? override.action === 'accept' : acceptedByMethod,
       unparseableVotes,
+      ...(truth ? { truth } : {}),
     };
     const list = candidatesBySeed.get(candidate.seedId);
     if (list) list.push(view);
@@ -234,6 +246,12 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
 function overrideView(event: OverrideEvent | undefined): OverrideView | undefined {
   if (!event || event.action === 'clear') return undefined;
   return { action: event.action, at: event.at, ...(event.note !== undefined ? { note: event.note } : {}) };
+}
+
+function truthView(event: TruthEvent | undefined): TruthView | undefined {
+  if (!event) return undefined;
+  const { id: _id, at: _at, type: _type, seedId: _seedId, candidateId: _candidateId, ...truth } = event;
+  return truth;
 }
 
 const STEP_ORDER: Record<VoteEvent['step'], number> = { infer: 0, compare: 1, judge: 2 };

@@ -29,17 +29,19 @@ export class Sampler {
 
   /**
    * One sample per event id. `firstIndex` numbers the samples for the cache key, so that vote i of a stage stays
-   * vote i however the votes are batched into requests.
+   * vote i however the votes are batched into requests: asking for more samples of a request later (a larger n or
+   * v) reuses the ones cached and asks the model only for the rest. Without a store (an evaluation keeps no run
+   * record) only the cache and the model are asked.
    */
   async samples(
     request: SampleRequest,
     eventIds: readonly string[],
-    store: RunStore,
+    store: Pick<RunStore, 'get'> | undefined,
     signal: AbortSignal,
     firstIndex = 0,
   ): Promise<SampleResult[]> {
     const results: (SampleResult | undefined)[] = eventIds.map((id) => {
-      const existing = store.get(id);
+      const existing = store?.get(id);
       return existing && 'text' in existing ? { existing, sample: sampleOf(existing), cached: false } : undefined;
     });
     const missing: { slot: number; key: string }[] = [];

@@ -1,7 +1,9 @@
-// `svd status`: a run's funnel, model usage and wall time, as text for people and JSON for scripts.
+// `svd status`: a run's funnel, model usage and wall time (and, when the seeds carry gold, the audit of the judges),
+// as text for people and JSON for scripts.
+import { auditRun, type Audit, type Confusion } from './audit';
 import type { UsageCounts } from './events';
 import { addUsage, emptyUsage, type Funnel, type RunView, type RunViewState } from './runview';
-import { PURPOSES, type Purpose } from './types';
+import { PURPOSES, STAGES, type Purpose } from './types';
 
 export interface FunnelJson {
   state: RunViewState;
@@ -9,6 +11,8 @@ export interface FunnelJson {
   funnel: Funnel;
   usage: Record<Purpose | 'total', UsageCounts>;
   wallMs: number;
+  /** Only when the run checked candidates against gold. */
+  audit?: Audit;
 }
 
 /** Plain JSON-safe data for `svd status --json`; copies, so callers may mutate it. */
@@ -20,6 +24,8 @@ export function funnelJson(view: RunView): FunnelJson {
     wallMs: view.wallMs,
   };
   if (view.lastMessage !== undefined) json.lastMessage = view.lastMessage;
+  const audit = auditRun(view);
+  if (audit) json.audit = audit;
   return json;
 }
 
@@ -75,6 +81,12 @@ export function formatFunnel(view: RunView, options: { color?: boolean } = {}): 
   lines.push(f.errors > 0 ? paint.red(errors) : errors);
   lines.push('');
 
+  const audit = auditRun(view);
+  if (audit) {
+    lines.push(...formatAudit(audit, paint));
+    lines.push('');
+  }
+
   const usage = usageWithTotal(view.usage);
   const header = ['', 'requests', 'prompt tokens', 'completion tokens', 'cached samples', 'retries'];
   const rows = [...PURPOSES, 'total' as const].map((purpose) => {
@@ -91,6 +103,35 @@ export function formatFunnel(view: RunView, options: { color?: boolean } = {}): 
   lines.push('');
   lines.push(`Wall time: ${formatDuration(view.wallMs)}`);
   return lines.join('\n');
+}
+
+function formatAudit(audit: Audit, paint: Painter): string[] {
+  const lines = [paint.bold("Audit against the seeds' gold (the method's decisions, before overrides)")];
+  const notChecked = audit.unchecked > 0 ? `, ${count(audit.unchecked)} not checked` : '';
+  const right = `${count(audit.correct)} right (${percent(audit.correct, audit.checked)})`;
+  lines.push(`  checked ${count(audit.checked)} valid candidates: ${right}${notChecked}`);
+  const header = ['', 'judged', 'passed', 'precision', 'recall', 'false accepts', 'false rejects'];
+  const row = (label: string, c: Confusion) => [
+    label,
+    count(c.judged),
+    count(c.accepted),
+    ratio(c.precision),
+    ratio(c.recall),
+    count(c.falseAccepts),
+    count(c.falseRejects),
+  ];
+  const rows = [...STAGES.map((stage) => row(stage, audit.stages[stage])), row('overall', audit.overall)];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((r) => r[column]!.length)));
+  const render = (cells: string[]) =>
+    `  ${cells.map((text, column) => (column === 0 ? text.padEnd(widths[0]!) : text.padStart(widths[column]!))).join('  ')}`;
+  lines.push(paint.dim(render(header)));
+  for (const r of rows) lines.push(r[0] === 'overall' ? paint.bold(render(r)) : render(r));
+  return lines;
+}
+
+/** A share in [0, 1] as a percentage; `-` when it is undefined (nothing to divide by). */
+export function ratio(value: number | null | undefined): string {
+  return value === null || value === undefined ? '-' : `${(value * 100).toFixed(1)}%`;
 }
 
 function usageWithTotal(usage: Record<Purpose, UsageCounts>): Record<Purpose | 'total', UsageCounts> {

@@ -19,6 +19,8 @@ export const RunManifestSchema = z.object({
   config: RunConfigSchema,
   methodFingerprint: z.string(),
   parentRun: z.string().optional(),
+  /** The run covers part of the seed file only; `seedFile.rows` then counts the seeds of that part. */
+  subset: z.object({ limit: z.number().int().positive().optional(), labeledOnly: z.boolean().optional() }).optional(),
 });
 export type RunManifest = z.infer<typeof RunManifestSchema>;
 
@@ -373,7 +375,7 @@ const LockSchema = z.object({ pid: z.number().int(), host: z.string(), at: z.str
 type LockInfo = z.infer<typeof LockSchema>;
 
 function emptyCounts(): Record<RunEventType, number> {
-  return { seed: 0, candidate: 0, vote: 0, stage: 0, outcome: 0, error: 0, override: 0, run: 0 };
+  return { seed: 0, candidate: 0, vote: 0, stage: 0, outcome: 0, truth: 0, error: 0, override: 0, run: 0 };
 }
 
 function readManifest(file: string): RunManifest {

@@ -1,0 +1,123 @@
+// `svd eval SEEDS --base-url URL --model NAME [--model NAME2]`: pass@1 on a labeled file, models side by side (before
+// and after training), and with --ttc the test-time baseline that answers with the method's own cascade.
+import path from 'node:path';
+import { createAnswerChecker } from '../core/check/index';
+import type { RunConfigInput } from '../core/config';
+import { SvdError } from '../core/errors';
+import { EVAL_RESULT, runEvaluation, type EvalResult, type Pass } from '../core/evaluate';
+import { formatProblem } from '../core/seeds';
+import { count, ratio } from '../core/status';
+import { DOMAINS } from '../core/types';
+import { methodConfig, type MethodFlags, type SweepDeps } from './sweep';
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+}
+
+export interface EvalFlags extends MethodFlags {
+  baseUrl: string[];
+  model: string[];
+  samples?: number;
+  ttc?: boolean;
+  candidates?: number;
+  votes?: number;
+  limit?: number;
+  json?: boolean;
+}
+
+export interface EvalDeps {
+  runsDir: string;
+  readConfigFile: SweepDeps['readConfigFile'];
+  apiKey: string | undefined;
+}
+
+/** Commander's collector for options given more than once. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps: EvalDeps, signal: AbortSignal): Promise<number> {
+  const models = flags.model ?? [];
+  const urls = flags.baseUrl ?? [];
+  if (models.length === 0) throw new SvdError('bad_config', '--model: required, once per model to evaluate');
+  if (urls.length !== 1 && urls.length !== models.length) {
+    throw new SvdError('bad_config', `--base-url: give one server for every model, or one per --model (${models.length})`);
+  }
+  const extra: RunConfigInput = {};
+  if (flags.candidates !== undefined) extra.candidates = flags.candidates;
+  if (flags.votes !== undefined) extra.votes = flags.votes;
+  const config = methodConfig(flags, deps.readConfigFile, extra);
+  const checker = createAnswerChecker();
+  try {
+    const result = await runEvaluation({
+      seedsFile: seeds,
+      seedOptions: { domain: flags.domain, questionField: flags.questionField },
+      runsDir: deps.runsDir,
+      models: models.map((model, i) => ({ baseURL: urls[urls.length === 1 ? 0 : i]!, model, apiKey: deps.apiKey, engine: 'server' as const })),
+      samples: flags.samples,
+      limit: flags.limit,
+      ttc: flags.ttc,
+      config,
+      checker,
+      signal,
+      onProblem: (problem) => io.err(`warning: ${formatProblem(problem)} (row skipped)`),
+      onNotice: (message) => io.err(`note: ${message}`),
+      onProgress: (p) => {
+        if (!io.isTTY || flags.json) return;
+        const phase = p.phase === 'ttc' ? 'test-time baseline' : 'sampling';
+        process.stderr.write(`\r\x1b[2K${p.model}: ${phase} ${p.done}/${p.total}`);
+      },
+    });
+    if (io.isTTY && !flags.json) process.stderr.write('\r\x1b[2K');
+    if (flags.json) io.out(JSON.stringify(result));
+    else {
+      io.out(formatEvaluation(result));
+      io.out(`result ${path.join(result.dir, EVAL_RESULT)}`);
+    }
+    return 0;
+  } finally {
+    await checker.close();
+  }
+}
+
+/** Models side by side: pass@1 per domain and overall, then the test-time baseline when it ran. */
+export function formatEvaluation(result: EvalResult): string {
+  const lines: string[] = [];
+  const skipped = result.skippedNoGold > 0 ? ` (${count(result.skippedNoGold)} row(s) without gold skipped)` : '';
+  lines.push(`eval ${result.id}: ${count(result.questions)} questions${skipped}, ${result.samples} sample(s) each`);
+  const header = ['', ...result.models.map((m) => m.model)];
+  const rows: string[][] = [];
+  const passCell = (pass: Pass | undefined) => (pass ? ratio(pass.passAt1) : '-');
+  rows.push(['pass@1', ...result.models.map(() => '')]);
+  for (const domain of DOMAINS) {
+    const of = result.models.map((m) => m.passAt1.perDomain[domain]);
+    if (of.every((pass) => pass === undefined)) continue;
+    const questions = Math.max(...of.map((pass) => pass?.questions ?? 0));
+    rows.push([`  ${domain} (${count(questions)})`, ...of.map(passCell)]);
+  }
+  const overall = Math.max(...result.models.map((m) => m.passAt1.overall.questions));
+  rows.push([`  overall (${count(overall)})`, ...result.models.map((m) => passCell(m.passAt1.overall))]);
+  rows.push(['  requests', ...result.models.map((m) => count(m.requests))]);
+  const ttc = result.models.find((m) => m.ttc)?.ttc;
+  if (ttc) {
+    rows.push([`test-time baseline (n=${ttc.candidates}, v=${ttc.votes})`, ...result.models.map(() => '')]);
+    rows.push(['  pass@1', ...result.models.map((m) => passCell(m.ttc?.passAt1.overall))]);
+    rows.push(['  unverified', ...result.models.map((m) => (m.ttc ? ratio(m.ttc.unverifiedShare) : '-'))]);
+    rows.push(['  requests/question', ...result.models.map((m) => (m.ttc ? m.ttc.requestsPerQuestion.toFixed(1) : '-'))]);
+    rows.push(['  samples/question', ...result.models.map((m) => (m.ttc ? m.ttc.samplesPerQuestion.toFixed(1) : '-'))]);
+  }
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const render = (cells: string[]) =>
+    cells.map((text, column) => (column === 0 ? text.padEnd(widths[0]!) : text.padStart(widths[column]!))).join('  ').trimEnd();
+  lines.push(render(header));
+  for (const row of rows) lines.push(render(row));
+  for (const m of result.models) {
+    const left: string[] = [];
+    if (m.errors > 0) left.push(`${count(m.errors)} question(s) whose samples could not be drawn`);
+    if (m.unchecked > 0) left.push(`${count(m.unchecked)} question(s) whose gold cannot check their domain`);
+    if (left.length > 0) lines.push(`${m.model}: left out ${left.join(', ')}`);
+  }
+  return lines.join('\n');
+}
