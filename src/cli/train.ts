@@ -1,17 +1,14 @@
 // `svd train RUN`: exports the run's accepted answers in the trainer's format, then hands them to an existing
 // trainer (an OpenAI-compatible fine-tuning API, TRL, LLaMA-Factory or the user's own command). Never a trainer of
 // its own.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { SvdError } from '../core/errors';
-import { exportRun, type ExportFormat } from '../core/export';
-import { followFineTune, startFineTune } from '../core/finetune';
+import { SvdError, describeError } from '../core/errors';
 import { expandTemplate, launchTrainer } from '../core/launcher';
 import { RunStore } from '../core/store';
+import { exportTrainingData, followApiJob, LocalTrainingLog, startApiJob, TRAINERS, type Trainer } from '../core/training';
 import { pythonPreflight, writeTrainerFiles, type LocalTrainer } from '../core/trainers';
 
-export const TRAINERS = ['openai', 'trl', 'llamafactory', 'custom'] as const;
-export type Trainer = (typeof TRAINERS)[number];
+export { TRAINERS, type Trainer };
 
 export interface TrainFlags {
   trainer: Trainer;
@@ -33,28 +30,12 @@ interface Io {
   err: (text: string) => void;
 }
 
-const FORMAT_OF: Record<Trainer, ExportFormat> = { openai: 'openai', trl: 'trl', llamafactory: 'sharegpt', custom: 'openai' };
-
 export async function commandTrain(runDir: string, flags: TrainFlags, io: Io, apiKey: string | undefined, signal: AbortSignal): Promise<number> {
   const store = RunStore.open(runDir, { readOnly: true });
   const manifest = store.manifest;
+  store.close();
   const trainDir = path.join(runDir, 'train');
-  mkdirSync(trainDir, { recursive: true });
-  const format = FORMAT_OF[flags.trainer];
-  let summary;
-  try {
-    summary = exportRun(store.events(), {
-      format,
-      out: path.join(trainDir, `data.${format}.jsonl`),
-      valFraction: flags.valFraction,
-      datasetName: `svd_${manifest.id.replace(/[^A-Za-z0-9_]/g, '_')}`,
-    });
-  } finally {
-    store.close();
-  }
-  if (summary.rows === 0) throw new SvdError('bad_config', `run ${manifest.id} has no accepted answer to train on`);
-  const train = summary.files.find((f) => f.split === 'train')!.path;
-  const validation = summary.files.find((f) => f.split === 'validation')?.path;
+  const { summary, train, validation } = exportTrainingData(runDir, flags.trainer, { valFraction: flags.valFraction });
   io.out(`data\t${summary.rows} examples\t${train}`);
   if (validation) io.out(`validation\t${validation}`);
   const baseModel = flags.baseModel ?? manifest.model.model;
@@ -66,24 +47,27 @@ export async function commandTrain(runDir: string, flags: TrainFlags, io: Io, ap
       io.out(`would upload ${train} to ${baseURL} and fine-tune ${baseModel}`);
       return 0;
     }
-    const options = {
-      baseURL,
+    // The job is recorded in the run (training.json), so the editor shows it and can follow it too.
+    const { jobId } = await startApiJob({
+      runDir,
+      baseUrl: baseURL,
       apiKey,
       baseModel,
       trainingFile: train,
       validationFile: validation,
+      examples: summary.rows,
       epochs: flags.epochs,
       learningRateMultiplier: flags.lrMultiplier,
       batchSize: flags.batchSize,
       signal,
-    };
-    const { jobId } = await startFineTune(options);
-    io.out(`job\t${jobId}`);
-    const final = await followFineTune({
-      ...options,
-      jobId,
-      onStatus: (status) => {
-        for (const event of status.events) io.err(`${event.at} ${event.level} ${event.message}`);
+    });
+    io.out(`job\t${jobId!}`);
+    const final = await followApiJob({
+      runDir,
+      apiKey,
+      signal,
+      onUpdate: (_record, events) => {
+        for (const event of events) io.err(`${event.at} ${event.level} ${event.message}`);
       },
     });
     io.out(`status\t${final.status}`);
@@ -126,17 +110,54 @@ export async function commandTrain(runDir: string, flags: TrainFlags, io: Io, ap
   }
   io.out(`command\t${[command.executable, ...command.args].map((a) => JSON.stringify(a)).join(' ')}`);
   if (flags.dryRun) return 0;
-  if (flags.trainer !== 'custom') {
-    const check = await pythonPreflight(flags.python ?? 'python3', flags.trainer as LocalTrainer);
-    if (!check.ok) throw new SvdError('bad_config', `the trainer cannot start: ${check.missing.join(', ')} missing. ${check.hint}`);
+  // The run keeps the trainer's log, its metrics and the outcome (training.json), for the editor and for later.
+  const record = new LocalTrainingLog(runDir, { trainer: flags.trainer, baseModel, dataFile: train, examples: summary.rows, outputDir: output });
+  // A closed terminal (an editor's task ended) hangs up: stop the trainer too, quietly, as nobody reads the output.
+  let say: Io = io;
+  const hangup = new AbortController();
+  const onHangup = () => {
+    say = { out: () => undefined, err: () => undefined };
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    hangup.abort();
+  };
+  process.once('SIGHUP', onHangup);
+  const stop = AbortSignal.any([signal, hangup.signal]);
+  try {
+    if (flags.trainer !== 'custom') {
+      const check = await pythonPreflight(flags.python ?? 'python3', flags.trainer as LocalTrainer);
+      if (!check.ok) throw new SvdError('bad_config', `the trainer cannot start: ${check.missing.join(', ')} missing. ${check.hint}`);
+    }
+    if (stop.aborted) {
+      record.finish('cancelled');
+      return 130;
+    }
+    record.running();
+    const result = await launchTrainer({
+      ...command,
+      cwd: trainDir,
+      signal: stop,
+      onLine: (line) => {
+        record.line(line);
+        say.err(line);
+      },
+      onMetrics: (m) => {
+        record.metrics(m);
+        say.out(`metrics\t${JSON.stringify(m)}`);
+      },
+      onTotalSteps: (total) => record.totalSteps(total),
+    });
+    if (result.cancelled) {
+      record.finish('cancelled', result.exitCode === null ? {} : { exitCode: result.exitCode });
+      return 130;
+    }
+    const exitCode = result.exitCode ?? 1;
+    if (exitCode === 0) record.finish('succeeded', { exitCode });
+    else record.finish('failed', { exitCode, error: `the trainer exited with ${result.signal ? `signal ${result.signal}` : `code ${exitCode}`}` });
+    return exitCode;
+  } catch (error) {
+    record.finish('failed', { error: describeError(error) });
+    throw error;
+  } finally {
+    process.off('SIGHUP', onHangup);
   }
-  const result = await launchTrainer({
-    ...command,
-    cwd: trainDir,
-    signal,
-    onLine: (line) => io.err(line),
-    onMetrics: (m) => io.out(`metrics\t${JSON.stringify(m)}`),
-  });
-  if (result.cancelled) return 130;
-  return result.exitCode ?? 1;
 }

@@ -20,6 +20,8 @@ export interface LaunchOptions {
   signal?: AbortSignal;
   onLine?: (line: string) => void;
   onMetrics?: (m: TrainMetrics) => void;
+  /** The number of training steps, once the training bar shows it. */
+  onTotalSteps?: (total: number) => void;
   /** Between SIGTERM and SIGKILL on cancel; default 10 s, so the trainer can finish writing a checkpoint. */
   graceMs?: number;
 }
@@ -41,16 +43,20 @@ export function launchTrainer(options: LaunchOptions): Promise<LaunchResult> {
       windowsHide: true,
     });
     const parser = new TrainLogParser();
+    let total: number | undefined;
+    const report = (metrics: TrainMetrics | undefined) => {
+      if (parser.totalSteps !== undefined && parser.totalSteps !== total) {
+        total = parser.totalSteps;
+        options.onTotalSteps?.(total);
+      }
+      if (metrics) options.onMetrics?.(metrics);
+    };
     const handleLine = (line: string) => {
       options.onLine?.(line);
-      const metrics = parser.parse(line);
-      if (metrics) options.onMetrics?.(metrics);
+      report(parser.parse(line));
     };
     // A bar being redrawn is not yet a line, but its step is already current.
-    const handlePartial = (text: string) => {
-      const metrics = parser.parse(text, { progressOnly: true });
-      if (metrics) options.onMetrics?.(metrics);
-    };
+    const handlePartial = (text: string) => report(parser.parse(text, { progressOnly: true }));
     const flushers = [child.stdout, child.stderr].map((stream) => splitLines(stream, handleLine, handlePartial));
 
     let cancelled = false;
@@ -118,6 +124,11 @@ const PROGRESS = /^\s*\d+%\|[^|]*\|\s*(\d+)\/(\d+)\b/;
 export class TrainLogParser {
   private step: number | undefined;
   private trainTotal: number | undefined;
+
+  /** Steps of the training bar, once one was seen. */
+  get totalSteps(): number | undefined {
+    return this.trainTotal;
+  }
 
   parse(line: string, options: { progressOnly?: boolean } = {}): TrainMetrics | undefined {
     const progress = PROGRESS.exec(line);

@@ -3,7 +3,8 @@
 //
 // Order of a session: the webview posts `ready` (then, at once, a `requestPage` for what it will show); the host
 // answers `ready` with `init` and every `requestPage` with a `page`. While a run is live the host posts `events`.
-// An `override` is answered by an `overrideResult` (and, as the record changed, by `events`).
+// An `override` is answered by an `overrideResult` (and, as the record changed, by `events`). When the run has a
+// training job the host posts `training` after `init` and whenever the job moves; `train` asks the host to start one.
 import * as z from 'zod';
 import { DOMAINS, PURPOSES, STAGES } from '../core/types';
 import { MAX_HREF_LENGTH, isOpenableHref } from './links';
@@ -238,8 +239,43 @@ export const OverrideResultMessage = z.object({
   seed: ReviewSeed.optional(),
 });
 
-export const HostMessage = z.discriminatedUnion('type', [InitMessage, PageMessage, EventsMessage, OverrideResultMessage]);
+/** The most loss points one `training` message carries; the host thins longer series evenly. */
+export const MAX_TRAINING_POINTS = 1_000;
+
+export const TrainingPoint = z.object({
+  step: z.number().int().nonnegative(),
+  loss: z.number().finite().optional(),
+  evalLoss: z.number().finite().optional(),
+});
+export type TrainingPoint = z.infer<typeof TrainingPoint>;
+
+/** The run's latest training job, as the panel shows it. */
+export const TrainingView = z.object({
+  trainer: z.string().max(40),
+  /** As the Runs view shows it: the record's status, or `interrupted`. */
+  status: z.string().max(40),
+  /** Still going: no second training can start. */
+  active: z.boolean(),
+  baseModel: z.string().max(2_000),
+  /** One line in words: `running · step 40 · loss 0.83`, `succeeded → ft:...`. */
+  summary: z.string().max(4_000),
+  lastEvent: z.string().max(4_000).optional(),
+  fineTunedModel: z.string().max(2_000).optional(),
+  outputDir: z.string().max(4_000).optional(),
+  totalSteps: z.number().int().positive().optional(),
+  points: z.array(TrainingPoint).max(MAX_TRAINING_POINTS),
+});
+export type TrainingView = z.infer<typeof TrainingView>;
+
+export const TrainingMessage = z.object({
+  type: z.literal('training'),
+  /** Null: the run has no training (any more). */
+  training: TrainingView.nullable(),
+});
+
+export const HostMessage = z.discriminatedUnion('type', [InitMessage, PageMessage, EventsMessage, OverrideResultMessage, TrainingMessage]);
 export type InitMessage = z.infer<typeof InitMessage>;
+export type TrainingMessage = z.infer<typeof TrainingMessage>;
 export type PageMessage = z.infer<typeof PageMessage>;
 export type EventsMessage = z.infer<typeof EventsMessage>;
 export type OverrideResultMessage = z.infer<typeof OverrideResultMessage>;
@@ -271,6 +307,9 @@ export const OverrideMessage = z.object({
 
 export const ExportMessage = z.object({ type: z.literal('export') });
 
+/** Start training on the run: the host runs the same command as the palette (it asks for the trainer). */
+export const TrainMessage = z.object({ type: z.literal('train') });
+
 /** A link the user activated in model text. The host must ask before opening it. */
 export const OpenLinkMessage = z.object({
   type: z.literal('openLink'),
@@ -282,12 +321,14 @@ export const WebviewMessage = z.discriminatedUnion('type', [
   RequestPageMessage,
   OverrideMessage,
   ExportMessage,
+  TrainMessage,
   OpenLinkMessage,
 ]);
 export type ReadyMessage = z.infer<typeof ReadyMessage>;
 export type RequestPageMessage = z.infer<typeof RequestPageMessage>;
 export type OverrideMessage = z.infer<typeof OverrideMessage>;
 export type ExportMessage = z.infer<typeof ExportMessage>;
+export type TrainMessage = z.infer<typeof TrainMessage>;
 export type OpenLinkMessage = z.infer<typeof OpenLinkMessage>;
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
 

@@ -1,12 +1,26 @@
 // Activation: wires commands, the runs view, diagnostics, CodeLens and the status bar to the engine. Runs go to a
 // child process (runner.ts); this file only decides what to run and shows what happens.
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, isSvdError, SvdError } from '../core/errors';
 import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
 import { RunStore, resolveRunDir } from '../core/store';
 import { formatDuration } from '../core/status';
+import {
+  displayStatus,
+  exportTrainingData,
+  isTerminalStatus,
+  nextRoundRunId,
+  readLineage,
+  readTraining,
+  trainedModelOf,
+  trainingSummary,
+  trainLogFile,
+  updateTraining,
+  writeLineage,
+  type TrainingRecord,
+} from '../core/training';
 import { pickEndpoint } from './endpoint';
 import { openReviewPanel, registerReviewSerializer } from './reviewPanel';
 import { ActiveRun, type RunOutcome, type RunRequest } from './runner';
@@ -15,14 +29,20 @@ import { SeedDiagnostics } from './diagnostics';
 import { SeedCodeLensProvider, isSeedFile } from './codelens';
 import { RunStatusBar } from './statusBar';
 import { readSettings, type ExtensionSettings } from './settings';
+import { TrainingJobs } from './trainingJobs';
 
 const SECRET_PREFIX = 'svd.apiKey:';
+const OPENAI_URL = 'https://api.openai.com/v1';
 
 /** The public surface, for other extensions and for tests. */
 export interface SvdApi {
   runs(): Map<string, ActiveRun>;
   runsDir(): string | undefined;
   startRun(seedFile: string, options?: { runId?: string }): Promise<RunOutcome>;
+  /** The Runs view's data, as the view shows it. */
+  runsView(): RunsTreeProvider;
+  /** The last record of the training job followed for this run folder, once it ends; undefined when none is followed. */
+  trainingDone(runDir: string): Promise<TrainingRecord | undefined> | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): SvdApi {
@@ -90,6 +110,39 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
   const apiKeyFor = async (baseUrl: string | undefined): Promise<string | undefined> => {
     const name = secretKeyFor(baseUrl);
     return name ? context.secrets.get(name) : undefined;
+  };
+
+  const jobs = new TrainingJobs({
+    log,
+    apiKeyFor: (baseUrl) => apiKeyFor(baseUrl),
+    pollMs: () => {
+      try {
+        return settings().train.pollMs;
+      } catch {
+        return 5000;
+      }
+    },
+    runsDir,
+  });
+  context.subscriptions.push(jobs, jobs.onDidChange(() => tree.refresh()));
+  // Jobs that were going when the window closed are followed again (only where training may run at all).
+  const resumeTraining = () => {
+    if (vscode.workspace.isTrusted) jobs.resumeAll();
+  };
+  setTimeout(resumeTraining, 0);
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(resumeTraining));
+
+  /** The run's training that is still going, per its record (from this window or any other process). */
+  const trainingGoing = (dir: string): TrainingRecord | undefined => {
+    let record: TrainingRecord | undefined;
+    try {
+      record = readTraining(dir);
+    } catch {
+      return undefined;
+    }
+    if (!record) return undefined;
+    const status = displayStatus(record);
+    return isTerminalStatus(status) || status === 'interrupted' ? undefined : record;
   };
 
   const requireTrust = (what: string): boolean => {
@@ -189,9 +242,10 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
 
   const afterRun = (outcome: RunOutcome) => {
     if (outcome.state === 'finished' && outcome.runId) {
-      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId} finished.`, 'Open Review', 'Export').then((choice) => {
+      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId} finished.`, 'Open Review', 'Export', 'Start Training').then((choice) => {
         if (choice === 'Open Review') void vscode.commands.executeCommand('svd.openReview', outcome.runId);
         if (choice === 'Export') void vscode.commands.executeCommand('svd.export', outcome.runId);
+        if (choice === 'Start Training') void vscode.commands.executeCommand('svd.train', outcome.runId);
       });
     } else if (outcome.state === 'stopped') {
       void vscode.window.showInformationMessage(`SVD: run ${outcome.runId ?? ''} stopped; resume it from the Runs view.`);
@@ -358,8 +412,17 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
 
   command('svd.train', async (arg, trainerArg, baseModelArg) => {
     if (!requireTrust('Training')) return undefined;
-    const run = await pickRun(arg, 'Run to train on', (node) => !active.has(node.runId));
+    const run = await pickRun(arg, 'Run to train on', (node) => !active.has(node.runId) && !jobs.isActive(node.dir));
     if (!run) return undefined;
+    if (active.has(run.runId)) throw new SvdError('run_locked', `Run ${run.runId} is going: train on it once it has finished.`);
+    const going = trainingGoing(run.dir);
+    if (going) {
+      const cancel = 'Cancel Training';
+      void vscode.window.showInformationMessage(`Training on ${run.runId} is going (${trainingSummary(going)}).`, cancel).then((choice) => {
+        if (choice) void vscode.commands.executeCommand('svd.cancelTraining', run.runId);
+      });
+      return undefined;
+    }
     const s = settings();
     const trainer =
       typeof trainerArg === 'string'
@@ -384,14 +447,29 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
         ? baseModelArg
         : await vscode.window.showInputBox({ title: 'Base model to train', value: runModel, prompt: 'A Hugging Face id or local path (TRL, LLaMA-Factory), or the API\'s model name' });
     if (!baseModel) return undefined;
+    if (trainer === 'openai') {
+      // Followed from here: the job runs on the server, its record in the run's folder (training.json).
+      const baseUrl = s.train.baseUrl ?? s.baseUrl ?? OPENAI_URL;
+      const data = exportTrainingData(run.dir, 'openai');
+      try {
+        const record = await jobs.startApi(run, { baseUrl, baseModel, trainingFile: data.train, ...(data.validation ? { validationFile: data.validation } : {}), examples: data.summary.rows });
+        return record.jobId;
+      } catch (error) {
+        if (isSvdError(error, 'aborted')) return undefined;
+        if (isSvdError(error, 'auth')) {
+          log.error(describeError(error));
+          void vscode.window.showErrorMessage(`The fine-tuning server ${originOf(baseUrl)} refused the API key (or none is set for it).`, 'Set API Key').then((choice) => {
+            if (choice) void vscode.commands.executeCommand('svd.setApiKey', undefined, baseUrl);
+          });
+          return undefined;
+        }
+        throw error;
+      }
+    }
+    // A local trainer runs in a task through `svd train`, which keeps its log, metrics and outcome in the run.
     const args = [path.join(context.extensionPath, 'dist', 'cli.js'), 'train', run.dir, '--trainer', trainer, '--base-model', baseModel];
     const env: Record<string, string> = { ELECTRON_RUN_AS_NODE: '1' };
-    if (trainer === 'openai') {
-      const baseUrl = s.train.baseUrl ?? s.baseUrl ?? 'https://api.openai.com/v1';
-      args.push('--base-url', baseUrl);
-      // The key travels in the task's environment only.
-      env.SVD_API_KEY = (await apiKeyFor(baseUrl)) ?? '';
-    } else if (trainer === 'custom') {
+    if (trainer === 'custom') {
       if (s.train.customCommand.length === 0) throw new SvdError('bad_config', 'Set svd.train.customCommand: the command and its arguments, one per item ({data}, {base_model}, {output}, {validation} are filled in).');
       args.push('--command', JSON.stringify(s.train.customCommand));
     } else {
@@ -407,8 +485,111 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     );
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated };
     log.info(`training on ${run.runId} with ${trainer} (${baseModel})`);
-    await vscode.tasks.executeTask(task);
+    jobs.prepareLocal(run, { trainer: trainer as TrainingRecord['trainer'], baseModel });
+    jobs.followLocal(run);
+    try {
+      jobs.setExecution(run, await vscode.tasks.executeTask(task));
+    } catch (error) {
+      updateTraining(run.dir, { status: 'failed', error: `the training task did not start: ${describeError(error)}` });
+      throw error;
+    }
     return task.name;
+  });
+
+  const withTraining = (node: RunNode, wanted: (record: TrainingRecord) => boolean) => {
+    const record = tree.trainingOf(node.dir);
+    return record !== undefined && wanted(record);
+  };
+  const succeeded = (record: TrainingRecord) => record.status === 'succeeded';
+
+  command('svd.cancelTraining', async (arg, confirmArg) => {
+    const run = await pickRun(arg, 'Training to cancel', (node) => jobs.isActive(node.dir) || trainingGoing(node.dir) !== undefined);
+    if (!run) return false;
+    return jobs.cancel(run, { confirmed: confirmArg === true });
+  });
+
+  command('svd.copyTrainedModel', async (arg) => {
+    const run = await pickRun(arg, 'Run whose trained model to copy', (node) => withTraining(node, succeeded));
+    if (!run) return undefined;
+    const record = readTraining(run.dir);
+    const value = record?.status === 'succeeded' ? (record.fineTunedModel ?? record.outputDir) : undefined;
+    if (!value) throw new SvdError('not_found', `Run ${run.runId} has no finished training.`);
+    await vscode.env.clipboard.writeText(value);
+    void vscode.window.showInformationMessage(`Copied ${value}`);
+    return value;
+  });
+
+  command('svd.openTrainingLog', async (arg) => {
+    const run = await pickRun(arg, 'Run whose training log to open', (node) => withTraining(node, () => true));
+    if (!run) return undefined;
+    const file = trainLogFile(run.dir);
+    if (!existsSync(file)) {
+      void vscode.window.showInformationMessage(`Run ${run.runId} has no training log.`);
+      return undefined;
+    }
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
+    return file;
+  });
+
+  command('svd.nextRound', async (arg, modelArg, baseUrlArg) => {
+    if (!requireTrust('Starting a round')) return undefined;
+    const run = await pickRun(arg, 'Run whose trained model starts the next round', (node) => withTraining(node, succeeded));
+    if (!run) return undefined;
+    const record = readTraining(run.dir);
+    const trained = record ? trainedModelOf(record) : undefined;
+    if (!record || !trained) throw new SvdError('not_found', `Run ${run.runId} has no finished training: train on it first.`);
+    const s = settings();
+    let model = typeof modelArg === 'string' && modelArg ? modelArg : undefined;
+    let baseUrl = typeof baseUrlArg === 'string' && baseUrlArg ? baseUrlArg : undefined;
+    if ('model' in trained) {
+      // A fine-tuning API serves the models it made.
+      model ??= trained.model;
+      baseUrl ??= trained.baseUrl ?? s.train.baseUrl ?? s.baseUrl ?? OPENAI_URL;
+    } else {
+      // A local output folder is served by the user's own server (vLLM, SGLang, llama.cpp, ...).
+      baseUrl ??= (
+        await vscode.window.showInputBox({
+          title: 'Next round: the server that serves the trained model',
+          prompt: `Serve ${trained.outputDir} with an OpenAI-compatible server, then give its URL`,
+          value: s.baseUrl ?? 'http://localhost:8000/v1',
+          ignoreFocusOut: true,
+          validateInput: (value) => (/^https?:\/\/\S+$/i.test(value.trim()) ? undefined : 'An http(s) URL such as http://localhost:8000/v1'),
+        })
+      )?.trim();
+      if (!baseUrl) return undefined;
+      model ??= (
+        await vscode.window.showInputBox({ title: 'Next round: the model name on that server', value: trained.outputDir, ignoreFocusOut: true })
+      )?.trim();
+      if (!model) return undefined;
+    }
+    const store = RunStore.open(run.dir, { readOnly: true });
+    const manifest = store.manifest;
+    store.close();
+    let parentLineage;
+    try {
+      parentLineage = readLineage(run.dir);
+    } catch {
+      parentLineage = undefined;
+    }
+    const round = (parentLineage?.round ?? 1) + 1;
+    const runsFolder = path.dirname(run.dir);
+    const runId = nextRoundRunId(run.runId, parentLineage !== undefined, round, (id) => existsSync(path.join(runsFolder, id)));
+    const dir = path.join(runsFolder, runId);
+    // Recorded before the run starts, so that even a run that fails at once says where it came from.
+    writeLineage(dir, {
+      parentRun: run.runId,
+      round,
+      model,
+      ...(baseUrl ? { baseUrl } : {}),
+      trainer: record.trainer,
+      ...(record.jobId ? { jobId: record.jobId } : {}),
+      ...(record.outputDir ? { outputDir: record.outputDir } : {}),
+    });
+    log.info(`round ${round} of ${run.runId}: ${model} on ${baseUrl} as run ${runId}`);
+    const outcome = await startRun({ seedFile: manifest.seedFile.path, runsDir: runsFolder, runId, config: manifest.config, baseUrl, model, engine: s.engine });
+    if (!existsSync(path.join(dir, 'run.json'))) rmSync(dir, { recursive: true, force: true });
+    afterRun(outcome);
+    return outcome;
   });
 
   const saveEndpoint = async (baseUrl: string, model: string) => {
@@ -426,9 +607,10 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     return chosen;
   });
 
-  command('svd.setApiKey', async (keyArg) => {
-    const s = settings();
-    const name = secretKeyFor(s.baseUrl);
+  command('svd.setApiKey', async (keyArg, baseUrlArg) => {
+    // For the model endpoint, or for another server (a fine-tuning API) when one is named.
+    const baseUrl = typeof baseUrlArg === 'string' && baseUrlArg ? baseUrlArg : settings().baseUrl;
+    const name = secretKeyFor(baseUrl);
     if (!name) {
       void vscode.window.showInformationMessage('The embedded engine needs no API key. Select a server endpoint first.');
       return undefined;
@@ -436,10 +618,10 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     const key =
       typeof keyArg === 'string'
         ? keyArg
-        : await vscode.window.showInputBox({ title: `API key for ${s.baseUrl}`, password: true, ignoreFocusOut: true, prompt: 'Kept in the editor\'s secret storage, never in settings or files.' });
+        : await vscode.window.showInputBox({ title: `API key for ${baseUrl}`, password: true, ignoreFocusOut: true, prompt: 'Kept in the editor\'s secret storage, never in settings or files.' });
     if (!key) return undefined;
     await context.secrets.store(name, key);
-    log.info(`API key set for ${new URL(s.baseUrl!).origin}`);
+    log.info(`API key set for ${originOf(baseUrl!)}`);
     return true;
   });
 
@@ -460,6 +642,7 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     const run = await pickRun(arg, 'Run to delete', (node) => !active.has(node.runId));
     if (!run) return false;
     if (active.has(run.runId)) throw new SvdError('run_locked', `Run ${run.runId} is going: stop it first.`);
+    if (jobs.isActive(run.dir)) throw new SvdError('run_locked', `A training on run ${run.runId} is going: cancel it first.`);
     const confirmed =
       confirmArg === true ||
       (await vscode.window.showWarningMessage(`Delete run ${run.runId} and all its records?`, { modal: true, detail: run.dir }, 'Delete')) === 'Delete';
@@ -491,7 +674,17 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
       const s = settings();
       return startRun({ seedFile, runsDir: s.runsDir, runId: options?.runId, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine });
     },
+    runsView: () => tree,
+    trainingDone: (runDir) => jobs.whenDone(runDir),
   };
+}
+
+function originOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).origin;
+  } catch {
+    return baseUrl;
+  }
 }
 
 /** The interpreter the Python extension has selected, when that extension is installed. */

@@ -212,6 +212,10 @@ export interface RunTooltipInput {
   display: DisplayState;
   summary?: RunSummary;
   error?: string;
+  /** For a later round: the run whose trained model this run uses. */
+  lineage?: { parentRun: string; round: number; model: string };
+  /** The latest training on this run, in words. */
+  training?: string;
 }
 
 /** Markdown for a run's hover; every value from the run is escaped. */
@@ -227,6 +231,10 @@ export function runTooltipMarkdown(input: RunTooltipInput): string {
     lines.push(`n = ${manifest.config.candidates} candidates, v = ${manifest.config.votes} votes, ${e(manifest.config.selection)}`);
     lines.push(`Created: ${e(manifest.createdAt)}`);
   }
+  if (input.lineage !== undefined) {
+    lines.push(`Round ${input.lineage.round}: ${e(input.lineage.model)}, trained on ${e(input.lineage.parentRun)}`);
+  }
+  if (input.training !== undefined) lines.push(`Training: ${e(input.training)}`);
   const summary = input.summary;
   if (summary !== undefined) {
     const f = summary.funnel;

@@ -1,12 +1,15 @@
 // The review panel's host side: serves the review app (webview-ui), answers its requests from the run's record,
-// records a reviewer's overrides in the run, and posts what the run appends while the panel is open.
+// records a reviewer's overrides in the run, and posts what the run appends while the panel is open, the run's
+// training job and its loss included.
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { describeError } from '../core/errors';
 import type { RunEvent } from '../core/events';
 import { makeOverride } from '../core/overrides';
 import { seedIdOfCandidate } from '../core/runview';
 import { RunStore } from '../core/store';
-import { parseWebviewMessage, type HostMessage } from '../protocol/review';
+import { displayStatus, isTerminalStatus, MetricsSeries, readTraining, trainingFile, trainingSummary, type TrainingRecord } from '../core/training';
+import { MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type TrainingView } from '../protocol/review';
 import { ReviewFeed } from '../protocol/reviewFeed';
 import { reviewHtml, reviewNonce } from '../../webview-ui/html';
 
@@ -63,6 +66,9 @@ class Review {
   private readonly feed: ReviewFeed;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly timer: NodeJS.Timeout;
+  private readonly metrics: MetricsSeries;
+  /** What the training record was when last posted: its size and mtime, and its status as shown. */
+  private trainingKey: string | undefined;
 
   constructor(
     private readonly deps: ReviewDeps,
@@ -75,6 +81,7 @@ class Review {
     this.events = [...this.store.events()];
     this.feed = new ReviewFeed(runId, { canOverride: true });
     this.feed.load(this.events, this.store.manifest.seedFile.rows);
+    this.metrics = MetricsSeries.ofRun(dir);
 
     const media = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
     panel.webview.html = reviewHtml({
@@ -104,6 +111,9 @@ class Review {
     switch (message.type) {
       case 'ready':
         this.post(this.feed.init());
+        // A webview loaded again (shown after being hidden) starts without the training it had.
+        this.trainingKey = undefined;
+        this.postTraining();
         return;
       case 'requestPage':
         this.post(this.feed.page(message));
@@ -128,6 +138,9 @@ class Review {
       case 'export':
         await vscode.commands.executeCommand('svd.export', this.runId);
         return;
+      case 'train':
+        await vscode.commands.executeCommand('svd.train', this.runId);
+        return;
       case 'openLink': {
         const open = 'Open';
         const answer = await vscode.window.showWarningMessage(`Open a link from model output?`, { modal: true, detail: message.href }, open);
@@ -140,6 +153,7 @@ class Review {
   /** Posts what the run appended since the last look (a pipeline in another process, or another reviewer). */
   private live(): void {
     if (!this.panel.visible) return;
+    this.postTraining();
     let fresh: RunEvent[];
     try {
       fresh = this.store.refresh();
@@ -153,10 +167,44 @@ class Review {
     if (update) this.post(update);
   }
 
+  /** Posts the run's training when its record or metrics changed since the last post (or on first look). */
+  private postTraining(): void {
+    let record: TrainingRecord | undefined;
+    let key: string;
+    try {
+      const stat = fs.statSync(trainingFile(this.dir), { throwIfNoEntry: false });
+      record = stat ? readTraining(this.dir) : undefined;
+      key = stat && record ? `${stat.size}:${stat.mtimeMs}:${displayStatus(record)}` : 'none';
+    } catch (error) {
+      this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return;
+    }
+    const grew = this.metrics.refresh();
+    if (key === this.trainingKey && !grew) return;
+    this.trainingKey = key;
+    this.post({ type: 'training', training: record ? trainingView(record, this.metrics) : null });
+  }
+
   private dispose(): void {
     clearInterval(this.timer);
     reviews.delete(this.dir);
     for (const d of this.disposables) d.dispose();
     this.store.close();
   }
+}
+
+function trainingView(record: TrainingRecord, metrics: MetricsSeries): TrainingView {
+  const status = displayStatus(record);
+  return {
+    trainer: record.trainer,
+    status,
+    active: !isTerminalStatus(status) && status !== 'interrupted',
+    baseModel: record.baseModel.slice(0, 2_000),
+    summary: trainingSummary(record, status).slice(0, 4_000),
+    ...(record.lastEvent ? { lastEvent: record.lastEvent.slice(0, 4_000) } : {}),
+    ...(record.fineTunedModel ? { fineTunedModel: record.fineTunedModel.slice(0, 2_000) } : {}),
+    ...(record.outputDir ? { outputDir: record.outputDir.slice(0, 4_000) } : {}),
+    ...(record.totalSteps ? { totalSteps: record.totalSteps } : {}),
+    points: metrics.series(MAX_TRAINING_POINTS).map((p) => ({ step: Math.max(0, Math.round(p.step)), ...(p.loss !== undefined ? { loss: p.loss } : {}), ...(p.evalLoss !== undefined ? { evalLoss: p.evalLoss } : {}) })),
+  };
 }

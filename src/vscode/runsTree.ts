@@ -10,9 +10,20 @@ import { z } from 'zod';
 import { describeError } from '../core/errors';
 import { foldRun, type RunView } from '../core/runview';
 import { RunStore, listRuns, type RunManifest } from '../core/store';
+import {
+  displayStatus,
+  lineageFile,
+  readLineage,
+  readTraining,
+  trainingFile,
+  trainingSummary,
+  type Lineage,
+  type TrainingRecord,
+} from '../core/training';
 import { Disposable } from './lifecycle';
 import {
   displayState,
+  escapeMarkdown,
   funnelLines,
   runDescription,
   runTooltipMarkdown,
@@ -41,7 +52,17 @@ export interface DetailNode {
   icon?: string;
 }
 
-export type RunsTreeNode = RunNode | DetailNode;
+/** The run's latest training job, under the run. */
+export interface TrainingNode {
+  kind: 'training';
+  runId: string;
+  dir: string;
+  /** As shown: the record's status, or `interrupted` when its process is gone. */
+  status: string;
+  record: TrainingRecord;
+}
+
+export type RunsTreeNode = RunNode | DetailNode | TrainingNode;
 
 export interface RunsTreeOptions {
   /** The runs folder as the settings say now; undefined without a workspace. */
@@ -56,6 +77,15 @@ interface RunEntry {
   manifest: RunManifest;
   display: DisplayState;
   summary?: RunSummary;
+  side: SideFiles;
+}
+
+/** The small files beside a run's record: its training job and, for a later round, its lineage. */
+interface SideFiles {
+  key: string;
+  training?: TrainingRecord;
+  lineage?: Lineage;
+  error?: string;
 }
 
 interface CachedRead {
@@ -84,6 +114,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   private entries: RunEntry[] = [];
   private rootError: string | undefined;
   private readonly cache = new Map<string, CachedRead>();
+  private readonly sideCache = new Map<string, SideFiles>();
   private loaded = false;
   private readonly firstLoad: Promise<void>;
   private reloading: Promise<void> | undefined;
@@ -129,6 +160,11 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     return this.entries.map((entry) => entry.node);
   }
 
+  /** The run's training record as last read (undefined when it has none). */
+  trainingOf(dir: string): TrainingRecord | undefined {
+    return this.entries.find((entry) => entry.node.dir === dir)?.side.training;
+  }
+
   /** Readable runs started on this seed file, newest first. */
   runsForFile(fsPath: string): { runId: string; state: RunView['state'] }[] {
     const wanted = comparablePath(fsPath);
@@ -138,7 +174,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   }
 
   getTreeItem(node: RunsTreeNode): vscode.TreeItem {
-    return node.kind === 'run' ? this.runItem(node) : detailItem(node);
+    if (node.kind === 'run') return this.runItem(node);
+    return node.kind === 'training' ? trainingItem(node) : detailItem(node);
   }
 
   getChildren(node?: RunsTreeNode): RunsTreeNode[] | Promise<RunsTreeNode[]> {
@@ -146,17 +183,34 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       // Until the first read the view would otherwise show its "no runs yet" welcome for a moment.
       return this.loaded ? this.rootNodes() : this.firstLoad.then(() => this.rootNodes());
     }
-    if (node.kind === 'detail' || node.error !== undefined) return [];
+    if (node.kind !== 'run' || node.error !== undefined) return [];
     const entry = this.entryOf(node.runId);
     if (entry?.summary === undefined) {
       return [{ kind: 'detail', runId: node.runId, label: 'reading the run…', icon: 'loading~spin' }];
     }
-    return funnelLines(entry.summary).map((line) => ({ kind: 'detail', runId: node.runId, ...line }));
+    return [...this.trainingNodes(entry), ...funnelLines(entry.summary).map((line): DetailNode => ({ kind: 'detail', runId: node.runId, ...line }))];
   }
 
   getParent(node: RunsTreeNode): RunsTreeNode | undefined {
     if (node.kind === 'run' || node.runId === '') return undefined;
     return this.entryOf(node.runId)?.node;
+  }
+
+  /** The training job, then the runs of the next round that its model made. */
+  private trainingNodes(entry: RunEntry): RunsTreeNode[] {
+    const nodes: RunsTreeNode[] = [];
+    const { runId, dir } = entry.node;
+    if (entry.side.training) {
+      nodes.push({ kind: 'training', runId, dir, status: displayStatus(entry.side.training), record: entry.side.training });
+    } else if (entry.side.error !== undefined) {
+      nodes.push({ kind: 'detail', runId, label: 'Training', description: `cannot read: ${entry.side.error}`, icon: 'warning' });
+    }
+    for (const child of this.entries) {
+      const lineage = child.side.lineage;
+      if (lineage?.parentRun !== runId || child.node.dir === dir) continue;
+      nodes.push({ kind: 'detail', runId, label: `Round ${lineage.round}`, description: `${child.node.runId} · ${child.node.state}`, icon: 'git-branch' });
+    }
+    return nodes;
   }
 
   // ---- items ---------------------------------------------------------------------------------------------------
@@ -184,7 +238,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       item.contextValue = 'run-unreadable';
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
     } else {
-      item.description = entry?.summary === undefined ? 'reading…' : runDescription(display, entry.summary.funnel);
+      const round = entry?.side.lineage ? `round ${entry.side.lineage.round} of ${entry.side.lineage.parentRun} · ` : '';
+      item.description = entry?.summary === undefined ? `${round}reading…` : `${round}${runDescription(display, entry.summary.funnel)}`;
       item.contextValue = `run-${node.state}`;
       item.iconPath = stateIcon(node.state);
     }
@@ -195,6 +250,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
         ...(entry === undefined ? {} : { manifest: entry.manifest }),
         ...(entry?.summary === undefined ? {} : { summary: entry.summary }),
         ...(node.error === undefined ? {} : { error: node.error }),
+        ...(entry?.side.lineage === undefined ? {} : { lineage: entry.side.lineage }),
+        ...(entry?.side.training === undefined ? {} : { training: trainingSummary(entry.side.training) }),
       }),
     );
     // The text comes from run files that quote models and servers: no command links, no HTML, no icons.
@@ -257,6 +314,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       else retryAt = Math.min(retryAt, earliest);
     }
     for (const dir of [...this.cache.keys()]) if (!keys.has(dir)) this.cache.delete(dir);
+    for (const dir of [...this.sideCache.keys()]) if (!keys.has(dir)) this.sideCache.delete(dir);
     this.publish(listed.map((run) => this.entryFor(run.id, run.dir, run.manifest)), undefined);
 
     let lastUpdate = Date.now();
@@ -303,7 +361,29 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     });
     const node: RunNode = { kind: 'run', runId, dir, state: display.state };
     if (cached?.error !== undefined) node.error = cached.error;
-    return { node, manifest, display, ...(cached?.summary === undefined ? {} : { summary: cached.summary }) };
+    return { node, manifest, display, side: this.sideFiles(dir), ...(cached?.summary === undefined ? {} : { summary: cached.summary }) };
+  }
+
+  /** training.json and lineage.json, read again only when they changed. */
+  private sideFiles(dir: string): SideFiles {
+    const key = [trainingFile(dir), lineageFile(dir)].map(statKey).join('|');
+    const cached = this.sideCache.get(dir);
+    if (cached?.key === key) return cached;
+    const side: SideFiles = { key };
+    try {
+      const training = readTraining(dir);
+      if (training) side.training = training;
+    } catch (error) {
+      side.error = describeError(error);
+    }
+    try {
+      const lineage = readLineage(dir);
+      if (lineage) side.lineage = lineage;
+    } catch (error) {
+      this.options.log.warn(`runs view: ${describeError(error)}`);
+    }
+    this.sideCache.set(dir, side);
+    return side;
   }
 
   private fold(runId: string, dir: string, manifest: RunManifest, key: string): CachedRead {
@@ -366,8 +446,63 @@ function sameEntry(a: RunEntry, b: RunEntry | undefined): boolean {
     a.node.error === b.node.error &&
     a.display.interrupted === b.display.interrupted &&
     // Folds are cached objects: the same object means the same numbers.
-    a.summary === b.summary
+    a.summary === b.summary &&
+    a.side === b.side &&
+    (a.side.training === undefined || displayStatus(a.side.training) === trainingState(b))
   );
+}
+
+function trainingState(entry: RunEntry): string | undefined {
+  return entry.side.training === undefined ? undefined : displayStatus(entry.side.training);
+}
+
+const TRAINING_ICONS: Record<string, [string, string?]> = {
+  starting: ['loading~spin'],
+  validating_files: ['loading~spin'],
+  queued: ['watch'],
+  running: ['sync~spin'],
+  succeeded: ['pass', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  cancelled: ['circle-slash'],
+  interrupted: ['debug-pause'],
+};
+
+/** `Training` with `running · step 40 · loss 0.83`, or `succeeded → ft:...`; its menu depends on what it made. */
+function trainingItem(node: TrainingNode): vscode.TreeItem {
+  const item = new vscode.TreeItem('Training', vscode.TreeItemCollapsibleState.None);
+  item.id = `training:${node.dir}`;
+  item.description = trainingSummary(node.record, node.status as ReturnType<typeof displayStatus>);
+  const [icon, color] = TRAINING_ICONS[node.status] ?? ['rocket'];
+  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+  const made = node.record.fineTunedModel !== undefined ? '-model' : node.record.outputDir !== undefined ? '-output' : '';
+  item.contextValue = `training-${node.status}${node.status === 'succeeded' ? made : ''}`;
+  const r = node.record;
+  const lines = [
+    `**Training** · ${escapeMarkdown(node.status)}`,
+    `Trainer: ${escapeMarkdown(r.trainer)} · base model ${escapeMarkdown(r.baseModel)}`,
+    ...(r.examples !== undefined ? [`Examples: ${r.examples}`] : []),
+    ...(r.jobId ? [`Job: ${escapeMarkdown(r.jobId)} on ${escapeMarkdown(r.baseUrl ?? '')}`] : []),
+    ...(r.fineTunedModel ? [`Model: ${escapeMarkdown(r.fineTunedModel)}`] : []),
+    ...(r.outputDir ? [`Output: ${escapeMarkdown(r.outputDir)}`] : []),
+    ...(r.lastEvent ? [`Latest: ${escapeMarkdown(r.lastEvent)}`] : []),
+    ...(r.error ? [`Error: ${escapeMarkdown(r.error)}`] : []),
+    `Started: ${escapeMarkdown(r.startedAt)}${r.endedAt ? ` · ended ${escapeMarkdown(r.endedAt)}` : ''}`,
+  ];
+  const tooltip = new vscode.MarkdownString(lines.join('  \n'));
+  tooltip.isTrusted = false;
+  tooltip.supportHtml = false;
+  tooltip.supportThemeIcons = false;
+  item.tooltip = tooltip;
+  return item;
+}
+
+function statKey(file: string): string {
+  try {
+    const stat = fs.statSync(file);
+    return `${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return '-';
+  }
 }
 
 function detailItem(node: DetailNode): vscode.TreeItem {

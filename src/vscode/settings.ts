@@ -32,6 +32,7 @@ const SETTINGS = {
   'train.python': z.string().trim().default(''),
   'train.customCommand': z.array(z.string()).default([]),
   'train.baseUrl': url.default(''),
+  'train.pollInterval': z.number().min(0.1).max(3600).default(5),
 } as const;
 
 type SettingKey = keyof typeof SETTINGS;
@@ -46,7 +47,7 @@ export interface ExtensionSettings {
   config: RunConfigInput;
   runsDir: string;
   engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number };
-  train: { python?: string; customCommand: string[]; baseUrl?: string };
+  train: { python?: string; customCommand: string[]; baseUrl?: string; pollMs: number };
 }
 
 /** Reads and checks every setting; `get` returns the user's value or undefined. */
@@ -86,6 +87,7 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
       python: v['train.python'] || undefined,
       customCommand: v['train.customCommand'],
       baseUrl: v['train.baseUrl'] || undefined,
+      pollMs: Math.round(v['train.pollInterval'] * 1000),
     },
   };
 }

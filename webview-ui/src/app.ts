@@ -15,11 +15,13 @@ import {
   type ReviewOverride,
   type ReviewSeed,
   type RunSummary,
+  type TrainingView,
 } from '../../src/protocol/review';
 import { matchesCandidate } from '../../src/protocol/reviewSeeds';
 import { helpTemplate, statusTemplate, summaryTemplate, toolbarTemplate, type ChromeContext } from './chrome';
 import type { HostChannel } from './host';
 import { ListLayout } from './layout';
+import { trainingTemplate } from './lossChart';
 import { endRenderBudget, onTextRendererReady, startRenderBudget } from './textRenderer';
 import { rowTemplate, type Row, type RowContext } from './rows';
 import { recent, type UiState } from './uiState';
@@ -56,6 +58,7 @@ interface PendingOverride {
 
 export class ReviewApp {
   private run: RunSummary | undefined;
+  private training: TrainingView | undefined;
   private filter: ReviewFilter;
   private requestedKey: string;
   private appliedKey: string | undefined;
@@ -96,6 +99,7 @@ export class ReviewApp {
   private readonly toolbarEl: HTMLElement;
   private readonly statusEl: HTMLElement;
   private readonly summaryEl: HTMLElement;
+  private readonly trainingEl: HTMLElement;
   private readonly listEl: HTMLElement;
   private readonly spacerEl: HTMLElement;
   private readonly windowEl: HTMLElement;
@@ -124,6 +128,7 @@ export class ReviewApp {
     };
     this.toolbarEl = part('div', 'toolbar-host');
     this.summaryEl = part('div', 'summary-host');
+    this.trainingEl = part('div', 'training-host');
     this.statusEl = part('div', 'status-host');
     this.listEl = part('div', 'list');
     this.listEl.id = 'list';
@@ -135,7 +140,7 @@ export class ReviewApp {
     this.spacerEl.append(this.windowEl);
     this.listEl.append(this.spacerEl);
     this.helpEl = part('div', 'help-host');
-    root.append(this.toolbarEl, this.summaryEl, this.statusEl, this.listEl, this.helpEl);
+    root.append(this.toolbarEl, this.summaryEl, this.trainingEl, this.statusEl, this.listEl, this.helpEl);
 
     this.resizeObserver = new ResizeObserver((entries) => this.onResize(entries));
     this.resizeObserver.observe(this.listEl);
@@ -181,6 +186,10 @@ export class ReviewApp {
         break;
       case 'overrideResult':
         this.onOverrideResult(message);
+        break;
+      case 'training':
+        this.training = message.training ?? undefined;
+        this.renderChrome();
         break;
     }
   }
@@ -506,9 +515,14 @@ export class ReviewApp {
       status: this.status,
       onFilter: (patch) => this.onFilter(patch),
       onSearchInput: (text) => this.onSearchInput(text),
+      training: this.training,
       onExport: () => {
         this.host.post({ type: 'export' });
         this.setStatus('Export requested.', false);
+      },
+      onTrain: () => {
+        this.host.post({ type: 'train' });
+        this.setStatus('Training requested: choose the trainer.', false);
       },
       onSummaryToggle: (open) => {
         if (this.summaryOpen === open) return;
@@ -522,6 +536,7 @@ export class ReviewApp {
     const ctx = this.chromeContext();
     render(toolbarTemplate(ctx), this.toolbarEl);
     render(summaryTemplate(ctx), this.summaryEl);
+    render(trainingTemplate(this.training), this.trainingEl);
     render(statusTemplate(ctx), this.statusEl);
     render(helpTemplate(this.run?.canOverride ?? true), this.helpEl);
   }

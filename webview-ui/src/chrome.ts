@@ -1,7 +1,7 @@
 // Everything around the list: the filter bar, the run's summary (funnel, acceptance per domain, usage per stage)
 // and the help line. Templates only.
 import { html, nothing, svg, type TemplateResult } from 'lit';
-import type { ReviewFilter, RunSummary, Show } from '../../src/protocol/review';
+import type { ReviewFilter, RunSummary, Show, TrainingView } from '../../src/protocol/review';
 import { PURPOSES } from '../../src/core/types';
 
 export interface ChromeContext {
@@ -13,9 +13,12 @@ export interface ChromeContext {
   busy: boolean;
   summaryOpen: boolean;
   status: { text: string; error: boolean } | undefined;
+  /** The run's latest training job, when it has one. */
+  training: TrainingView | undefined;
   onFilter(patch: Partial<ReviewFilter>): void;
   onSearchInput(text: string): void;
   onExport(): void;
+  onTrain(): void;
   onSummaryToggle(open: boolean): void;
 }
 
@@ -56,7 +59,16 @@ export function toolbarTemplate(ctx: ChromeContext): TemplateResult {
     <vscode-button id="export" secondary @click=${() => ctx.onExport()} ?disabled=${!ctx.run}
       ><span class="codicon codicon-export" aria-hidden="true"></span> Export</vscode-button
     >
+    <vscode-button id="train" secondary @click=${() => ctx.onTrain()} ?disabled=${!canTrain(ctx)}
+      title=${ctx.training?.active ? 'A training on this run is going' : 'Train a model on the accepted answers'}
+      ><span class="codicon codicon-rocket" aria-hidden="true"></span> Start training</vscode-button
+    >
   </div>`;
+}
+
+/** A finished (or stopped) run with no training going. */
+function canTrain(ctx: ChromeContext): boolean {
+  return ctx.run !== undefined && ctx.run.state !== 'running' && ctx.run.canOverride && !ctx.training?.active;
 }
 
 export function statusTemplate(ctx: ChromeContext): TemplateResult {

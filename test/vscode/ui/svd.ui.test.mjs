@@ -1,8 +1,8 @@
 // The extension in the real workbench (headless Chromium), against the workspace and scripted server that
-// test/vscode/run-project.mjs prepared: the palette, a run started from it, the Runs view, the endpoint picker, and
-// Restricted Mode. Screenshots go to test-results/screenshots/svd-*.png.
+// test/vscode/run-project.mjs prepared: the palette, a run started from it, the Runs view, the review, training from
+// the review, the endpoint picker, and Restricted Mode. Screenshots go to test-results/screenshots/svd-*.png.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { getHarness, openWorkbench, paletteMatches, runCommand, screenshot, statusBarItem, waitForTab, webviewFrame } from '../ui.mjs';
 import { spawnSync } from 'node:child_process';
@@ -145,6 +145,71 @@ suite('SVD in the workbench', () => {
     const exported = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'export', dir, '--format', 'openai', '--out', out], { encoding: 'utf8' });
     assert.equal(exported.status, 0, exported.stderr);
     assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 59, `rejected ${recorded.candidateId} by hand`);
+  });
+
+  test('Start training from the review: the trainer runs in a terminal, the review charts its loss, the Runs view shows it', async () => {
+    const { page } = wb;
+    const [dir] = runsOf(workspace, 'ui-seeds');
+    assert.ok(dir, 'an earlier test left a finished run');
+    const runId = path.basename(dir);
+    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    const settingsBefore = readFileSync(settingsFile, 'utf8');
+    // The stand-in trainer that prints TRL's log; the terminal drawn as DOM text, so that it can be read.
+    const trainer = ['python3', path.join(ROOT, 'test/fixtures/fake-trainer.py'), '--data', '{data}', '--out', '{output}'];
+    const settings = { ...JSON.parse(settingsBefore), 'svd.train.customCommand': trainer, 'terminal.integrated.gpuAcceleration': 'off' };
+    writeFileSync(settingsFile, JSON.stringify(settings, null, 2) + '\n');
+    const record = path.join(dir, 'training.json');
+    const recordAt = () => (existsSync(record) ? JSON.parse(readFileSync(record, 'utf8')).startedAt : undefined);
+    const before = recordAt();
+    try {
+      await (await waitForTab(page, `Review: ${runId}`)).click();
+      const frame = webviewFrame(page);
+      const train = frame.locator('#train');
+      const widget = page.locator('.quick-input-widget');
+      const input = widget.locator('input');
+      // The workbench reads the changed settings file a moment later; until then the custom trainer has no command
+      // (and says so): start again until the training has a record of its own.
+      for (let attempt = 1; ; attempt++) {
+        await until('Start training to be enabled', async () => (await train.count()) > 0 && !(await train.evaluate((el) => el.hasAttribute('disabled'))));
+        await train.click();
+        await widget.locator('.monaco-list-row', { hasText: 'Custom command' }).first().click();
+        await until('the base model, filled in with the run\'s model', async () => (await input.inputValue().catch(() => '')) === 'svd-test');
+        await page.keyboard.press('Enter');
+        const started = await until('the training to start', () => recordAt() !== before, 5_000).then(() => true, () => false);
+        if (started) break;
+        if (attempt === 3) assert.fail('the training never started');
+        await page.keyboard.press('Escape');
+      }
+
+      // The task's terminal shows the trainer's own output.
+      const terminal = page.locator('.terminal-wrapper .xterm-rows');
+      await until('the trainer\'s output in the terminal', async () => /READY/.test((await terminal.allInnerTexts().catch(() => [])).join('\n')), 30_000);
+      assert.match((await terminal.allInnerTexts()).join('\n'), /'loss': 0\.7/);
+      await screenshot(page, 'svd-train-terminal');
+
+      await until('the training record to say it succeeded', () => {
+        const file = path.join(dir, 'training.json');
+        return existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).status === 'succeeded';
+      });
+      // The review follows the run's training: status and the loss chart.
+      await frame.locator('.training[data-status="succeeded"] .loss-chart[data-points="3"]').waitFor({ timeout: 15_000 });
+      assert.match(await frame.locator('.training-summary').innerText(), /succeeded → train\/output/);
+      await screenshot(page, 'svd-review-training');
+
+      // The Runs view: the run's Training line. (The activity bar's item toggles the side bar: only when hidden.)
+      const runRow = page.locator('.pane-body .monaco-list-row', { hasText: runId }).first();
+      if (!(await runRow.isVisible())) await page.locator('.activitybar .action-item a[aria-label^="Self-Verified Distillation"]').first().click();
+      await runRow.waitFor({ state: 'visible', timeout: 20_000 });
+      const trainingRow = page.locator('.pane-body .monaco-list-row', { hasText: 'Training' }).filter({ hasText: 'succeeded → train/output' });
+      if ((await trainingRow.count()) === 0 && (await runRow.getAttribute('aria-expanded')) !== 'true') {
+        await runRow.click();
+        await page.keyboard.press('ArrowRight');
+      }
+      await trainingRow.first().waitFor({ timeout: 20_000 });
+      await screenshot(page, 'svd-runs-training');
+    } finally {
+      writeFileSync(settingsFile, settingsBefore);
+    }
   });
 
   test('SVD: Select Model Endpoint offers the embedded engine, servers and a custom URL', async () => {
