@@ -2,17 +2,18 @@
 // test-time baseline (UQ-TTC): n candidates and the method's own cascade at inference, answering with the first
 // candidate that passes. The baseline is an ordinary pipeline run on the labeled seeds, kept beside the evaluations
 // (never among the runs that become training data), so it reuses the cascade, the cache and resume as they are.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { staticFilter } from './answer';
 import { ResponseCache, defaultCacheDir } from './cache';
 import type { AnswerChecker } from './check/types';
 import { parseRunConfig, type RunConfig } from './config';
-import { SvdError, describeError } from './errors';
+import { SvdError } from './errors';
 import { ModelCallError, ModelClient } from './model';
 import { runPipeline, type Endpoint } from './pipeline';
 import { PromptSet } from './prompts';
+import { readJsonFile } from './jsonFile';
 import { foldRun, type CandidateView, type RunView } from './runview';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
@@ -209,19 +210,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
 
 /** Reads an evaluation's `result.json`, checked against the schema. */
 export function readEvaluation(dir: string): EvalResult {
-  const file = path.join(dir, EVAL_RESULT);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new SvdError('not_found', `${file}: cannot read the evaluation (${describeError(error)})`);
-  }
-  const parsed = EvalResultSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new SvdError('internal', `${file}: not an evaluation result: ${problems}`);
-  }
-  return parsed.data;
+  return readJsonFile(path.join(dir, EVAL_RESULT), EvalResultSchema, 'evaluation result');
 }
 
 interface ModelContext {

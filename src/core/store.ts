@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { RunConfigSchema } from './config';
 import { SvdError, describeError } from './errors';
 import { RunEvent, type NewRunEvent } from './events';
+import { issueText } from './jsonFile';
 
 export const RunManifestSchema = z.object({
   version: z.literal(1),
@@ -93,10 +94,6 @@ function isBlank(buffer: Buffer, start: number, end: number): boolean {
     if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
   }
   return true;
-}
-
-function issueText(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };

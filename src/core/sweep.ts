@@ -3,14 +3,15 @@
 // cache, which keys every sample by its request and index, so a larger cell asks the model only for the samples no
 // smaller cell already drew. A stopped sweep resumes: finished cells are read back, a half-done cell resumes as a run.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { auditRun } from './audit';
 import { defaultCacheDir } from './cache';
 import type { AnswerChecker } from './check/types';
 import { methodFingerprint, parseRunConfig, type RunConfig } from './config';
-import { SvdError, describeError } from './errors';
+import { SvdError } from './errors';
+import { readJsonFile } from './jsonFile';
 import { runPipeline, type Endpoint, type Progress } from './pipeline';
 import { PromptSet } from './prompts';
 import { foldRun, type RunView } from './runview';
@@ -203,19 +204,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
 
 /** Reads a sweep's `sweep.json`, checked against the schema. */
 export function readSweep(dir: string): SweepResult {
-  const file = path.join(dir, SWEEP_JSON);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new SvdError('not_found', `${file}: cannot read the sweep (${describeError(error)})`);
-  }
-  const parsed = SweepResultSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new SvdError('internal', `${file}: not a sweep result: ${problems}`);
-  }
-  return parsed.data;
+  return readJsonFile(path.join(dir, SWEEP_JSON), SweepResultSchema, 'sweep result');
 }
 
 const CSV_COLUMNS: readonly (keyof SweepCell)[] = [

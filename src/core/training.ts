@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { SvdError, describeError, isSvdError } from './errors';
 import { exportRun, type ExportFormat, type ExportSummary } from './export';
+import { issueText, readJsonFileIfExists } from './jsonFile';
 import { cancelFineTune, followFineTune, startFineTune, type FineTuneEvent, type FineTuneStatus } from './finetune';
 import { RunStore, writeFileAtomic } from './store';
 
@@ -102,34 +103,12 @@ export function jobStatus(serverStatus: string): TrainingStatus {
   return 'running';
 }
 
-function issues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-}
-
-function readJson<T>(file: string, schema: z.ZodType<T>, what: string): T | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new SvdError('internal', `${file}: cannot read the ${what} (${describeError(error)})`, { cause: error });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new SvdError('internal', `${file}: the ${what} is not JSON (${describeError(error)})`, { cause: error });
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new SvdError('internal', `${file}: invalid ${what}: ${issues(parsed.error)}`);
-  return parsed.data;
-}
 
 // ---- the record ------------------------------------------------------------------------------------------------
 
 /** The run's training record; undefined when the run was never trained. Throws SvdError on a damaged record. */
 export function readTraining(runDir: string): TrainingRecord | undefined {
-  return readJson(trainingFile(runDir), TrainingRecordSchema, 'training record');
+  return readJsonFileIfExists(trainingFile(runDir), TrainingRecordSchema, 'training record');
 }
 
 export type NewTrainingRecord = Omit<TrainingRecord, 'version' | 'updatedAt' | 'startedAt'> & { startedAt?: string };
@@ -138,7 +117,7 @@ export type NewTrainingRecord = Omit<TrainingRecord, 'version' | 'updatedAt' | '
 export function writeTraining(runDir: string, record: NewTrainingRecord | TrainingRecord): TrainingRecord {
   const now = new Date().toISOString();
   const parsed = TrainingRecordSchema.safeParse({ ...record, version: 1, startedAt: record.startedAt ?? now, updatedAt: now });
-  if (!parsed.success) throw new SvdError('internal', `invalid training record for ${runDir}: ${issues(parsed.error)}`);
+  if (!parsed.success) throw new SvdError('internal', `invalid training record for ${runDir}: ${issueText(parsed.error)}`);
   writeFileAtomic(trainingFile(runDir), `${JSON.stringify(parsed.data, null, 2)}\n`);
   return parsed.data;
 }
@@ -556,12 +535,12 @@ export async function cancelApiJob(options: ApiJobOptions): Promise<TrainingReco
 // ---- rounds -----------------------------------------------------------------------------------------------------
 
 export function readLineage(runDir: string): Lineage | undefined {
-  return readJson(lineageFile(runDir), LineageSchema, 'lineage');
+  return readJsonFileIfExists(lineageFile(runDir), LineageSchema, 'lineage');
 }
 
 export function writeLineage(runDir: string, lineage: Omit<Lineage, 'version' | 'createdAt'>): Lineage {
   const parsed = LineageSchema.safeParse({ ...lineage, version: 1, createdAt: new Date().toISOString() });
-  if (!parsed.success) throw new SvdError('internal', `invalid lineage for ${runDir}: ${issues(parsed.error)}`);
+  if (!parsed.success) throw new SvdError('internal', `invalid lineage for ${runDir}: ${issueText(parsed.error)}`);
   fs.mkdirSync(runDir, { recursive: true });
   writeFileAtomic(lineageFile(runDir), `${JSON.stringify(parsed.data, null, 2)}\n`);
   return parsed.data;
