@@ -370,8 +370,42 @@ async function commandModels(flags: { baseUrl: string; json?: boolean }, io: Io)
   return 0;
 }
 
+/** Options that several commands take, each group written once. */
+class SvdCommand extends Command {
+  override createCommand(name?: string): SvdCommand {
+    return new SvdCommand(name);
+  }
+
+  include(group: (command: Command) => void): this {
+    group(this);
+    return this;
+  }
+}
+
+function embeddedEngineOptions(command: Command): void {
+  command
+    .option('--model-path <file>', 'embedded engine: a local GGUF (default: Qwen3-0.6B, downloaded once)')
+    .option('--threads <n>', 'embedded engine: CPU threads (default: the core count)', integer('--threads'))
+    .option('--parallel <n>', 'embedded engine: sequences generated at once', integer('--parallel'))
+    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'));
+}
+
+function seedReadingOptions(command: Command): void {
+  command
+    .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
+    .option('--question-field <name>', 'the field that holds the question')
+    .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones');
+}
+
+function requestOptions(command: Command): void {
+  command
+    .option('--timeout <seconds>', 'per-request timeout', integer('--timeout'))
+    .option('--retries <n>', 'retries per request', integer('--retries'))
+    .option('--no-batch', 'one request per sample instead of `n` samples per request');
+}
+
 export function buildProgram(io: Io, setCode: (code: number) => void): Command {
-  const program = new Command('svd')
+  const program = new SvdCommand('svd')
     .description('Self-verified distillation: a model writes candidate answers, judges them itself, and keeps the verified ones.')
     .version(VERSION)
     .exitOverride()
@@ -384,24 +418,17 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .argument('<seeds>', 'seed file')
     .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: the embedded engine)')
     .option('--model <name>', 'model name on the server')
-    .option('--model-path <file>', 'embedded engine: a local GGUF (default: Qwen3-0.6B, downloaded once)')
-    .option('--threads <n>', 'embedded engine: CPU threads (default: the core count)', integer('--threads'))
-    .option('--parallel <n>', 'embedded engine: sequences generated at once', integer('--parallel'))
-    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'))
+    .include(embeddedEngineOptions)
     .option('--candidates <n>', 'candidate solutions per seed (default 4)', integer('--candidates'))
     .option('--votes <v>', 'judge votes per stage, all must say yes (default 3)', integer('--votes'))
     .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
     .option('--paper', "the paper's budget: 8 candidates, 5 votes")
     .option('--config <file>', "a JSON file of the method's parameters (candidates, votes, selection, generation, judge, ...)")
     .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
-    .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
-    .option('--question-field <name>', 'the field that holds the question')
-    .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones')
+    .include(seedReadingOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
     .option('--run <id>', 'run id (default: derived from the seed file and settings)')
-    .option('--timeout <seconds>', 'per-request timeout', integer('--timeout'))
-    .option('--retries <n>', 'retries per request', integer('--retries'))
-    .option('--no-batch', 'one request per sample instead of `n` samples per request')
+    .include(requestOptions)
     .option('--json', 'machine-readable output')
     .option('--events', 'JSON lines on stdout as the run goes (start, progress, problem, notice, result), for tools')
     .addOption(
@@ -486,22 +513,15 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .requiredOption('--votes <list>', 'values of v, e.g. 1,3,5', integerList('--votes'))
     .option('--base-url <url>', 'OpenAI-compatible server (default: the embedded engine)')
     .option('--model <name>', 'model name on the server')
-    .option('--model-path <file>', 'embedded engine: a local GGUF (default: Qwen3-0.6B, downloaded once)')
-    .option('--threads <n>', 'embedded engine: CPU threads', integer('--threads'))
-    .option('--parallel <n>', 'embedded engine: sequences generated at once', integer('--parallel'))
-    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'))
+    .include(embeddedEngineOptions)
     .option('--limit <n>', 'only the first N seeds', integer('--limit'))
     .option('--out <dir>', "also write sweep.json and sweep.csv here (they are always in the sweep's folder)")
     .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
     .option('--config <file>', "a JSON file of the method's other parameters")
     .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
-    .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
-    .option('--question-field <name>', 'the field that holds the question')
-    .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones')
+    .include(seedReadingOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); the sweep is a folder of runs there')
-    .option('--timeout <seconds>', 'per-request timeout', integer('--timeout'))
-    .option('--retries <n>', 'retries per request', integer('--retries'))
-    .option('--no-batch', 'one request per sample instead of `n` samples per request')
+    .include(requestOptions)
     .option('--json', 'machine-readable output')
     .action(async (seeds: string, flags: SweepFlags & Omit<RunFlags, 'candidates' | 'votes'>) => {
       const { baseUrl, model, modelPath, threads, parallel, context, json, batch } = flags;
@@ -527,13 +547,9 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--limit <n>', 'only the first N labeled questions', integer('--limit'))
     .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
     .option('--config <file>', "a JSON file of the method's parameters (generation sampling, judge sampling, ...)")
-    .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
-    .option('--question-field <name>', 'the field that holds the question')
-    .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones')
+    .include(seedReadingOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); evaluations go beside it, in evals/')
-    .option('--timeout <seconds>', 'per-request timeout', integer('--timeout'))
-    .option('--retries <n>', 'retries per request', integer('--retries'))
-    .option('--no-batch', 'one request per sample instead of `n` samples per request')
+    .include(requestOptions)
     .option('--json', 'machine-readable output')
     .action(async (seeds: string, flags: EvalFlags & { runsDir?: string }) => {
       const deps = { runsDir: runsDirOf(flags), readConfigFile, apiKey: apiKeyFromEnv() };
