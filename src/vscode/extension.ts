@@ -22,6 +22,8 @@ import {
   type TrainingRecord,
 } from '../core/training';
 import { pickEndpoint } from './endpoint';
+import { ExperimentCatalog } from './experimentFiles';
+import { registerExperiments } from './experiments';
 import { openReviewPanel, registerReviewSerializer } from './reviewPanel';
 import { ActiveRun, type RunOutcome, type RunRequest } from './runner';
 import { RunsTreeProvider, type RunNode } from './runsTree';
@@ -77,7 +79,12 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
       }
     }),
   );
-  const tree = new RunsTreeProvider({ runsDir, isRunning: (runId) => active.has(runId), log });
+  const catalog = new ExperimentCatalog();
+  const experiments = () => {
+    const dir = runsDir();
+    return dir ? catalog.list(dir) : [];
+  };
+  const tree = new RunsTreeProvider({ runsDir, isRunning: (runId) => active.has(runId), log, experiments });
   context.subscriptions.push(tree, vscode.window.registerTreeDataProvider('svd.runs', tree));
   const statusBar = new RunStatusBar();
   context.subscriptions.push(statusBar);
@@ -652,6 +659,9 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     tree.refresh();
     return true;
   });
+
+  // Budget sweeps and evaluations: experiments.ts.
+  context.subscriptions.push(registerExperiments({ context, log, settings, runsDir, apiKeyFor, tree, catalog, requireTrust, command }));
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {

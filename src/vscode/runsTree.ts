@@ -1,6 +1,7 @@
-// The Runs view: every run under the runs folder, newest first, with its funnel as children. Runs are read
-// read-only from disk (the CLI and other windows write them too), folded once per change of their files, and the
-// folded totals are cached, so an unchanged run costs one stat per refresh however big it is.
+// The Runs view: every run under the runs folder, newest first, with its funnel as children, then the saved sweeps
+// and evaluations under Experiments. Runs are read read-only from disk (the CLI and other windows write them too),
+// folded once per change of their files, and the folded totals are cached, so an unchanged run costs one stat per
+// refresh however big it is.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +21,7 @@ import {
   type Lineage,
   type TrainingRecord,
 } from '../core/training';
+import type { ExperimentEntry } from './experimentFiles';
 import { Disposable } from './lifecycle';
 import {
   displayState,
@@ -62,7 +64,18 @@ export interface TrainingNode {
   record: TrainingRecord;
 }
 
-export type RunsTreeNode = RunNode | DetailNode | TrainingNode;
+/** The group of saved sweeps and evaluations, after the runs. */
+export interface ExperimentsNode {
+  kind: 'experiments';
+}
+
+/** A saved sweep or evaluation; opening it shows its view. */
+export interface ExperimentNode {
+  kind: 'experiment';
+  entry: ExperimentEntry;
+}
+
+export type RunsTreeNode = RunNode | DetailNode | TrainingNode | ExperimentsNode | ExperimentNode;
 
 export interface RunsTreeOptions {
   /** The runs folder as the settings say now; undefined without a workspace. */
@@ -70,6 +83,8 @@ export interface RunsTreeOptions {
   /** Whether a process of this extension is running the run. */
   isRunning: (runId: string) => boolean;
   log: vscode.LogOutputChannel;
+  /** Saved sweeps and evaluations of the runs folder, newest first. */
+  experiments?: () => ExperimentEntry[];
 }
 
 interface RunEntry {
@@ -112,6 +127,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   readonly onDidChangeTreeData: vscode.Event<RunsTreeNode | undefined | void> = this.changeEmitter.event;
 
   private entries: RunEntry[] = [];
+  private experimentEntries: ExperimentEntry[] = [];
   private rootError: string | undefined;
   private readonly cache = new Map<string, CachedRead>();
   private readonly sideCache = new Map<string, SideFiles>();
@@ -174,8 +190,18 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   }
 
   getTreeItem(node: RunsTreeNode): vscode.TreeItem {
-    if (node.kind === 'run') return this.runItem(node);
-    return node.kind === 'training' ? trainingItem(node) : detailItem(node);
+    switch (node.kind) {
+      case 'run':
+        return this.runItem(node);
+      case 'training':
+        return trainingItem(node);
+      case 'experiments':
+        return experimentsItem(this.experimentEntries.length);
+      case 'experiment':
+        return experimentItem(node.entry);
+      default:
+        return detailItem(node);
+    }
   }
 
   getChildren(node?: RunsTreeNode): RunsTreeNode[] | Promise<RunsTreeNode[]> {
@@ -183,6 +209,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       // Until the first read the view would otherwise show its "no runs yet" welcome for a moment.
       return this.loaded ? this.rootNodes() : this.firstLoad.then(() => this.rootNodes());
     }
+    if (node.kind === 'experiments') return this.experimentEntries.map((entry): ExperimentNode => ({ kind: 'experiment', entry }));
     if (node.kind !== 'run' || node.error !== undefined) return [];
     const entry = this.entryOf(node.runId);
     if (entry?.summary === undefined) {
@@ -192,7 +219,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   }
 
   getParent(node: RunsTreeNode): RunsTreeNode | undefined {
-    if (node.kind === 'run' || node.runId === '') return undefined;
+    if (node.kind === 'experiment') return { kind: 'experiments' };
+    if (node.kind === 'run' || node.kind === 'experiments' || node.runId === '') return undefined;
     return this.entryOf(node.runId)?.node;
   }
 
@@ -219,7 +247,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (this.rootError !== undefined) {
       return [{ kind: 'detail', runId: '', label: 'Cannot read the runs folder', description: this.rootError, icon: 'error' }];
     }
-    return this.runs();
+    const experiments: RunsTreeNode[] = this.experimentEntries.length > 0 ? [{ kind: 'experiments' }] : [];
+    return [...this.runs(), ...experiments];
   }
 
   private entryOf(runId: string): RunEntry | undefined {
@@ -287,6 +316,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     this.lastReloadAt = Date.now();
     const runsDir = this.options.runsDir();
     this.watch(runsDir);
+    this.experimentsNow();
     if (runsDir === undefined) {
       this.publish([], undefined);
       return;
@@ -336,6 +366,19 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
         void this.startReload();
       }, Math.max(MIN_REFRESH_INTERVAL_MS, retryAt - Date.now()));
     }
+  }
+
+  /** Re-reads the saved experiments (each file parsed again only when it changed); tells the view when they did. */
+  private experimentsNow(): void {
+    let listed: ExperimentEntry[] = [];
+    try {
+      listed = this.options.experiments?.() ?? [];
+    } catch (error) {
+      this.options.log.warn(`runs view: cannot list the experiments: ${describeError(error)}`);
+    }
+    const same = listed.length === this.experimentEntries.length && listed.every((entry, i) => entry === this.experimentEntries[i]);
+    this.experimentEntries = listed;
+    if (!same) this.changeEmitter.fire();
   }
 
   /** Replaces the list; the view is told only when something it shows changed. */
@@ -493,6 +536,34 @@ function trainingItem(node: TrainingNode): vscode.TreeItem {
   tooltip.supportHtml = false;
   tooltip.supportThemeIcons = false;
   item.tooltip = tooltip;
+  return item;
+}
+
+function experimentsItem(count: number): vscode.TreeItem {
+  const item = new vscode.TreeItem('Experiments', vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = 'experiments';
+  item.description = `${count} saved`;
+  item.iconPath = new vscode.ThemeIcon('beaker');
+  item.contextValue = 'experiments';
+  item.tooltip = 'Budget sweeps and evaluations saved beside the runs';
+  return item;
+}
+
+/** `sweep-seeds-1a2b3c4d` with `9 cells · accepted 3–12 · precision 80%–100%`; a click opens its view. */
+function experimentItem(entry: ExperimentEntry): vscode.TreeItem {
+  const item = new vscode.TreeItem(entry.id, vscode.TreeItemCollapsibleState.None);
+  item.id = `experiment:${entry.file}`;
+  item.description = entry.description;
+  const sweep = entry.kind === 'sweep';
+  item.iconPath = entry.error !== undefined ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : new vscode.ThemeIcon(sweep ? 'graph' : 'checklist');
+  item.contextValue = `experiment-${entry.kind}`;
+  const tooltip = new vscode.MarkdownString(entry.details.map(escapeMarkdown).join('  \n'));
+  // The text quotes models and paths from result files: no command links, no HTML, no icons.
+  tooltip.isTrusted = false;
+  tooltip.supportHtml = false;
+  tooltip.supportThemeIcons = false;
+  item.tooltip = tooltip;
+  item.command = { command: sweep ? 'svd.showSweep' : 'svd.showEvaluation', title: 'Open', arguments: [entry.file] };
   return item;
 }
 
