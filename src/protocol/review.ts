@@ -5,6 +5,8 @@
 // answers `ready` with `init` and every `requestPage` with a `page`. While a run is live the host posts `events`.
 // An `override` is answered by an `overrideResult` (and, as the record changed, by `events`). When the run has a
 // training job the host posts `training` after `init` and whenever the job moves; `train` asks the host to start one.
+// `runTests` (a coding candidate against its seed's tests) is answered by a `testResult` (and by `events` when the
+// host recorded the result in the run).
 import * as z from 'zod';
 import { DOMAINS, PURPOSES, STAGES } from '../core/types';
 import { MAX_HREF_LENGTH, isOpenableHref } from './links';
@@ -18,6 +20,8 @@ export const REVIEW_PROTOCOL = 1;
 export const MAX_PAGE_SEEDS = 500;
 export const MAX_NOTE_LENGTH = 10_000;
 export const MAX_SEARCH_LENGTH = 500;
+/** The most characters of a seed's gold (answer, tests) and of a check's detail or output the panel is sent. */
+export const MAX_GOLD_TEXT = 4_000;
 
 const domain = z.enum(DOMAINS);
 const stage = z.enum(STAGES);
@@ -64,6 +68,34 @@ export const ReviewOverride = z.object({
 });
 export type ReviewOverride = z.infer<typeof ReviewOverride>;
 
+export const CHECK_OUTCOMES = ['pass', 'fail', 'error', 'timeout'] as const;
+
+/**
+ * A candidate checked against its seed's gold (the run's audit, or tests run from the panel). It measures the
+ * judges; it never decided anything. Texts are the user's data and the program's output: shown as text, never HTML.
+ */
+export const ReviewTruth = z.object({
+  outcome: z.enum(CHECK_OUTCOMES),
+  /** outcome === 'pass'. */
+  correct: z.boolean(),
+  /** What was compared (math: the last \boxed{}; multiple choice: the letter). */
+  extracted: z.string().optional(),
+  detail: z.string(),
+  /** Coding: what the test run printed, cut to MAX_GOLD_TEXT characters. */
+  output: z.string().optional(),
+  durationMs: z.number().nonnegative().optional(),
+});
+export type ReviewTruth = z.infer<typeof ReviewTruth>;
+
+/** A seed's gold, for display beside the question; each text cut to MAX_GOLD_TEXT characters. */
+export const ReviewGold = z.object({
+  answer: z.string().optional(),
+  /** Coding: the tests the candidate's program is run with. */
+  tests: z.string().optional(),
+  entryPoint: z.string().optional(),
+});
+export type ReviewGold = z.infer<typeof ReviewGold>;
+
 export const ReviewCandidate = z.object({
   /** `<seedId>#<index>`. */
   id: z.string().min(1),
@@ -82,17 +114,21 @@ export const ReviewCandidate = z.object({
   /** After the human override, if any. */
   accepted: z.boolean(),
   unparseableVotes: count,
+  /** Whether the candidate is right by the seed's gold, when the run checked it. */
+  truth: ReviewTruth.optional(),
 });
 export type ReviewCandidate = z.infer<typeof ReviewCandidate>;
 
 export const SEED_STATUSES = ['accepted', 'rejected', 'no_valid', 'pending'] as const;
 
-/** A seed question and its candidates. Gold answers never reach the webview. */
+/** A seed question and its candidates. */
 export const ReviewSeed = z.object({
   id: z.string().min(1),
   line: z.number().int(),
   domain,
   question: z.string(),
+  /** The seed file's gold answer or tests, when it has them: shown beside the question (as text, never HTML). */
+  gold: ReviewGold.optional(),
   status: z.enum(SEED_STATUSES),
   /** By index; a filtered page may carry only the candidates that match. */
   candidates: z.array(ReviewCandidate),
@@ -116,6 +152,13 @@ export const SHOW = [
 ] as const;
 export type Show = (typeof SHOW)[number];
 
+/**
+ * Where the gold says the judges were wrong: a false accept is accepted by the method but wrong; a false reject is
+ * right but was judged and not accepted. Decisions are the method's, as the audit counts them, not a reviewer's.
+ */
+export const JUDGES_WRONG = ['either', 'false_accept', 'false_reject'] as const;
+export type JudgesWrong = (typeof JUDGES_WRONG)[number];
+
 export const ReviewFilter = z.object({
   show: z.enum(SHOW).default('all'),
   domain: z.enum([...DOMAINS, 'all']).default('all'),
@@ -125,6 +168,9 @@ export const ReviewFilter = z.object({
   overridden: z.boolean().default(false),
   /** Case-insensitive text in the question, the answer, the thinking, a judge's reply or a note. */
   text: z.string().max(MAX_SEARCH_LENGTH).default(''),
+  /** Only candidates the judges got wrong by the gold. Absent (not a default) so that filters of older panels and
+   * their stored UI state read as they did. */
+  judgesWrong: z.enum(JUDGES_WRONG).optional(),
 });
 export type ReviewFilter = z.infer<typeof ReviewFilter>;
 export const DEFAULT_FILTER: ReviewFilter = Object.freeze({
@@ -137,7 +183,9 @@ export const DEFAULT_FILTER: ReviewFilter = Object.freeze({
 
 /** A stable key for a filter: pages for another filter are stale. */
 export function filterKey(filter: ReviewFilter): string {
-  return JSON.stringify([filter.show, filter.domain, filter.unparseable, filter.overridden, filter.text.trim().toLowerCase()]);
+  const key: unknown[] = [filter.show, filter.domain, filter.unparseable, filter.overridden, filter.text.trim().toLowerCase()];
+  if (filter.judgesWrong !== undefined) key.push(filter.judgesWrong);
+  return JSON.stringify(key);
 }
 
 export const ReviewFunnel = z.object({
@@ -181,6 +229,31 @@ export const ReviewDomainStats = z.object({
 });
 export type ReviewDomainStats = z.infer<typeof ReviewDomainStats>;
 
+const share = z.number().min(0).max(1).nullable();
+
+/** core/audit's ConfusionSchema, restated here: the webview bundle takes zod only in the tree-shakable form. */
+export const ReviewConfusion = z.object({
+  judged: count,
+  accepted: count,
+  correct: count,
+  acceptedCorrect: count,
+  falseAccepts: count,
+  falseRejects: count,
+  precision: share,
+  recall: share,
+});
+
+/** core/audit's AuditSchema: the judges measured against the gold, per stage and overall. */
+export const ReviewAudit = z.object({
+  checked: count,
+  correct: count,
+  outcomes: z.object({ pass: count, fail: count, error: count, timeout: count }),
+  unchecked: count,
+  overall: ReviewConfusion,
+  stages: z.object({ cycle: ReviewConfusion, factuality: ReviewConfusion, correctness: ReviewConfusion }),
+});
+export type ReviewAudit = z.infer<typeof ReviewAudit>;
+
 export const RunSummary = z.object({
   runId: z.string(),
   state: z.enum(['running', 'finished', 'stopped', 'failed', 'new']),
@@ -193,6 +266,8 @@ export const RunSummary = z.object({
   wallMs: z.number().nonnegative(),
   /** False where the host will not record overrides (e.g. a run folder it may not write). */
   canOverride: z.boolean().default(true),
+  /** The judges measured against the gold, when the run checked candidates against it (see core/audit). */
+  audit: ReviewAudit.optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
@@ -273,12 +348,34 @@ export const TrainingMessage = z.object({
   training: TrainingView.nullable(),
 });
 
-export const HostMessage = z.discriminatedUnion('type', [InitMessage, PageMessage, EventsMessage, OverrideResultMessage, TrainingMessage]);
+/** The answer to `runTests`. */
+export const TestResultMessage = z.object({
+  type: z.literal('testResult'),
+  requestId: z.number().int().nonnegative(),
+  candidateId: z.string(),
+  ok: z.boolean(),
+  /** ok: what the tests said. */
+  truth: ReviewTruth.optional(),
+  /** ok: the result became the candidate's truth in the run (it had none, and no pipeline was writing the run). */
+  recorded: z.boolean().optional(),
+  /** Why no tests ran (ok false), in words for the user. */
+  error: z.string().optional(),
+});
+
+export const HostMessage = z.discriminatedUnion('type', [
+  InitMessage,
+  PageMessage,
+  EventsMessage,
+  OverrideResultMessage,
+  TrainingMessage,
+  TestResultMessage,
+]);
 export type InitMessage = z.infer<typeof InitMessage>;
 export type TrainingMessage = z.infer<typeof TrainingMessage>;
 export type PageMessage = z.infer<typeof PageMessage>;
 export type EventsMessage = z.infer<typeof EventsMessage>;
 export type OverrideResultMessage = z.infer<typeof OverrideResultMessage>;
+export type TestResultMessage = z.infer<typeof TestResultMessage>;
 export type HostMessage = z.infer<typeof HostMessage>;
 
 // ---------------------------------------------------------------- webview -> host
@@ -316,6 +413,13 @@ export const OpenLinkMessage = z.object({
   href: z.string().max(MAX_HREF_LENGTH).refine(isOpenableHref, 'only http, https and mailto links'),
 });
 
+/** Run a coding candidate's program with its seed's tests, in the host's sandbox. */
+export const RunTestsMessage = z.object({
+  type: z.literal('runTests'),
+  requestId: z.number().int().nonnegative(),
+  candidateId: z.string().min(1).max(1_000),
+});
+
 export const WebviewMessage = z.discriminatedUnion('type', [
   ReadyMessage,
   RequestPageMessage,
@@ -323,6 +427,7 @@ export const WebviewMessage = z.discriminatedUnion('type', [
   ExportMessage,
   TrainMessage,
   OpenLinkMessage,
+  RunTestsMessage,
 ]);
 export type ReadyMessage = z.infer<typeof ReadyMessage>;
 export type RequestPageMessage = z.infer<typeof RequestPageMessage>;
@@ -330,6 +435,7 @@ export type OverrideMessage = z.infer<typeof OverrideMessage>;
 export type ExportMessage = z.infer<typeof ExportMessage>;
 export type TrainMessage = z.infer<typeof TrainMessage>;
 export type OpenLinkMessage = z.infer<typeof OpenLinkMessage>;
+export type RunTestsMessage = z.infer<typeof RunTestsMessage>;
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
 
 /** The host's check of what a webview posted: a message, or undefined for anything else (log it, drop it). */

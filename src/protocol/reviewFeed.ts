@@ -1,7 +1,11 @@
 // What the panel host keeps for one review: the run folded into protocol seeds, answers to `requestPage`, and the
-// `events` message after the record grew. Pure, so the host stays a thin adapter and tests drive the same code.
-import type { RunEvent } from '../core/events';
-import { foldRun, type RunView } from '../core/runview';
+// `events` message after the record grew, and tests run on a coding candidate from the panel. Pure, so the host stays
+// a thin adapter and tests drive the same code.
+// The host's side only: core/audit takes zod whole, which the webview's bundle must not.
+import { auditRun } from '../core/audit';
+import { eventIds, type NewRunEvent, type RunEvent } from '../core/events';
+import { foldRun, seedIdOfCandidate, type CandidateView, type RunView, type SeedView } from '../core/runview';
+import type { Domain, Gold } from '../core/types';
 import {
   DEFAULT_FILTER,
   filterKey,
@@ -13,9 +17,10 @@ import {
   type RequestPageMessage,
   type ReviewFilter,
   type ReviewSeed,
+  type ReviewTruth,
   type RunSummary,
 } from './review';
-import { changedSeedIds, filterSeeds, pendingVotesOf, runSummary, toReviewSeed } from './reviewSeeds';
+import { capText, changedSeedIds, filterSeeds, pendingVotesOf, reviewTruth, runSummary, toReviewSeed } from './reviewSeeds';
 
 export interface ReviewFeedOptions {
   /** False where the host will not record overrides. */
@@ -46,6 +51,8 @@ export class ReviewFeed {
     this.seedIndex = new Map(this.seeds.map((seed, index) => [seed.id, index]));
     this.candidates = new Set(this.seeds.flatMap((seed) => seed.candidates.map((candidate) => candidate.id)));
     this.summary = runSummary(this.runId, this.view, this.seeds, this.options);
+    const audit = auditRun(this.view);
+    if (audit) this.summary.audit = audit;
     this.filtered = undefined;
   }
 
@@ -102,6 +109,15 @@ export class ReviewFeed {
     return this.view;
   }
 
+  /** The run's candidate and its seed, as folded. */
+  candidateView(candidateId: string): { seed: SeedView; candidate: CandidateView } | undefined {
+    const seedId = seedIdOfCandidate(candidateId);
+    const index = seedId === undefined ? undefined : this.seedIndex.get(seedId);
+    const seed = index === undefined ? undefined : this.view.seeds[index];
+    const candidate = seed?.candidates.find((c) => c.candidate.candidateId === candidateId);
+    return seed && candidate ? { seed, candidate } : undefined;
+  }
+
   private matching(filter: ReviewFilter): { seeds: ReviewSeed[]; candidates: number } {
     const key = filterKey(filter);
     if (this.filtered?.key !== key) {
@@ -110,4 +126,115 @@ export class ReviewFeed {
     }
     return this.filtered;
   }
+}
+
+// ---------------------------------------------------------------- tests run from the panel
+
+/** What a check says; the shape of core/check's CheckResult, which the host's checker returns. */
+export interface CheckResultLike {
+  outcome: ReviewTruth['outcome'];
+  correct: boolean;
+  extracted?: string;
+  detail: string;
+  output?: string;
+  durationMs: number;
+}
+
+/** The host's answer checker (`createAnswerChecker()`), as far as tests run from the panel use it. */
+export interface TestChecker {
+  check(domain: Domain, text: string, gold: Gold, options?: { question?: string; signal?: AbortSignal }): Promise<CheckResultLike | undefined>;
+}
+
+export type NewTruthEvent = Extract<NewRunEvent, { type: 'truth' }>;
+
+export interface ReviewTestRunsDeps {
+  checker: TestChecker;
+  /**
+   * Records the result as the candidate's truth; called only while the run has none for it. Returns whether it was
+   * written: the host writes nothing while a pipeline is writing the run (that pipeline audits on its own).
+   */
+  record(event: NewTruthEvent): boolean;
+}
+
+export type TestRunOutcome = { ok: true; truth: ReviewTruth; recorded: boolean } | { ok: false; error: string };
+
+/**
+ * Runs a coding candidate's program with its seed's tests, for the panel's "Run tests". Clicks on a candidate whose
+ * tests are running share that run. A candidate the run has no truth for gets the result recorded (see `record`),
+ * so the audit counts it; otherwise the result is only shown.
+ */
+export class ReviewTestRuns {
+  private readonly inflight = new Map<string, Promise<TestRunOutcome>>();
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly feed: ReviewFeed,
+    private readonly deps: ReviewTestRunsDeps,
+  ) {}
+
+  run(candidateId: string): Promise<TestRunOutcome> {
+    let run = this.inflight.get(candidateId);
+    if (!run) {
+      run = this.check(candidateId).finally(() => this.inflight.delete(candidateId));
+      this.inflight.set(candidateId, run);
+    }
+    return run;
+  }
+
+  /** Candidates whose tests are running. */
+  get running(): number {
+    return this.inflight.size;
+  }
+
+  /** Stops what is running: their answers say so. The host closes the checker itself. */
+  dispose(): void {
+    this.controller.abort();
+  }
+
+  private async check(candidateId: string): Promise<TestRunOutcome> {
+    const found = this.feed.candidateView(candidateId);
+    if (!found) return { ok: false, error: `Candidate ${candidateId} is not in this run.` };
+    const { seed, candidate } = found;
+    const tests = seed.seed.gold?.tests;
+    if (seed.seed.domain !== 'coding' || tests === undefined || tests.trim() === '') {
+      return { ok: false, error: `Seed ${seed.seed.seedId} has no tests to run (only coding seeds with tests in the seed file do).` };
+    }
+    if (!candidate.candidate.valid) {
+      return { ok: false, error: `Candidate ${candidateId} has no program to run (${candidate.candidate.invalidReason ?? 'invalid'}).` };
+    }
+    const signal = this.controller.signal;
+    let result: CheckResultLike | undefined;
+    try {
+      result = await this.deps.checker.check('coding', candidate.candidate.text, seed.seed.gold ?? {}, { question: seed.seed.question, signal });
+    } catch (error) {
+      return { ok: false, error: signal.aborted ? 'The tests were stopped: the panel closed.' : `The tests could not run: ${messageOf(error)}` };
+    }
+    if (!result) return { ok: false, error: `Seed ${seed.seed.seedId} has no tests to run.` };
+    if (signal.aborted) return { ok: false, error: 'The tests were stopped: the panel closed.' };
+    const event: NewTruthEvent = {
+      id: eventIds.truth(candidateId),
+      type: 'truth',
+      seedId: seed.seed.seedId,
+      candidateId,
+      outcome: result.outcome,
+      correct: result.correct,
+      ...(result.extracted !== undefined ? { extracted: result.extracted } : {}),
+      detail: capText(result.detail),
+      ...(result.output !== undefined ? { output: capText(result.output) } : {}),
+      durationMs: Math.max(0, result.durationMs),
+    };
+    // The record may have got a truth while the tests ran: the feed holds the record as last folded.
+    let recorded = false;
+    try {
+      recorded = this.feed.candidateView(candidateId)?.candidate.truth === undefined && this.deps.record(event);
+    } catch {
+      // Not recorded is what the answer says; the host logs why.
+    }
+    const { id: _id, type: _type, seedId: _seedId, candidateId: _candidateId, ...truth } = event;
+    return { ok: true, truth: reviewTruth(truth), recorded };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,19 +1,23 @@
 // The run's fold in the review protocol's shape, and the review's filter. Pure: the host calls these on the whole run,
 // the webview on the seeds a live update re-sent.
 import type { RunEvent, VoteEvent } from '../core/events';
-import { seedIdOfCandidate, type CandidateView, type RunView, type SeedView } from '../core/runview';
+import { seedIdOfCandidate, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/runview';
 import { splitTrace } from '../core/trace';
 import { DOMAINS, PURPOSES, STAGES, type Purpose, type Stage } from '../core/types';
-import type {
-  ReviewCandidate,
-  ReviewDomainStats,
-  ReviewFilter,
-  ReviewSeed,
-  ReviewStage,
-  ReviewUsage,
-  ReviewVote,
-  RunSummary,
-  StageState,
+import {
+  MAX_GOLD_TEXT,
+  type JudgesWrong,
+  type ReviewCandidate,
+  type ReviewDomainStats,
+  type ReviewFilter,
+  type ReviewGold,
+  type ReviewSeed,
+  type ReviewTruth,
+  type ReviewStage,
+  type ReviewUsage,
+  type ReviewVote,
+  type RunSummary,
+  type StageState,
 } from './review';
 
 /** Votes of stages that have no result yet, by candidate: what shows a stage as running. */
@@ -36,7 +40,32 @@ export function toReviewSeed(view: SeedView, options: ToReviewSeedOptions = {}):
     errors: view.errors.length,
   };
   if (lastError) seed.lastError = lastError.message;
+  const gold = reviewGold(view.seed.gold);
+  if (gold) seed.gold = gold;
   return seed;
+}
+
+/** A text cut to `limit` characters, saying so: what the panel is sent of the user's data and of program output. */
+export function capText(text: string, limit = MAX_GOLD_TEXT): string {
+  return text.length > limit ? `${text.slice(0, limit)}\n[cut: ${text.length.toLocaleString('en')} characters]` : text;
+}
+
+function reviewGold(gold: SeedView['seed']['gold']): ReviewGold | undefined {
+  if (!gold) return undefined;
+  const out: ReviewGold = {};
+  if (gold.answer !== undefined && gold.answer.trim() !== '') out.answer = capText(gold.answer);
+  if (gold.tests !== undefined && gold.tests.trim() !== '') out.tests = capText(gold.tests);
+  if (gold.entryPoint !== undefined && gold.entryPoint.trim() !== '') out.entryPoint = gold.entryPoint.slice(0, 200);
+  return out.answer === undefined && out.tests === undefined ? undefined : out;
+}
+
+/** A check's result in the protocol's shape, its texts cut. */
+export function reviewTruth(truth: TruthView): ReviewTruth {
+  const out: ReviewTruth = { outcome: truth.outcome, correct: truth.correct, detail: capText(truth.detail) };
+  if (truth.extracted !== undefined) out.extracted = capText(truth.extracted, 500);
+  if (truth.output !== undefined) out.output = capText(truth.output);
+  if (truth.durationMs !== undefined) out.durationMs = truth.durationMs;
+  return out;
 }
 
 function toReviewCandidate(view: CandidateView, pendingVotes: PendingVotes | undefined): ReviewCandidate {
@@ -84,6 +113,7 @@ function toReviewCandidate(view: CandidateView, pendingVotes: PendingVotes | und
   };
   if (candidate.invalidReason !== undefined) reviewCandidate.invalidReason = candidate.invalidReason;
   if (view.override) reviewCandidate.override = { ...view.override };
+  if (view.truth) reviewCandidate.truth = reviewTruth(view.truth);
   return reviewCandidate;
 }
 
@@ -125,6 +155,7 @@ export function changedSeedIds(events: Iterable<RunEvent>): Set<string> {
       case 'seed':
       case 'candidate':
       case 'outcome':
+      case 'truth':
         ids.add(event.seedId);
         break;
       case 'vote':
@@ -205,8 +236,27 @@ function candidateHaystack(candidate: ReviewCandidate): string {
   });
 }
 
-function candidateFilterActive(filter: ReviewFilter): boolean {
-  return filter.show !== 'all' || filter.unparseable || filter.overridden;
+/**
+ * Where the gold says the judges were wrong about a candidate: `false_accept`, the method accepted a wrong answer;
+ * `false_reject`, a right answer was judged and not accepted. As the audit counts them: the method's decision (not
+ * a reviewer's), and only once the seed is finished.
+ */
+export function judgesWrongAbout(seed: ReviewSeed, candidate: ReviewCandidate): Exclude<JudgesWrong, 'either'> | undefined {
+  const truth = candidate.truth;
+  if (!truth || !candidate.valid) return undefined;
+  if (candidate.acceptedByMethod) return truth.correct ? undefined : 'false_accept';
+  if (!truth.correct || seed.status === 'pending') return undefined;
+  const cycle = candidate.stages[0]?.state;
+  return cycle === 'passed' || cycle === 'failed' ? 'false_reject' : undefined;
+}
+
+function matchesJudgesWrong(seed: ReviewSeed, candidate: ReviewCandidate, wanted: JudgesWrong): boolean {
+  const wrong = judgesWrongAbout(seed, candidate);
+  return wrong !== undefined && (wanted === 'either' || wanted === wrong);
+}
+
+export function candidateFilterActive(filter: ReviewFilter): boolean {
+  return filter.show !== 'all' || filter.unparseable || filter.overridden || filter.judgesWrong !== undefined;
 }
 
 export function matchesCandidate(seed: ReviewSeed, candidate: ReviewCandidate, filter: ReviewFilter): boolean {
@@ -214,6 +264,7 @@ export function matchesCandidate(seed: ReviewSeed, candidate: ReviewCandidate, f
   if (!matchesShow(candidate, filter.show)) return false;
   if (filter.unparseable && candidate.unparseableVotes === 0) return false;
   if (filter.overridden && candidate.override === undefined) return false;
+  if (filter.judgesWrong !== undefined && !matchesJudgesWrong(seed, candidate, filter.judgesWrong)) return false;
   const text = filter.text.trim().toLowerCase();
   if (text === '') return true;
   return seedHaystack(seed).includes(text) || candidateHaystack(candidate).includes(text);

@@ -1,16 +1,17 @@
 // The review panel's host side: serves the review app (webview-ui), answers its requests from the run's record,
-// records a reviewer's overrides in the run, and posts what the run appends while the panel is open, the run's
-// training job and its loss included.
+// records a reviewer's overrides in the run, runs a coding candidate's tests on request, and posts what the run
+// appends while the panel is open, the run's training job and its loss included.
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { describeError } from '../core/errors';
+import { createAnswerChecker, type ClosableAnswerChecker } from '../core/check';
+import { describeError, isSvdError } from '../core/errors';
 import type { RunEvent } from '../core/events';
 import { makeOverride } from '../core/overrides';
 import { seedIdOfCandidate } from '../core/runview';
 import { RunStore } from '../core/store';
 import { displayStatus, isTerminalStatus, MetricsSeries, readTraining, trainingFile, trainingSummary, type TrainingRecord } from '../core/training';
 import { MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type TrainingView } from '../protocol/review';
-import { ReviewFeed } from '../protocol/reviewFeed';
+import { ReviewFeed, ReviewTestRuns, type NewTruthEvent } from '../protocol/reviewFeed';
 import { reviewHtml, reviewNonce } from '../../webview-ui/html';
 
 export const REVIEW_VIEW_TYPE = 'svd.review';
@@ -69,6 +70,10 @@ class Review {
   private readonly metrics: MetricsSeries;
   /** What the training record was when last posted: its size and mtime, and its status as shown. */
   private trainingKey: string | undefined;
+  /** Made on the first "Run tests", closed with the panel. */
+  private checker: ClosableAnswerChecker | undefined;
+  private testRuns: ReviewTestRuns | undefined;
+  private disposed = false;
 
   constructor(
     private readonly deps: ReviewDeps,
@@ -99,6 +104,8 @@ class Review {
   }
 
   private post(message: HostMessage): void {
+    // A check can end after the panel closed.
+    if (this.disposed) return;
     void this.panel.webview.postMessage(message);
   }
 
@@ -135,6 +142,16 @@ class Review {
         }
         return;
       }
+      case 'runTests': {
+        const outcome = await this.tests().run(message.candidateId);
+        if (outcome.ok) {
+          this.deps.log.info(`review ${this.runId}: tests of ${message.candidateId}: ${outcome.truth.outcome}${outcome.recorded ? ' (recorded)' : ''}`);
+          this.post({ type: 'testResult', requestId: message.requestId, candidateId: message.candidateId, ok: true, truth: outcome.truth, recorded: outcome.recorded });
+        } else {
+          this.post({ type: 'testResult', requestId: message.requestId, candidateId: message.candidateId, ok: false, error: outcome.error });
+        }
+        return;
+      }
       case 'export':
         await vscode.commands.executeCommand('svd.export', this.runId);
         return;
@@ -147,6 +164,41 @@ class Review {
         if (answer === open) await vscode.env.openExternal(vscode.Uri.parse(message.href, true));
         return;
       }
+    }
+  }
+
+  private tests(): ReviewTestRuns {
+    if (!this.testRuns) {
+      this.checker = createAnswerChecker();
+      this.testRuns = new ReviewTestRuns(this.feed, { checker: this.checker, record: (event) => this.recordTruth(event) });
+    }
+    return this.testRuns;
+  }
+
+  /**
+   * Records a result of "Run tests" as the candidate's truth, unless a pipeline is writing the run (it holds the
+   * run's lock, and audits on its own): taking the lock for the one append keeps the two from racing.
+   */
+  private recordTruth(event: NewTruthEvent): boolean {
+    try {
+      this.store.lock();
+    } catch (error) {
+      if (!isSvdError(error, 'run_locked')) this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return false;
+    }
+    try {
+      const fresh = this.store.refresh();
+      const recorded = this.store.append(event);
+      if (recorded) fresh.push(recorded);
+      this.events.push(...fresh);
+      const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
+      if (update) this.post(update);
+      return recorded !== undefined;
+    } catch (error) {
+      this.deps.log.warn(`review ${this.runId}: could not record the tests of ${event.candidateId}: ${describeError(error)}`);
+      return false;
+    } finally {
+      this.store.unlock();
     }
   }
 
@@ -186,8 +238,11 @@ class Review {
   }
 
   private dispose(): void {
+    this.disposed = true;
     clearInterval(this.timer);
     reviews.delete(this.dir);
+    this.testRuns?.dispose();
+    void this.checker?.close().catch((error: unknown) => this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`));
     for (const d of this.disposables) d.dispose();
     this.store.close();
   }

@@ -150,3 +150,95 @@ export function bigRun(candidates = 10_000): RunEvent[] {
 }
 
 export { candidateIdOf };
+
+/** A truth event: the candidate checked against its seed's gold, as the pipeline's audit records it. */
+export function truth(
+  candidateId: string,
+  outcome: 'pass' | 'fail' | 'error' | 'timeout',
+  extra: { extracted?: string; detail?: string; output?: string } = {},
+): RunEvent {
+  const hash = candidateId.lastIndexOf('#');
+  return {
+    type: 'truth',
+    id: eventIds.truth(candidateId),
+    at: '2025-03-01T12:00:00.000Z',
+    seedId: candidateId.slice(0, hash),
+    candidateId,
+    outcome,
+    correct: outcome === 'pass',
+    detail: extra.detail ?? `${outcome} by the gold`,
+    ...(extra.extracted !== undefined ? { extracted: extra.extracted } : {}),
+    ...(extra.output !== undefined ? { output: extra.output } : {}),
+    durationMs: 12,
+  };
+}
+
+/** Hostile text where the gold and a test run's output reach the panel: it must stay text. */
+export const HOSTILE_GOLD = `<img src=x onerror="window.__xss='gold'"><script>window.__xss='gold-script'</script>`;
+export const HOSTILE_OUTPUT = `Traceback: <img src=x onerror="window.__xss='output'"><b>bold?</b>`;
+
+/** Long tests: the panel shows them collapsed. */
+export const LONG_TESTS = [
+  'def check(candidate):',
+  ...Array.from({ length: 12 }, (_, i) => `    assert candidate(${i}, 1) == ${i + 1}`),
+  `    # ${HOSTILE_GOLD}`,
+].join('\n');
+
+/**
+ * A finished run whose seeds carry gold, with truth for every judged candidate, so that which the judges got wrong
+ * is known exactly:
+ * - m1 (math, gold 42): #0 right, rejected at correctness (false reject); #1 right, accepted.
+ * - m2 (math, gold hostile text): #0 wrong, accepted (false accept).
+ * - m3 (science, gold B): #0 no answer (error), rejected at cycle; #1 right, rejected at factuality (false reject).
+ * - c1 (coding, long tests, entry point add): #0 fails the tests, accepted (false accept); #1 valid, never verified,
+ *   no truth (what "Run tests" is tried on).
+ * - c2 (coding, short tests): #0 invalid (no code block).
+ * Audit: overall 6 judged, 3 accepted, 3 right, 1 both: precision 1/3, recall 1/3, 2 false accepts, 2 false rejects.
+ */
+export function auditReviewRun(): EventLog {
+  const log = new EventLog();
+  log.run('started');
+  log.seed('m1', { line: 1, domain: 'math', question: 'What is six times seven?' }).gold = { answer: '42' };
+  const m1c0 = log.candidate('m1', 0, { text: 'Six sevens: \\boxed{42}' });
+  const m1c1 = log.candidate('m1', 1, { text: 'So \\boxed{42}.' });
+  log.cascade(m1c0, { correctness: ['yes', 'no', 'yes'] });
+  log.cascade(m1c1, {});
+  log.outcome('m1', 'accepted', [m1c1]);
+  log.events.push(truth(m1c0, 'pass', { extracted: '42' }), truth(m1c1, 'pass', { extracted: '42' }));
+
+  log.seed('m2', { line: 2, domain: 'math', question: 'What is 3 + 4?' }).gold = { answer: `7 ${HOSTILE_GOLD}` };
+  const m2c0 = log.candidate('m2', 0, { text: 'Clearly \\boxed{8}' });
+  log.cascade(m2c0, {});
+  log.outcome('m2', 'accepted', [m2c0]);
+  log.events.push(truth(m2c0, 'fail', { extracted: '8', detail: '8 is not 7' }));
+
+  log.seed('m3', { line: 3, domain: 'science', question: 'Which option is a noble gas? A) N B) Ne C) O D) H' }).gold = { answer: 'B' };
+  const m3c0 = log.candidate('m3', 0, { text: 'Some gas, I think.' });
+  const m3c1 = log.candidate('m3', 1, { text: 'Neon: \\boxed{B}' });
+  log.cascade(m3c0, { cycle: ['no', 'yes', 'yes'] });
+  log.cascade(m3c1, { factuality: ['yes', 'yes', 'no'] });
+  log.outcome('m3', 'rejected');
+  log.events.push(truth(m3c0, 'error', { detail: 'no answer found' }), truth(m3c1, 'pass', { extracted: 'B' }));
+
+  log.seed('c1', { line: 4, domain: 'coding', question: 'def add(a, b):\n    """Return a + b."""' }).gold = { tests: LONG_TESTS, entryPoint: 'add' };
+  const c1c0 = log.candidate('c1', 0, { text: '```python\ndef add(a, b):\n    return a - b\n```' });
+  log.candidate('c1', 1, { text: '```python\ndef add(a, b):\n    return a + b\n```' });
+  log.cascade(c1c0, {});
+  log.outcome('c1', 'accepted', [c1c0]);
+  log.events.push(truth(c1c0, 'fail', { detail: 'AssertionError', output: HOSTILE_OUTPUT }));
+
+  log.seed('c2', { line: 5, domain: 'coding', question: 'Write mul(a, b).' }).gold = { tests: 'assert mul(2, 3) == 6' };
+  log.candidate('c2', 0, { invalidReason: 'no_code_block', text: 'mul is a * b' });
+  log.outcome('c2', 'no_valid');
+  log.run('finished', { wallMs: 10_000 });
+  return log;
+}
+
+/** Candidate ids of auditReviewRun, by what the gold says of the judges. */
+export const AUDIT = {
+  falseAccepts: ['m2#0', 'c1#0'],
+  falseRejects: ['m1#0', 'm3#1'],
+  right: ['m1#1', 'm3#0'],
+  untested: 'c1#1',
+  invalid: 'c2#0',
+} as const;

@@ -83,15 +83,17 @@ describe('toReviewSeed', () => {
     assert.match(rich.stages[0].votes[0].inferredQuestion ?? '', /positive x/);
   });
 
-  it('produces seeds the catalogue accepts, and never carries gold answers', () => {
+  it('produces seeds the catalogue accepts, with the gold to show and never the reference solution', () => {
     const log = reviewRun();
     log.events.push({
       type: 'seed', id: 'seed:g1', at: '2025-03-01T12:00:00.000Z', seedId: 'g1', line: 9, domain: 'math',
-      question: 'Gold?', prompt: [{ role: 'user', content: 'Gold?' }], gold: { answer: 'SECRET-GOLD-ANSWER' },
+      question: 'Gold?', prompt: [{ role: 'user', content: 'Gold?' }], gold: { answer: 'THE-GOLD-ANSWER', solution: 'SECRET-SOLUTION' },
     });
     const all = reviewSeeds(log.events);
     for (const seed of all) assert.ok(ReviewSeed.safeParse(seed).success, seed.id);
-    assert.ok(!JSON.stringify(all).includes('SECRET-GOLD-ANSWER'));
+    assert.deepEqual(all.find((seed) => seed.id === 'g1')?.gold, { answer: 'THE-GOLD-ANSWER' });
+    assert.ok(!JSON.stringify(all).includes('SECRET-SOLUTION'));
+    assert.ok(all.filter((seed) => seed.id !== 'g1').every((seed) => seed.gold === undefined));
   });
 });
 
@@ -200,6 +202,8 @@ describe('the message catalogue', () => {
       { type: 'export' },
       { type: 'openLink', href: 'https://example.com/a?b=c' },
       { type: 'openLink', href: 'mailto:someone@example.com' },
+      { type: 'runTests', requestId: 4, candidateId: 'c1#1' },
+      { type: 'requestPage', requestId: 5, offset: 0, limit: 50, filter: { judgesWrong: 'false_reject' } },
     ]) {
       assert.ok(parseWebviewMessage(message), JSON.stringify(message));
     }
@@ -221,6 +225,10 @@ describe('the message catalogue', () => {
       { type: 'requestPage', requestId: 1, offset: -1, limit: 5, filter: {} },
       { type: 'requestPage', requestId: 1, offset: 0, limit: 5, filter: { show: 'everything' } },
       { type: 'runCommand', command: 'rm -rf /' },
+      { type: 'runTests', requestId: 1 },
+      { type: 'runTests', requestId: -1, candidateId: 'c1#1' },
+      { type: 'runTests', requestId: 1, candidateId: 'x'.repeat(1_001) },
+      { type: 'requestPage', requestId: 1, offset: 0, limit: 5, filter: { judgesWrong: 'all of them' } },
       null,
       'ready',
     ]) {
@@ -232,7 +240,12 @@ describe('the message catalogue', () => {
     assert.equal(parseHostMessage({ type: 'page', requestId: 1, filterKey: 'k', offset: 0, total: 1, totalCandidates: 0, seeds: [{ id: 'x' }] }), undefined);
     assert.equal(parseHostMessage({ type: 'init', protocol: 1 }), undefined);
     assert.ok(parseHostMessage({ type: 'overrideResult', requestId: 1, candidateId: 's1#1', ok: false, error: 'no' }));
-    assert.ok(WebviewMessage.options.length === 6 && HostMessage.options.length === 5, 'a new message type gets its own tests here');
+    const truth = { outcome: 'fail', correct: false, detail: 'AssertionError', output: '<b>not html</b>' };
+    assert.ok(parseHostMessage({ type: 'testResult', requestId: 1, candidateId: 'c1#1', ok: true, truth, recorded: true }));
+    assert.ok(parseHostMessage({ type: 'testResult', requestId: 1, candidateId: 'c1#1', ok: false, error: 'no tests' }));
+    assert.equal(parseHostMessage({ type: 'testResult', requestId: 1, candidateId: 'c1#1', ok: true, truth: { ...truth, outcome: 'flaky' } }), undefined);
+    assert.equal(parseHostMessage({ type: 'testResult', requestId: 'one', candidateId: 'c1#1', ok: true }), undefined);
+    assert.ok(WebviewMessage.options.length === 7 && HostMessage.options.length === 6, 'a new message type gets its own tests here');
   });
 });
 
@@ -296,7 +309,10 @@ describe('layers', () => {
   });
 
   it('src/protocol reaches into core only for pure modules', () => {
-    const allowed = new Set(['../core/types', '../core/events', '../core/runview', '../core/trace']);
+    const allowed = new Set(['../core/types', '../core/events', '../core/runview', '../core/trace', '../core/audit']);
+    // core/audit imports zod whole: only the host's side may reach it, or the webview's bundle takes all of zod.
+    const webviewSide = ['src/protocol/review.ts', 'src/protocol/reviewSeeds.ts'];
+    assert.deepEqual(webviewSide.filter((file) => importsOf(file).includes('../core/audit')), []);
     const offenders = sources('src/protocol').flatMap((file) =>
       importsOf(file)
         .filter((i) => i.startsWith('../') && !allowed.has(i))

@@ -15,15 +15,16 @@ import {
   type ReviewOverride,
   type ReviewSeed,
   type RunSummary,
+  type TestResultMessage,
   type TrainingView,
 } from '../../src/protocol/review';
-import { matchesCandidate } from '../../src/protocol/reviewSeeds';
+import { candidateFilterActive, matchesCandidate } from '../../src/protocol/reviewSeeds';
 import { helpTemplate, statusTemplate, summaryTemplate, toolbarTemplate, type ChromeContext } from './chrome';
 import type { HostChannel } from './host';
 import { ListLayout } from './layout';
 import { trainingTemplate } from './lossChart';
 import { endRenderBudget, onTextRendererReady, startRenderBudget } from './textRenderer';
-import { rowTemplate, type Row, type RowContext } from './rows';
+import { canRunTests, rowTemplate, TRUTH_LABEL, type Row, type RowContext, type TestRunView } from './rows';
 import { recent, type UiState } from './uiState';
 
 /** Seeds per page request: small messages, however long the texts. */
@@ -84,6 +85,9 @@ export class ReviewApp {
   private summaryOpen: boolean;
   private readonly pendingOverrides = new Map<number, PendingOverride>();
   private readonly undoStack: UndoEntry[] = [];
+  /** "Run tests" of this session: results by candidate, and the requests on their way. */
+  private readonly tests = new Map<string, TestRunView>();
+  private readonly pendingTests = new Map<number, string>();
   private statusGeneration = 0;
   private status: { text: string; error: boolean } | undefined;
 
@@ -187,6 +191,9 @@ export class ReviewApp {
       case 'overrideResult':
         this.onOverrideResult(message);
         break;
+      case 'testResult':
+        this.onTestResult(message);
+        break;
       case 'training':
         this.training = message.training ?? undefined;
         this.renderChrome();
@@ -257,10 +264,26 @@ export class ReviewApp {
     this.schedule();
   }
 
+  private onTestResult(message: TestResultMessage): void {
+    const candidateId = this.pendingTests.get(message.requestId) ?? message.candidateId;
+    this.pendingTests.delete(message.requestId);
+    if (message.ok && message.truth) {
+      this.tests.set(candidateId, { state: 'done', truth: message.truth, recorded: message.recorded ?? false });
+      const recorded = message.recorded ? ' Recorded in the run for the audit.' : '';
+      this.setStatus(`Tests of ${candidateId}: ${TRUTH_LABEL[message.truth.outcome]}.${recorded}`, false);
+    } else {
+      const error = message.error ?? `The tests of ${candidateId} did not run.`;
+      this.tests.set(candidateId, { state: 'failed', error });
+      this.setStatus(error, true);
+    }
+    this.rowsDirty = true;
+    this.schedule();
+  }
+
   /** A seed re-sent whole, narrowed to what the list shows: the candidates it showed stay, new matches join. */
   private narrow(seed: ReviewSeed, shown: ReviewSeed | undefined): ReviewSeed {
     const filter = this.filter;
-    const narrowing = filter.show !== 'all' || filter.unparseable || filter.overridden || filter.text.trim() !== '';
+    const narrowing = candidateFilterActive(filter) || filter.text.trim() !== '';
     if (!narrowing) return seed;
     const ids = new Set(shown?.candidates.map((c) => c.id) ?? []);
     const candidates = seed.candidates.filter((c) => ids.has(c.id) || matchesCandidate(seed, c, filter));
@@ -314,6 +337,8 @@ export class ReviewApp {
 
   private onFilter(patch: Partial<ReviewFilter>): void {
     const next = ReviewFilter.parse({ ...this.filter, ...patch });
+    // Off is no key at all: the filter an older panel sends.
+    if (next.judgesWrong === undefined) delete next.judgesWrong;
     if (filterKey(next) === filterKey(this.filter) && next.text === this.filter.text) return;
     this.filter = next;
     const key = filterKey(next);
@@ -484,6 +509,7 @@ export class ReviewApp {
       openThinking: this.openThinking,
       pending,
       canOverride: this.run?.canOverride ?? true,
+      tests: this.tests,
       noteOf: (id) => this.notes.get(id) ?? this.findCandidate(id)?.override?.note ?? '',
       onToggleVote: (key, open) => this.toggleIn(this.openVotes, key, open),
       onToggleThinking: (id, open) => this.toggleIn(this.openThinking, id, open),
@@ -538,7 +564,7 @@ export class ReviewApp {
     render(summaryTemplate(ctx), this.summaryEl);
     render(trainingTemplate(this.training), this.trainingEl);
     render(statusTemplate(ctx), this.statusEl);
-    render(helpTemplate(this.run?.canOverride ?? true), this.helpEl);
+    render(helpTemplate(this.run?.canOverride ?? true, this.run?.domains.some((d) => d.domain === 'coding') ?? false), this.helpEl);
   }
 
   private setStatus(text: string, error: boolean): void {
@@ -568,6 +594,12 @@ export class ReviewApp {
     if (action === 'accept' || action === 'reject' || action === 'clear') {
       this.select(candidateId, false);
       this.act(action, candidateId);
+      this.listEl.focus({ preventScroll: true });
+      return;
+    }
+    if (action === 'tests') {
+      this.select(candidateId, false);
+      this.runTests(candidateId);
       this.listEl.focus({ preventScroll: true });
       return;
     }
@@ -634,6 +666,9 @@ export class ReviewApp {
         break;
       case 'u':
         this.undo();
+        break;
+      case 't':
+        this.runTests();
         break;
       case 'e':
         if (this.selected) this.toggleExpanded(this.selected);
@@ -734,11 +769,42 @@ export class ReviewApp {
 
   // ---------------------------------------------------------------- overrides
 
-  private findCandidate(candidateId: string): ReviewCandidate | undefined {
+  private findSeedOf(candidateId: string): ReviewSeed | undefined {
     const hash = candidateId.lastIndexOf('#');
     const slot = hash > 0 ? this.seedSlot.get(candidateId.slice(0, hash)) : undefined;
-    const seed = slot === undefined ? undefined : this.slots[slot];
-    return seed?.candidates.find((c) => c.id === candidateId);
+    return slot === undefined ? undefined : this.slots[slot];
+  }
+
+  private findCandidate(candidateId: string): ReviewCandidate | undefined {
+    return this.findSeedOf(candidateId)?.candidates.find((c) => c.id === candidateId);
+  }
+
+  // ---------------------------------------------------------------- tests
+
+  private runTests(candidateId = this.selected): void {
+    if (!candidateId) {
+      this.setStatus('Select a candidate first (j / k).', false);
+      return;
+    }
+    const seed = this.findSeedOf(candidateId);
+    const candidate = seed?.candidates.find((c) => c.id === candidateId);
+    if (!seed || !candidate) return;
+    if (!canRunTests(seed, candidate)) {
+      this.setStatus(`${candidateId} has no tests to run: only valid coding candidates of seeds with tests have.`, false);
+      return;
+    }
+    // A second click while they run would only wait for the same run.
+    if (this.tests.get(candidateId)?.state === 'running') {
+      this.setStatus(`The tests of ${candidateId} are running.`, false);
+      return;
+    }
+    const requestId = this.nextRequestId++;
+    this.pendingTests.set(requestId, candidateId);
+    this.tests.set(candidateId, { state: 'running' });
+    this.host.post({ type: 'runTests', requestId, candidateId });
+    this.setStatus(`Running the tests of ${candidateId}…`, false);
+    this.rowsDirty = true;
+    this.schedule();
   }
 
   private patchCandidate(candidateId: string, patch: (c: ReviewCandidate) => Partial<ReviewCandidate>): void {

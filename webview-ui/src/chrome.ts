@@ -1,8 +1,8 @@
-// Everything around the list: the filter bar, the run's summary (funnel, acceptance per domain, usage per stage)
-// and the help line. Templates only.
+// Everything around the list: the filter bar, the run's summary (funnel, acceptance per domain, usage per stage, the
+// audit against gold) and the help line. Templates only.
 import { html, nothing, svg, type TemplateResult } from 'lit';
-import type { ReviewFilter, RunSummary, Show, TrainingView } from '../../src/protocol/review';
-import { PURPOSES } from '../../src/core/types';
+import type { JudgesWrong, ReviewFilter, RunSummary, Show, TrainingView } from '../../src/protocol/review';
+import { PURPOSES, STAGES } from '../../src/core/types';
 
 export interface ChromeContext {
   run: RunSummary | undefined;
@@ -33,6 +33,26 @@ export const SHOW_LABEL: Record<Show, string> = {
   unverified: 'Not verified',
 };
 
+export const JUDGES_WRONG_LABEL: Record<JudgesWrong | 'any', string> = {
+  any: 'Right or wrong by the gold',
+  either: 'Judges wrong (by the gold)',
+  false_accept: 'False accepts: accepted, wrong',
+  false_reject: 'False rejects: right, not accepted',
+};
+
+/** Only where there is gold to be wrong against (or the filter was set before). */
+function judgesWrongSelect(ctx: ChromeContext): TemplateResult | typeof nothing {
+  if (!ctx.run?.audit && ctx.filter.judgesWrong === undefined) return nothing;
+  const value = ctx.filter.judgesWrong ?? 'any';
+  return html`<vscode-single-select id="judges-wrong" aria-label="Judges wrong by the gold" .value=${value}
+    @change=${(e: Event) => {
+      const picked = (e.target as HTMLSelectElement).value as JudgesWrong | 'any';
+      ctx.onFilter({ judgesWrong: picked === 'any' ? undefined : picked });
+    }}>
+    ${Object.entries(JUDGES_WRONG_LABEL).map(([v, label]) => html`<vscode-option value=${v} ?selected=${value === v}>${label}</vscode-option>`)}
+  </vscode-single-select>`;
+}
+
 export function toolbarTemplate(ctx: ChromeContext): TemplateResult {
   const domains = new Set<string>(ctx.run?.domains.map((d) => d.domain) ?? []);
   if (ctx.filter.domain !== 'all') domains.add(ctx.filter.domain);
@@ -53,6 +73,7 @@ export function toolbarTemplate(ctx: ChromeContext): TemplateResult {
       @change=${(e: Event) => ctx.onFilter({ unparseable: (e.target as HTMLInputElement).checked })}></vscode-checkbox>
     <vscode-checkbox id="overridden" label="Overridden" ?checked=${ctx.filter.overridden}
       @change=${(e: Event) => ctx.onFilter({ overridden: (e.target as HTMLInputElement).checked })}></vscode-checkbox>
+    ${judgesWrongSelect(ctx)}
     <span class="match-count" role="status">${ctx.busy ? html`<span class="codicon codicon-loading codicon-modifier-spin" aria-hidden="true"></span>` : nothing}
       ${ctx.total === undefined ? '' : `${ctx.total.toLocaleString()} seeds${ctx.totalCandidates === undefined ? '' : `, ${ctx.totalCandidates.toLocaleString()} candidates`}`}</span>
     <span class="grow"></span>
@@ -147,6 +168,7 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
           </tbody>
         </table>
       </section>
+      ${run.audit ? auditTemplate(run.audit) : nothing}
       <section class="usage" aria-label="Requests and tokens per stage">
         <h3>Requests and tokens per stage</h3>
         <table>
@@ -164,11 +186,50 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
   </details>`;
 }
 
-export function helpTemplate(canOverride: boolean): TemplateResult {
+type Audit = NonNullable<RunSummary['audit']>;
+type Confusion = Audit['overall'];
+
+const STAGE_NAME: Record<(typeof STAGES)[number], string> = { cycle: 'cycle consistency', factuality: 'factuality', correctness: 'correctness' };
+
+function share(value: number | null, part: number, whole: number): TemplateResult {
+  return html`<span title=${`${part} of ${whole}`}>${value === null ? '–' : `${(100 * value).toFixed(1)}%`}</span> <span class="muted">${part}/${whole}</span>`;
+}
+
+function confusionRow(key: string, label: string, c: Confusion): TemplateResult {
+  return html`<tr data-audit=${key}><td>${label}</td><td>${c.judged}</td>
+    <td class="precision">${share(c.precision, c.acceptedCorrect, c.accepted)}</td>
+    <td class="recall">${share(c.recall, c.acceptedCorrect, c.correct)}</td>
+    <td class="false-accepts ${c.falseAccepts > 0 ? 'bad' : ''}">${c.falseAccepts}</td>
+    <td class="false-rejects ${c.falseRejects > 0 ? 'bad' : ''}">${c.falseRejects}</td></tr>`;
+}
+
+/** The judges against the gold: per stage (over the candidates that reached it) and the method overall. */
+function auditTemplate(audit: Audit): TemplateResult {
+  const o = audit.outcomes;
+  return html`<section class="audit" aria-label="Audit against the gold">
+    <h3>Audit against the gold</h3>
+    <table>
+      <thead><tr><th>stage</th><th title="Candidates judged at this stage that have a truth">judged</th>
+        <th title="Of those the stage passed (overall: the method accepted), the share right by the gold">precision</th>
+        <th title="Of those right by the gold, the share the stage passed (overall: the method accepted)">recall</th>
+        <th title="Passed or accepted, but wrong by the gold">false accepts</th>
+        <th title="Right by the gold, but rejected">false rejects</th></tr></thead>
+      <tbody>
+        ${STAGES.map((stage) => confusionRow(stage, STAGE_NAME[stage], audit.stages[stage]))}
+        ${confusionRow('overall', 'overall (accepted)', audit.overall)}
+      </tbody>
+    </table>
+    <p class="muted audit-note">${audit.checked.toLocaleString()} candidates checked, ${audit.correct.toLocaleString()} right
+      (${pct(audit.correct, audit.checked) || '–'}: the generator's own accuracy) · ${o.pass} pass, ${o.fail} fail, ${o.error} error, ${o.timeout} timeout${audit.unchecked > 0 ? ` · ${audit.unchecked.toLocaleString()} not checked yet` : ''}</p>
+  </section>`;
+}
+
+export function helpTemplate(canOverride: boolean, canTest = false): TemplateResult {
   const key = (k: string) => html`<kbd>${k}</kbd>`;
   return html`<footer class="help" aria-label="Keyboard">
     ${key('j')}/${key('k')} or ${key('↓')}/${key('↑')} next/previous ·
     ${canOverride ? html`${key('a')} accept · ${key('r')} reject · ${key('c')} clear · ${key('u')} undo · ${key('n')} note · ` : nothing}
+    ${canTest ? html`${key('t')} run tests · ` : nothing}
     ${key('e')}/${key('Enter')} expand · ${key('/')} search · ${key('Esc')} back to the list
   </footer>`;
 }

@@ -2,7 +2,8 @@
 // page has not arrived. Templates only; the app owns the state they read.
 import { html, nothing, type TemplateResult } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
-import type { ReviewCandidate, ReviewSeed, ReviewStage, ReviewVote } from '../../src/protocol/review';
+import type { ReviewCandidate, ReviewGold, ReviewSeed, ReviewStage, ReviewTruth, ReviewVote } from '../../src/protocol/review';
+import { judgesWrongAbout } from '../../src/protocol/reviewSeeds';
 import type { LayoutRow } from './layout';
 import { renderModelTextWithinBudget } from './textRenderer';
 
@@ -13,6 +14,17 @@ export type Row = LayoutRow &
     | { kind: 'candidate'; seed: ReviewSeed; candidate: ReviewCandidate }
   );
 
+/** "Run tests" on a candidate, in this session: on its way, answered, or refused. */
+export type TestRunView =
+  | { state: 'running' }
+  | { state: 'done'; truth: ReviewTruth; recorded: boolean }
+  | { state: 'failed'; error: string };
+
+/** Whether a candidate's program can be run with its seed's tests. */
+export function canRunTests(seed: ReviewSeed, candidate: ReviewCandidate): boolean {
+  return seed.domain === 'coding' && seed.gold?.tests !== undefined && candidate.valid;
+}
+
 export interface RowContext {
   selected: string | undefined;
   expanded: ReadonlySet<string>;
@@ -21,6 +33,8 @@ export interface RowContext {
   /** Candidates with an override on its way to the host. */
   pending: ReadonlySet<string>;
   canOverride: boolean;
+  /** "Run tests" results of this session, by candidate. */
+  tests: ReadonlyMap<string, TestRunView>;
   noteOf(candidateId: string): string;
   onToggleVote(key: string, open: boolean): void;
   onToggleThinking(candidateId: string, open: boolean): void;
@@ -57,6 +71,13 @@ const SEED_STATUS_ICON: Record<ReviewSeed['status'], string> = {
   no_valid: 'warning',
   pending: 'clock',
 };
+
+export const TRUTH_LABEL: Record<ReviewTruth['outcome'], string> = { pass: 'correct', fail: 'wrong', error: 'error', timeout: 'timeout' };
+const TRUTH_ICON: Record<ReviewTruth['outcome'], string> = { pass: 'pass', fail: 'error', error: 'warning', timeout: 'watch' };
+const JUDGES_WRONG_LABEL = {
+  false_accept: 'judges wrong: accepted a wrong answer',
+  false_reject: 'judges wrong: rejected a correct answer',
+} as const;
 
 function icon(name: string, extra = ''): TemplateResult {
   return html`<span class="codicon codicon-${name} ${extra}" aria-hidden="true"></span>`;
@@ -98,14 +119,60 @@ function seedRow(row: Row, seed: ReviewSeed): TemplateResult {
       <span class="muted">line ${seed.line} · ${shown === seed.candidateCount ? `${shown} candidates` : `${shown} of ${seed.candidateCount} candidates`}</span>
       ${seed.errors > 0 ? html`<span class="tag error-tag" title=${seed.lastError ?? ''}>${icon('warning')} ${seed.errors} error${seed.errors === 1 ? '' : 's'}</span>` : nothing}
     </div>
-    <div class="question md">${md(seed.question)}</div>
+    ${seed.gold
+      ? html`<div class="seed-body"><div class="question md">${md(seed.question)}</div>${goldTemplate(seed.gold)}</div>`
+      : html`<div class="question md">${md(seed.question)}</div>`}
   </div>`;
+}
+
+// The gold is the user's own data, still shown only as text: lit escapes it, it never goes through the markdown path.
+function goldTemplate(gold: ReviewGold): TemplateResult {
+  return html`<aside class="gold" aria-label="Gold from the seed file">
+    ${gold.answer !== undefined
+      ? html`<div class="gold-answer"><span class="gold-label">${icon('star-full')} gold answer</span> <code class="gold-text">${gold.answer}</code></div>`
+      : nothing}
+    ${gold.tests !== undefined ? goldTests(gold.tests, gold.entryPoint) : nothing}
+  </aside>`;
+}
+
+function goldTests(tests: string, entryPoint: string | undefined): TemplateResult {
+  const lines = tests.split('\n').length;
+  const label = html`${icon('beaker')} gold tests${entryPoint ? html` · calls <code>${entryPoint}</code>` : nothing}`;
+  if (lines <= 6 && tests.length <= 400) {
+    return html`<div class="gold-tests"><span class="gold-label">${label}</span><pre class="gold-text">${tests}</pre></div>`;
+  }
+  return html`<details class="gold-tests"><summary class="gold-label">${label} <span class="muted">(${lines} lines)</span></summary><pre class="gold-text">${tests}</pre></details>`;
+}
+
+function truthTag(truth: ReviewTruth, prefix = ''): TemplateResult {
+  const extracted = truth.extracted === undefined ? '' : ` · compared: ${truth.extracted.length > 200 ? `${truth.extracted.slice(0, 200)}…` : truth.extracted}`;
+  const title = `By the gold: ${TRUTH_LABEL[truth.outcome]}${extracted} · ${truth.detail.length > 500 ? `${truth.detail.slice(0, 500)}…` : truth.detail}`;
+  return html`<span class="tag truth-tag truth-${truth.outcome}" data-truth=${truth.outcome} title=${title}>${icon(TRUTH_ICON[truth.outcome])} ${prefix}${TRUTH_LABEL[truth.outcome]}</span>`;
+}
+
+function testRunTemplate(run: TestRunView | undefined): TemplateResult | typeof nothing {
+  if (!run) return nothing;
+  switch (run.state) {
+    case 'running':
+      return html`<div class="test-run" data-test-state="running">${icon('loading', 'codicon-modifier-spin')} Running the tests…</div>`;
+    case 'failed':
+      return html`<div class="test-run failed" data-test-state="failed">${icon('warning')} <span class="test-detail">${run.error}</span></div>`;
+    case 'done':
+      return html`<div class="test-run done" data-test-state="done">
+        ${truthTag(run.truth, 'tests: ')} <span class="test-detail">${run.truth.detail}</span>
+        ${run.recorded ? html`<span class="muted">· recorded in the run</span>` : nothing}
+        ${run.truth.output ? html`<pre class="check-output">${run.truth.output}</pre>` : nothing}
+      </div>`;
+  }
 }
 
 function candidateRow(row: Row, seed: ReviewSeed, c: ReviewCandidate, ctx: RowContext): TemplateResult {
   const selected = ctx.selected === c.id;
   const expanded = ctx.expanded.has(c.id);
-  const classes = ['row', 'cand-row', selected ? 'selected' : '', c.accepted ? 'accepted' : '', c.valid ? '' : 'invalid', c.override ? `overridden override-${c.override.action}` : '']
+  const wrong = judgesWrongAbout(seed, c);
+  const testable = canRunTests(seed, c);
+  const testRun = ctx.tests.get(c.id);
+  const classes = ['row', 'cand-row', selected ? 'selected' : '', c.accepted ? 'accepted' : '', c.valid ? '' : 'invalid', c.override ? `overridden override-${c.override.action}` : '', wrong ? `judges-wrong ${wrong.replace('_', '-')}` : '']
     .filter(Boolean)
     .join(' ');
   return html`<div class=${classes} data-key=${row.key} data-hkey=${row.hkey} data-candidate=${c.id} role="listitem" aria-current=${selected ? 'true' : 'false'} aria-label=${`Candidate ${c.id}`}>
@@ -119,21 +186,29 @@ function candidateRow(row: Row, seed: ReviewSeed, c: ReviewCandidate, ctx: RowCo
         : html`<span class="tag filter-tag invalid" title=${`Static filter: invalid (${c.invalidReason ?? 'unknown'}); finish reason ${c.finishReason}`}>${icon('circle-slash')} invalid: ${c.invalidReason ?? 'unknown'}</span>`}
       <span class="stages">${c.stages.map((stage) => stageBadge(stage))}</span>
       ${c.accepted ? html`<span class="tag accepted-tag">${icon('check-all')} accepted</span>` : nothing}
+      ${c.truth ? truthTag(c.truth) : nothing}
+      ${wrong ? html`<span class="tag judges-wrong-tag" data-judges-wrong=${wrong}>${icon('law')} ${JUDGES_WRONG_LABEL[wrong]}</span>` : nothing}
       ${c.override
         ? html`<span class="tag override-tag" title=${c.override.note ?? ''}>${icon('person')} by hand: ${c.override.action}${c.override.note ? html` · <span class="note-text">${c.override.note}</span>` : nothing}</span>`
         : nothing}
       ${ctx.pending.has(c.id) ? html`<span class="tag pending-tag">${icon('loading', 'codicon-modifier-spin')} saving</span>` : nothing}
       <span class="grow"></span>
-      ${ctx.canOverride
+      ${ctx.canOverride || testable
         ? // Plain buttons in the theme's secondary-button colours: three components per row would cost a long list
           // more to render than all of its text.
           html`<span class="actions">
-            <button class="act" data-act="accept" title="Accept (a)">${icon('check')} Accept</button>
-            <button class="act" data-act="reject" title="Reject (r)">${icon('close')} Reject</button>
-            <button class="act" data-act="clear" title="Clear the decision (c)" ?disabled=${!c.override}>${icon('discard')} Clear</button>
+            ${testable
+              ? html`<button class="act" data-act="tests" title="Run the seed's tests on this program (t)" ?disabled=${testRun?.state === 'running'}>${icon('beaker')} Run tests</button>`
+              : nothing}
+            ${ctx.canOverride
+              ? html`<button class="act" data-act="accept" title="Accept (a)">${icon('check')} Accept</button>
+                  <button class="act" data-act="reject" title="Reject (r)">${icon('close')} Reject</button>
+                  <button class="act" data-act="clear" title="Clear the decision (c)" ?disabled=${!c.override}>${icon('discard')} Clear</button>`
+              : nothing}
           </span>`
         : nothing}
     </div>
+    ${testRunTemplate(testRun)}
     <div class="answer md ${expanded ? '' : 'clamped'}">
       ${c.text.trim() === '' ? html`<p class="muted">No answer: ${c.valid ? 'empty' : (c.invalidReason ?? 'invalid')}.</p>` : md(c.text)}
     </div>
@@ -171,6 +246,7 @@ function candidateDetail(seed: ReviewSeed, c: ReviewCandidate, ctx: RowContext):
       Static filter: ${c.valid ? html`<b>valid</b>` : html`<b class="bad">invalid</b> (${c.invalidReason ?? 'unknown'})`} · finish reason
       <code>${c.finishReason}</code> · method: ${c.acceptedByMethod ? html`<b>accepted</b>` : 'not accepted'}
     </p>
+    ${c.truth ? truthDetail(seed, c, c.truth) : nothing}
     ${c.stages.map((stage, index) => stageDetail(seed, c, stage, index, ctx))}
     ${ctx.canOverride
       ? html`<div class="override-row">
@@ -180,6 +256,18 @@ function candidateDetail(seed: ReviewSeed, c: ReviewCandidate, ctx: RowContext):
         </div>`
       : nothing}
   </div>`;
+}
+
+function truthDetail(seed: ReviewSeed, c: ReviewCandidate, truth: ReviewTruth): TemplateResult {
+  const wrong = judgesWrongAbout(seed, c);
+  return html`<section class="truth-detail truth-${truth.outcome}" data-truth=${truth.outcome}>
+    <h4>${icon(TRUTH_ICON[truth.outcome])} Against the gold: <span class="truth-summary">${TRUTH_LABEL[truth.outcome]}</span>
+      ${truth.durationMs !== undefined ? html`<span class="muted">(${truth.durationMs.toLocaleString()} ms)</span>` : nothing}</h4>
+    ${wrong ? html`<p class="judges-wrong-line">${icon('law')} ${JUDGES_WRONG_LABEL[wrong]}: the method ${wrong === 'false_accept' ? 'accepted it, the gold says it is wrong' : 'did not accept it, the gold says it is right'}.</p>` : nothing}
+    <p class="truth-text">${truth.detail}</p>
+    ${truth.extracted !== undefined && seed.domain !== 'coding' ? html`<p>Compared: <code class="truth-extracted">${truth.extracted}</code></p>` : nothing}
+    ${truth.output ? html`<h5>Output of the test run</h5><pre class="check-output">${truth.output}</pre>` : nothing}
+  </section>`;
 }
 
 function notReachedReason(c: ReviewCandidate, index: number): string {
