@@ -486,7 +486,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--epochs <n>', 'openai: epochs', integer('--epochs'))
     .option('--lr-multiplier <x>', 'openai: learning-rate multiplier', fraction('--lr-multiplier'))
     .option('--batch-size <n>', 'openai: batch size', integer('--batch-size'))
-    .option('--lora', 'trl / llamafactory: train a LoRA adapter instead of the full model')
+    .option('--lora', 'trl / llamafactory: train a LoRA adapter (rank 16, all linear layers, ten times the learning rate) instead of the full model')
     .option('--processes <n>', 'trl / llamafactory: GPUs (accelerate / torchrun processes)', integer('--processes'))
     .option('--python <path>', 'trl / llamafactory: the Python interpreter (default python3)')
     .option('--command <json>', 'custom: the command as a JSON array; {data} {base_model} {output} {validation} are filled in')

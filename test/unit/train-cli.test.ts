@@ -79,7 +79,7 @@ describe('svd train', () => {
     assert.ok(yaml);
     const text = readFileSync(yaml, 'utf8');
     assert.match(text, /finetuning_type: "?lora"?/);
-    assert.match(text, /learning_rate: 0\.00002\b/);
+    assert.match(text, /learning_rate: 0\.0002\b/, "LoRA: ten times the full fine-tuning rate");
     assert.ok(existsSync(path.join(runDir, 'train', 'dataset_info.json')));
   });
 

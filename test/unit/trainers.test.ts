@@ -78,7 +78,7 @@ describe('writeTrainerFiles: trl', () => {
     assert.equal(config.validation_file, path.join(dir, 'data "x".val.jsonl'));
     assert.equal(config.output_dir, path.join(dir, 'out dir'));
     assert.equal(config.max_steps, 4000);
-    assert.equal(config.learning_rate, 2e-5);
+    assert.equal(config.learning_rate, 2e-4, "LoRA: ten times the method's full fine-tuning rate for 4B");
     assert.equal((config.per_device_train_batch_size as number) * (config.gradient_accumulation_steps as number), 64);
     assert.equal(config.lr_scheduler_type, 'cosine');
     assert.equal(config.optim, 'adamw_torch');
@@ -86,6 +86,17 @@ describe('writeTrainerFiles: trl', () => {
     assert.ok((config.logging_steps as number) > 0 && (config.save_steps as number) > 0);
     assert.equal(config.eval_strategy, 'steps');
     assert.deepEqual(Object.keys(config.lora as object).sort(), ['lora_alpha', 'lora_dropout', 'r', 'target_modules']);
+  });
+
+  it('keeps a learning rate the user gives, LoRA or not', () => {
+    const dir = freshDir();
+    for (const lora of [true, false]) {
+      writeTrainerFiles({ trainer: 'trl', runDir: dir, baseModel: 'Qwen3-0.6B', dataFile: 'd', outputDir: 'o', lora, overrides: { learningRate: 7e-5 } });
+      const config = JSON.parse(fs.readFileSync(path.join(dir, 'train', 'sft_config.json'), 'utf8')) as Record<string, unknown>;
+      assert.equal(config.learning_rate, 7e-5, `lora ${lora}`);
+    }
+    writeTrainerFiles({ trainer: 'trl', runDir: dir, baseModel: 'Qwen3-0.6B', dataFile: 'd', outputDir: 'o' });
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'train', 'sft_config.json'), 'utf8')).learning_rate, 3e-5);
   });
 
   it('launches under accelerate with more than one process, keeping the global batch', () => {
@@ -157,7 +168,7 @@ describe('writeTrainerFiles: llamafactory', () => {
       dataset_dir: path.join(dir, 'data'),
       template: 'qwen3',
       output_dir: path.join(dir, "out: it's"),
-      learning_rate: 5e-6,
+      learning_rate: 5e-5,
       max_steps: 2000,
       lr_scheduler_type: 'cosine',
       bf16: true,
