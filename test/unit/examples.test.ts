@@ -1,0 +1,55 @@
+// The example seed files the README points to: every row reads, the unlabeled file carries no gold, and every gold
+// of the labeled file is one the checkers can use (its own reference answer passes).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createAnswerChecker } from '../../src/core/check/index';
+import { readSeeds } from '../../src/core/seeds';
+import type { Seed } from '../../src/core/types';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+async function seedsOf(file: string): Promise<Seed[]> {
+  const seeds: Seed[] = [];
+  for await (const record of readSeeds({ file: path.join(ROOT, file) })) {
+    assert.equal(record.kind, 'seed', `${file}: ${JSON.stringify(record)}`);
+    if (record.kind === 'seed') seeds.push(record.seed);
+  }
+  return seeds;
+}
+
+test('examples/seeds.jsonl: six unlabeled seeds, two per domain', async () => {
+  const seeds = await seedsOf('examples/seeds.jsonl');
+  assert.deepEqual(seeds.map((s) => s.domain).sort(), ['coding', 'coding', 'math', 'math', 'science', 'science']);
+  assert.ok(seeds.every((s) => s.gold === undefined));
+});
+
+test("examples/labeled.jsonl: every seed has gold, and the reference answer of each passes its checker", { timeout: 60_000 }, async () => {
+  const seeds = await seedsOf('examples/labeled.jsonl');
+  assert.ok(seeds.length >= 12);
+  // Reference solutions of the coding rows, from the same source as the rows (HumanEval, MBPP).
+  const solutions = new Map<string, string>();
+  for (const file of ['humaneval.jsonl', 'mbpp_test.jsonl']) {
+    for (const line of readFileSync(path.join(ROOT, 'test/fixtures/data', file), 'utf8').split('\n').filter(Boolean)) {
+      const row = JSON.parse(line) as { id: string; canonical_solution: string };
+      solutions.set(row.id, row.canonical_solution);
+    }
+  }
+  const checker = createAnswerChecker();
+  try {
+    for (const seed of seeds) {
+      assert.ok(seed.gold, `${seed.id} has gold`);
+      const text =
+        seed.domain === 'coding'
+          ? `\`\`\`python\n${seed.id.startsWith('HumanEval/') ? seed.question : ''}${solutions.get(seed.id)}\n\`\`\``
+          : `The answer is \\boxed{${seed.gold.answer}}.`;
+      const result = await checker.check(seed.domain, text, seed.gold, { question: seed.question });
+      assert.equal(result?.outcome, 'pass', `${seed.id}: ${result?.detail}`);
+      const wrong = seed.domain === 'coding' ? '```python\ndef nothing():\n    pass\n```' : 'The answer is \\boxed{-12345}.';
+      assert.equal((await checker.check(seed.domain, wrong, seed.gold, { question: seed.question }))?.correct, false, `${seed.id}: a wrong answer`);
+    }
+  } finally {
+    await checker.close();
+  }
+});
