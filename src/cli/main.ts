@@ -523,9 +523,10 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); the sweep is a folder of runs there')
     .include(requestOptions)
     .option('--json', 'machine-readable output')
+    .option('--events', 'JSON lines on stdout as the sweep goes (start, cell, progress, problem, notice, result), for tools')
     .action(async (seeds: string, flags: SweepFlags & Omit<RunFlags, 'candidates' | 'votes'>) => {
-      const { baseUrl, model, modelPath, threads, parallel, context, json, batch } = flags;
-      const engineFlags: RunFlags = { baseUrl, model, modelPath, threads, parallel, context, json, batch };
+      const { baseUrl, model, modelPath, threads, parallel, context, json, events, batch } = flags;
+      const engineFlags: RunFlags = { baseUrl, model, modelPath, threads, parallel, context, json: json || events, events, batch };
       const deps = {
         runsDir: runsDirOf(flags),
         readConfigFile,

@@ -36,6 +36,8 @@ export interface SweepFlags extends MethodFlags {
   limit?: number;
   out?: string;
   json?: boolean;
+  /** JSON lines on stdout as the sweep goes (start, cell, progress, problem, notice, result), for tools. */
+  events?: boolean;
 }
 
 /** What the sweep needs from the CLI around it. */
@@ -77,7 +79,11 @@ export async function commandSweep(seeds: string, flags: SweepFlags, io: Io, dep
   signal.addEventListener('abort', stop, { once: true });
   const endpoint = await deps.resolveEndpoint(stop);
   const checker = createAnswerChecker();
-  const progress = new ProgressLine(io.isTTY && !flags.json, (text) => process.stderr.write(text));
+  const emit = (event: Record<string, unknown>) => {
+    if (flags.events) io.out(JSON.stringify(event));
+  };
+  const quiet = flags.json || flags.events;
+  const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
   try {
     const result = await runSweep({
       seedsFile: seeds,
@@ -91,24 +97,36 @@ export async function commandSweep(seeds: string, flags: SweepFlags, io: Io, dep
       checker,
       signal: controller.signal,
       outDir: flags.out === undefined ? undefined : path.resolve(flags.out),
-      onProblem: (problem) => io.err(`warning: ${formatProblem(problem)} (row skipped)`),
-      onNotice: (message) => io.err(`note: ${message}`),
+      onProblem: (problem) => {
+        emit({ type: 'problem', ...problem, text: formatProblem(problem) });
+        io.err(`warning: ${formatProblem(problem)} (row skipped)`);
+      },
+      onNotice: (message) => {
+        emit({ type: 'notice', message });
+        io.err(`note: ${message}`);
+      },
       onStart: (info) => {
-        if (flags.json) return;
+        emit({ type: 'start', ...info });
+        if (quiet) return;
         io.out(`sweep ${info.id}`);
         io.out(`folder ${info.dir}`);
         io.out(`cells ${info.cells.map((cell) => cell.name).join(' ')}, model ${endpoint.endpoint.model}`);
       },
       onCellStart: (info) => {
-        if (!flags.json) io.err(`cell ${info.name} (${info.index + 1}/${info.total})${info.done ? ': finished earlier' : ''}`);
+        emit({ type: 'cell', ...info });
+        if (!quiet) io.err(`cell ${info.name} (${info.index + 1}/${info.total})${info.done ? ': finished earlier' : ''}`);
       },
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => {
+        emit({ type: 'progress', ...p });
+        progress.update(p);
+      },
       onCellEnd: () => progress.done(),
     });
     progress.done();
     const failure = endpoint.failure();
     if (failure) throw failure;
-    if (flags.json) io.out(JSON.stringify(result));
+    if (flags.events) io.out(JSON.stringify({ type: 'result', ...result }));
+    else if (flags.json) io.out(JSON.stringify(result));
     else {
       io.out(formatSweep(result));
       io.out(`results ${path.join(result.dir, SWEEP_JSON)} ${path.join(result.dir, SWEEP_CSV)}`);

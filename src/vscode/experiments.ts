@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { z } from 'zod';
 import { SvdError } from '../core/errors';
 import { EVAL_RESULT, EvalResultSchema, defaultEvalsDir, readEvaluation, type EvalResult } from '../core/evaluate';
 import { SWEEP_JSON, readSweep, type SweepResult } from '../core/sweep';
@@ -107,27 +108,47 @@ class Experiments extends Disposable {
       limit = text.trim() === '' ? undefined : Number(text.trim());
     }
 
-    const args = ['sweep', seeds.fsPath, '--candidates', candidates.join(','), '--votes', votes.join(','), ...endpointArgs(s)];
+    const args = ['sweep', seeds.fsPath, '--candidates', candidates.join(','), '--votes', votes.join(','), ...endpointArgs(s), '--events'];
     if (limit !== undefined) args.push('--limit', String(limit));
     const cells = candidates.length * votes.length;
     this.deps.log.info(`sweep of ${name}: n ${candidates.join(',')} x v ${votes.join(',')}${limit ? `, first ${limit} seeds` : ''} on ${describeEndpoint(s)}`);
     let dir: string | undefined;
-    let cellsDone = 0;
-    const outcome = await this.withCli(`SVD: sweep ${name}`, s, args, s.baseUrl, (progress) => ({
-      onStdout: (line) => {
-        this.deps.log.info(line);
-        if (line.startsWith('folder ')) dir = line.slice('folder '.length);
-        if (line.startsWith('sweep ')) progress.report({ message: `${cells} cells` });
-      },
-      onStderr: (line) => {
-        const cell = /^cell (\S+) \((\d+)\/(\d+)\)(:.*)?$/.exec(line);
-        if (cell) {
-          progress.report({ increment: cellsDone === 0 ? 0 : 100 / cells, message: `cell ${cell[1]} (${cell[2]}/${cell[3]})${cell[4] ? ' finished earlier' : ''}` });
-          cellsDone++;
-        }
-        logStderr(this.deps.log, line);
-      },
-    }));
+    const outcome = await this.withCli(`SVD: sweep ${name}`, s, args, s.baseUrl, (progress) => {
+      // The bar moves by cells, and within a cell by its seeds; the message names the cell.
+      let cell: Extract<SweepEvent, { type: 'cell' }> = { type: 'cell', name: '', index: 0, total: cells, done: false };
+      let shown = 0;
+      const advance = (fraction: number) => {
+        const at = (100 * Math.min(1, fraction)) / cells;
+        if (at > shown) progress.report({ increment: at - shown });
+        shown = Math.max(shown, at);
+      };
+      return {
+        onStdout: (line) => {
+          const event = parseSweepEvent(line);
+          if (!event) {
+            // Other JSON lines (problems and notes come on stderr too, the result is read from sweep.json).
+            if (!line.startsWith('{')) this.deps.log.info(line);
+            return;
+          }
+          if (event.type === 'start') {
+            dir = event.dir;
+            progress.report({ message: `${cells} cells` });
+          } else if (event.type === 'cell') {
+            cell = event;
+            advance(event.index);
+            progress.report({ message: `cell ${event.name} (${event.index + 1}/${event.total})${event.done ? ' finished earlier' : ''}` });
+            this.deps.log.info(`sweep: cell ${event.name} (${event.index + 1}/${event.total})${event.done ? ', finished earlier' : ''}`);
+          } else if (event.type === 'progress' && event.seedsTotal > 0) {
+            advance(cell.index + event.seedsDone / event.seedsTotal);
+            progress.report({ message: `cell ${cell.name} (${cell.index + 1}/${cell.total}): ${event.seedsDone}/${event.seedsTotal} seeds, ${event.accepted} accepted` });
+          } else if (event.type === 'download') {
+            const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
+            progress.report({ message: `downloading the default model: ${mb(event.received)}${event.total ? ` of ${mb(event.total)}` : ''}` });
+          }
+        },
+        onStderr: (line) => logStderr(this.deps.log, line),
+      };
+    });
     const file = dir ? path.join(dir, SWEEP_JSON) : undefined;
     if (outcome.error) {
       if (file && existsSync(file)) this.deps.tree.refresh();
@@ -482,4 +503,23 @@ function logStderr(log: vscode.LogOutputChannel, line: string): void {
 
 function describeEndpoint(s: ExtensionSettings): string {
   return s.baseUrl ? `${s.baseUrl} (${s.model})` : 'the embedded engine';
+}
+
+/** The lines of `svd sweep --events` the notification uses; others (and the CLI's own notes) are only logged. */
+const SweepEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('start'), dir: z.string() }),
+  z.object({ type: z.literal('cell'), name: z.string(), index: z.number(), total: z.number(), done: z.boolean() }),
+  z.object({ type: z.literal('progress'), seedsDone: z.number(), seedsTotal: z.number(), accepted: z.number() }),
+  z.object({ type: z.literal('download'), received: z.number(), total: z.number().optional() }),
+]);
+type SweepEvent = z.infer<typeof SweepEventSchema>;
+
+function parseSweepEvent(line: string): SweepEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const parsed = SweepEventSchema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

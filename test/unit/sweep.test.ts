@@ -244,6 +244,14 @@ describe('budget sweep', () => {
     assert.equal(await main(['status', `${id}/n4v3`, '--runs-dir', path.join(dir, 'runs'), '--json'], io), 0);
     assert.equal((JSON.parse(out.join('')) as { audit: { overall: { precision: number } } }).audit.overall.precision, 1);
 
+    // --events: one JSON object per line, for the editor: start, a cell line each (finished earlier here), the result.
+    out.length = 0;
+    assert.equal(await main(['sweep', writeSeeds(dir), '--candidates', '1,4', '--votes', '1,3', ...args, '--events'], io), 0);
+    const events = out.map((line) => JSON.parse(line) as { type: string; name?: string; done?: boolean; cells?: unknown[] });
+    assert.deepEqual(events.map((e) => e.type), ['start', 'cell', 'cell', 'cell', 'cell', 'result']);
+    assert.deepEqual(events.filter((e) => e.type === 'cell').map((e) => [e.name, e.done]), [['n1v1', true], ['n1v3', true], ['n4v1', true], ['n4v3', true]]);
+    assert.equal(events.at(-1)!.cells!.length, 4);
+
     assert.equal(await main(['sweep', writeSeeds(dir), '--candidates', '1,x', '--votes', '1', ...args], io), EXIT_CODES.bad_config);
     assert.equal(await main(['sweep', writeSeeds(dir), '--candidates', '0', '--votes', '1', ...args], io), EXIT_CODES.bad_config);
   });
