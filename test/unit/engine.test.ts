@@ -2,7 +2,7 @@
 // spoken to through the `openai` client the way core talks to any server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,7 @@ import { isSvdError } from '../../src/core/errors';
 import { startEngine, type EmbeddedEngine, type EngineExit, type EngineOptions } from '../../src/engine/host';
 import { HealthSchema, parseEngineSettings, type Health } from '../../src/engine/protocol';
 import { writeCorruptGguf, writeTinyGguf } from '../fixtures/tiny-gguf';
+import { pidAlive } from '../fixtures/processes';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_ENTRY = join(ROOT, 'src', 'engine', 'server.ts');
@@ -32,21 +33,6 @@ function engineOptions(overrides: Partial<EngineOptions> = {}): EngineOptions {
     startTimeoutMs: 30_000,
     ...overrides,
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    // A zombie (exited, not yet reaped) still answers kill(0); its /proc state says it is dead.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {

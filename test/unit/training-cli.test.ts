@@ -11,6 +11,7 @@ import { parseRunConfig } from '../../src/core/config';
 import { runPipeline } from '../../src/core/pipeline';
 import { metricsFile, readTraining, trainLogFile } from '../../src/core/training';
 import { methodHandler, startScriptedServer, type SeedScript } from '../fixtures/scripted-server';
+import { pidAlive } from '../fixtures/processes';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
@@ -40,15 +41,6 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
     if (value) return value;
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -137,11 +129,11 @@ describe('svd train with a local trainer, recorded in the run', () => {
         const record = readTraining(runDir)!;
         assert.equal(record.status, 'cancelled');
         assert.ok(record.endedAt);
-        await until('the trainer\'s child to be gone', () => !alive(grandchild!));
+        await until('the trainer\'s child to be gone', () => !pidAlive(grandchild!));
       } finally {
         // Whatever failed above, nothing of this test keeps running.
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        if (grandchild !== undefined && alive(grandchild)) process.kill(grandchild, 'SIGKILL');
+        if (grandchild !== undefined && pidAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
       }
     });
   }
