@@ -25,6 +25,8 @@ export interface EvalFlags extends MethodFlags {
   votes?: number;
   limit?: number;
   json?: boolean;
+  /** JSON lines on stdout as it goes (progress, problem, notice, result), for tools. */
+  events?: boolean;
 }
 
 export interface EvalDeps {
@@ -49,6 +51,10 @@ export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps:
   if (flags.candidates !== undefined) extra.candidates = flags.candidates;
   if (flags.votes !== undefined) extra.votes = flags.votes;
   const config = methodConfig(flags, deps.readConfigFile, extra);
+  const emit = (event: Record<string, unknown>) => {
+    if (flags.events) io.out(JSON.stringify(event));
+  };
+  const quiet = flags.json || flags.events;
   const checker = createAnswerChecker();
   try {
     const result = await runEvaluation({
@@ -62,16 +68,24 @@ export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps:
       config,
       checker,
       signal,
-      onProblem: (problem) => io.err(`warning: ${formatProblem(problem)} (row skipped)`),
-      onNotice: (message) => io.err(`note: ${message}`),
+      onProblem: (problem) => {
+        emit({ type: 'problem', ...problem, text: formatProblem(problem) });
+        io.err(`warning: ${formatProblem(problem)} (row skipped)`);
+      },
+      onNotice: (message) => {
+        emit({ type: 'notice', message });
+        io.err(`note: ${message}`);
+      },
       onProgress: (p) => {
-        if (!io.isTTY || flags.json) return;
+        emit({ type: 'progress', ...p });
+        if (!io.isTTY || quiet) return;
         const phase = p.phase === 'ttc' ? 'test-time baseline' : 'sampling';
         process.stderr.write(`\r\x1b[2K${p.model}: ${phase} ${p.done}/${p.total}`);
       },
     });
-    if (io.isTTY && !flags.json) process.stderr.write('\r\x1b[2K');
-    if (flags.json) io.out(JSON.stringify(result));
+    if (io.isTTY && !quiet) process.stderr.write('\r\x1b[2K');
+    if (flags.events) io.out(JSON.stringify({ type: 'result', ...result }));
+    else if (flags.json) io.out(JSON.stringify(result));
     else {
       io.out(formatEvaluation(result));
       io.out(`result ${path.join(result.dir, EVAL_RESULT)}`);

@@ -552,6 +552,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); evaluations go beside it, in evals/')
     .include(requestOptions)
     .option('--json', 'machine-readable output')
+    .option('--events', 'JSON lines on stdout as it goes (progress, problem, notice, result), for tools')
     .action(async (seeds: string, flags: EvalFlags & { runsDir?: string }) => {
       const deps = { runsDir: runsDirOf(flags), readConfigFile, apiKey: apiKeyFromEnv() };
       setCode(await withStopSignal((signal) => commandEval(seeds, flags, io, deps, signal)));

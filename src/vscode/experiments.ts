@@ -124,7 +124,7 @@ class Experiments extends Disposable {
       };
       return {
         onStdout: (line) => {
-          const event = parseSweepEvent(line);
+          const event = parseEventLine(line, SweepEventSchema);
           if (!event) {
             // Other JSON lines (problems and notes come on stderr too, the result is read from sweep.json).
             if (!line.startsWith('{')) this.deps.log.info(line);
@@ -233,7 +233,7 @@ class Experiments extends Disposable {
     }
 
     const urls = models.map((model) => (trained && model === trained.model ? trained.baseUrl : s.baseUrl!));
-    const args = ['eval', seeds.fsPath, ...models.flatMap((model, i) => ['--base-url', urls[i]!, '--model', model]), '--samples', String(samples), '--json'];
+    const args = ['eval', seeds.fsPath, ...models.flatMap((model, i) => ['--base-url', urls[i]!, '--model', model]), '--samples', String(samples), '--events'];
     if (ttc) args.push('--ttc');
     if (given.limit !== undefined) args.push('--limit', String(given.limit));
     this.deps.log.info(`evaluation on ${name}: ${models.join(' and ')}, ${samples} sample(s) per question${ttc ? ', with the test-time cascade' : ''}`);
@@ -241,7 +241,13 @@ class Experiments extends Disposable {
     const keyUrl = (await this.deps.apiKeyFor(urls[0])) !== undefined ? urls[0] : urls[1];
     const outcome = await this.withCli(`SVD: evaluate on ${name}`, s, args, keyUrl, (progress) => {
       progress.report({ message: `${models!.join(' and ')}${ttc ? ', then the test-time cascade' : ''}` });
-      return { onStderr: (line) => logStderr(this.deps.log, line) };
+      return {
+        onStdout: (line) => {
+          const event = parseEventLine(line, EvalProgressSchema);
+          if (event) progress.report({ message: `${event.model}: ${event.phase === 'ttc' ? 'test-time cascade' : 'sampling'} ${event.done}/${event.total}` });
+        },
+        onStderr: (line) => logStderr(this.deps.log, line),
+      };
     });
     if (outcome.error) throw new SvdError(outcome.error.code, outcome.error.message);
     if (outcome.stopped) {
@@ -514,12 +520,21 @@ const SweepEventSchema = z.discriminatedUnion('type', [
 ]);
 type SweepEvent = z.infer<typeof SweepEventSchema>;
 
-function parseSweepEvent(line: string): SweepEvent | undefined {
+/** A line of the CLI's `--events` output that the schema accepts; undefined for any other line. */
+function parseEventLine<T>(line: string, schema: z.ZodType<T>): T | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
-    const parsed = SweepEventSchema.safeParse(JSON.parse(line));
+    const parsed = schema.safeParse(JSON.parse(line));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
 }
+
+const EvalProgressSchema = z.object({
+  type: z.literal('progress'),
+  model: z.string(),
+  phase: z.enum(['sample', 'ttc']),
+  done: z.number(),
+  total: z.number(),
+});

@@ -241,6 +241,17 @@ describe('evaluation', () => {
     assert.deepEqual(json.models.map((m) => m.passAt1.overall.passAt1), [0.375, 1]);
     assert.deepEqual(readEvaluation(json.dir), json);
 
+    // --events: progress per model as the samples come (the cache answers them all here), then the result.
+    out.length = 0;
+    assert.equal(await main(['eval', ...args, '--samples', '4', '--events'], io), 0, err.join('\n'));
+    const events = out.map((line) => JSON.parse(line) as { type: string; model?: string; done?: number; total?: number } & Partial<EvalResult>);
+    assert.equal(events.at(-1)!.type, 'result');
+    assert.deepEqual(events.at(-1)!.models!.map((m) => m.passAt1.overall.passAt1), [0.375, 1]);
+    const progress = events.filter((e) => e.type === 'progress');
+    assert.ok(progress.length >= 2, JSON.stringify(events.slice(0, 3)));
+    assert.ok(progress.every((e) => e.done! <= e.total!));
+    assert.deepEqual([...new Set(progress.map((e) => e.model))], json.models.map((m) => m.model));
+
     const three = ['--base-url', server.url, '--base-url', server.url];
     assert.equal(await main(['eval', ...args, ...three], io), EXIT_CODES.bad_config, 'three servers for two models');
   });
