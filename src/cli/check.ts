@@ -6,6 +6,7 @@ import { candidateCode } from '../core/check/code';
 import { createAnswerChecker } from '../core/check/index';
 import { SvdError, describeError } from '../core/errors';
 import { DOMAINS, type Domain, type Gold } from '../core/types';
+import type { Io as FullIo } from './io';
 
 export interface CheckFlags {
   domain: Domain;
@@ -19,10 +20,7 @@ export interface CheckFlags {
   json?: boolean;
 }
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+type Io = Pick<FullIo, 'out' | 'err'>;
 
 /** `@file` is the file's text, `-` standard input, anything else the text itself. */
 function textOf(flag: string, value: string, readStdin: () => string): string {

@@ -5,16 +5,11 @@ import { createAnswerChecker } from '../core/check/index';
 import type { RunConfigInput } from '../core/config';
 import { SvdError } from '../core/errors';
 import { EVAL_RESULT, runEvaluation, type EvalResult, type Pass } from '../core/evaluate';
-import { formatProblem } from '../core/seeds';
 import { count, ratio } from '../core/status';
 import { DOMAINS } from '../core/types';
 import { methodConfig, type MethodFlags, type SweepDeps } from './sweep';
+import { eventStream, type Io } from './io';
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  isTTY: boolean;
-}
 
 export interface EvalFlags extends MethodFlags {
   baseUrl: string[];
@@ -51,9 +46,7 @@ export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps:
   if (flags.candidates !== undefined) extra.candidates = flags.candidates;
   if (flags.votes !== undefined) extra.votes = flags.votes;
   const config = methodConfig(flags, deps.readConfigFile, extra);
-  const emit = (event: Record<string, unknown>) => {
-    if (flags.events) io.out(JSON.stringify(event));
-  };
+  const events = eventStream(io, flags.events);
   const quiet = flags.json || flags.events;
   const checker = createAnswerChecker();
   try {
@@ -68,16 +61,10 @@ export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps:
       config,
       checker,
       signal,
-      onProblem: (problem) => {
-        emit({ type: 'problem', ...problem, text: formatProblem(problem) });
-        io.err(`warning: ${formatProblem(problem)} (row skipped)`);
-      },
-      onNotice: (message) => {
-        emit({ type: 'notice', message });
-        io.err(`note: ${message}`);
-      },
+      onProblem: events.onProblem,
+      onNotice: events.onNotice,
       onProgress: (p) => {
-        emit({ type: 'progress', ...p });
+        events.emit({ type: 'progress', ...p });
         if (!io.isTTY || quiet) return;
         const phase = p.phase === 'ttc' ? 'test-time baseline' : 'sampling';
         process.stderr.write(`\r\x1b[2K${p.model}: ${phase} ${p.done}/${p.total}`);

@@ -10,7 +10,6 @@ import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
 import { ModelClient } from '../core/model';
 import { makeOverride } from '../core/overrides';
 import { runPipeline, type Endpoint } from '../core/pipeline';
-import { formatProblem } from '../core/seeds';
 import { funnelJson, formatFunnel } from '../core/status';
 import { RunStore, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
 import { foldRun } from '../core/runview';
@@ -22,6 +21,7 @@ import { collect, commandEval, type EvalFlags } from './eval';
 import { commandSweep, integerList, type SweepFlags } from './sweep';
 import { ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
+import { eventStream, type Io } from './io';
 
 const VERSION = '0.1.0';
 
@@ -54,11 +54,6 @@ function runsDirOf(opts: { runsDir?: string }): string {
   return path.resolve(opts.runsDir ?? defaultRunsDir(process.cwd()));
 }
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  isTTY: boolean;
-}
 
 interface RunFlags {
   baseUrl?: string;
@@ -131,9 +126,8 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const emit = (event: Record<string, unknown>) => {
-    if (flags.events) io.out(JSON.stringify(event));
-  };
+  const events = eventStream(io, flags.events);
+  const { emit } = events;
   const quiet = flags.json || flags.events;
   const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
   const checker = createAnswerChecker();
@@ -147,14 +141,8 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       endpoint: endpoint.endpoint,
       signal: controller.signal,
       checker,
-      onProblem: (problem) => {
-        emit({ type: 'problem', ...problem, text: formatProblem(problem) });
-        io.err(`warning: ${formatProblem(problem)} (row skipped)`);
-      },
-      onNotice: (message) => {
-        emit({ type: 'notice', message });
-        io.err(`note: ${message}`);
-      },
+      onProblem: events.onProblem,
+      onNotice: events.onNotice,
       onStart: (info) => {
         emit({ type: 'start', ...info });
         if (quiet) return;

@@ -5,17 +5,12 @@ import { createAnswerChecker } from '../core/check/index';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../core/config';
 import { EXIT_CODES, SvdError } from '../core/errors';
 import type { Endpoint } from '../core/pipeline';
-import { formatProblem } from '../core/seeds';
 import { count, ratio } from '../core/status';
 import { SWEEP_CSV, SWEEP_JSON, runSweep, type SweepResult } from '../core/sweep';
 import type { Domain } from '../core/types';
 import { ProgressLine } from './progress';
+import { eventStream, type Io } from './io';
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  isTTY: boolean;
-}
 
 /** The flags `svd run`, `svd sweep` and `svd eval` share for the method's parameters. */
 export interface MethodFlags {
@@ -79,9 +74,8 @@ export async function commandSweep(seeds: string, flags: SweepFlags, io: Io, dep
   signal.addEventListener('abort', stop, { once: true });
   const endpoint = await deps.resolveEndpoint(stop);
   const checker = createAnswerChecker();
-  const emit = (event: Record<string, unknown>) => {
-    if (flags.events) io.out(JSON.stringify(event));
-  };
+  const events = eventStream(io, flags.events);
+  const { emit } = events;
   const quiet = flags.json || flags.events;
   const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
   try {
@@ -97,14 +91,8 @@ export async function commandSweep(seeds: string, flags: SweepFlags, io: Io, dep
       checker,
       signal: controller.signal,
       outDir: flags.out === undefined ? undefined : path.resolve(flags.out),
-      onProblem: (problem) => {
-        emit({ type: 'problem', ...problem, text: formatProblem(problem) });
-        io.err(`warning: ${formatProblem(problem)} (row skipped)`);
-      },
-      onNotice: (message) => {
-        emit({ type: 'notice', message });
-        io.err(`note: ${message}`);
-      },
+      onProblem: events.onProblem,
+      onNotice: events.onNotice,
       onStart: (info) => {
         emit({ type: 'start', ...info });
         if (quiet) return;

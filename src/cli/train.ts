@@ -7,6 +7,7 @@ import { expandTemplate, launchTrainer } from '../core/launcher';
 import { RunStore } from '../core/store';
 import { exportTrainingData, followApiJob, LocalTrainingLog, startApiJob, TRAINERS, type Trainer } from '../core/training';
 import { pythonPreflight, writeTrainerFiles, type LocalTrainer } from '../core/trainers';
+import type { Io as FullIo } from './io';
 
 export { TRAINERS, type Trainer };
 
@@ -25,10 +26,7 @@ export interface TrainFlags {
   valFraction?: number;
 }
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+type Io = Pick<FullIo, 'out' | 'err'>;
 
 export async function commandTrain(runDir: string, flags: TrainFlags, io: Io, apiKey: string | undefined, signal: AbortSignal): Promise<number> {
   const store = RunStore.open(runDir, { readOnly: true });
