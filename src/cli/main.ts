@@ -18,7 +18,7 @@ import { registerCheckCommand } from './check';
 import { DownloadBar, ProgressLine } from './progress';
 import { TRAINERS, commandTrain, type TrainFlags } from './train';
 import { collect, commandEval, type EvalFlags } from './eval';
-import { commandSweep, integerList, type SweepFlags } from './sweep';
+import { commandSweep, integerList, methodConfig, type SweepFlags } from './sweep';
 import { ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
 import { eventStream, type Io } from './io';
@@ -103,17 +103,11 @@ function readConfigFile(file: string | undefined): RunConfigInput {
 }
 
 async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<number> {
-  const input: RunConfigInput = { ...(flags.paper ? PRESETS.paper : PRESETS.default), ...readConfigFile(flags.config) };
-  if (flags.candidates !== undefined) input.candidates = flags.candidates;
-  if (flags.votes !== undefined) input.votes = flags.votes;
-  if (flags.concurrency !== undefined) input.concurrency = flags.concurrency;
-  if (flags.selection !== undefined) input.selection = flags.selection;
-  if (flags.prompts !== undefined) input.promptsDir = path.resolve(flags.prompts);
-  if (flags.timeout !== undefined) input.requestTimeoutMs = flags.timeout * 1000;
-  if (flags.retries !== undefined) input.maxRetries = flags.retries;
-  input.batchSamples = flags.batch;
-  if (flags.audit !== undefined) input.audit = flags.audit;
-  const config = parseRunConfig(input, 'options');
+  const extra: RunConfigInput = {};
+  if (flags.candidates !== undefined) extra.candidates = flags.candidates;
+  if (flags.votes !== undefined) extra.votes = flags.votes;
+  if (flags.audit !== undefined) extra.audit = flags.audit;
+  const config = methodConfig(flags, readConfigFile, extra, flags.paper ? PRESETS.paper : PRESETS.default);
 
   const controller = new AbortController();
   const endpoint = await resolveEndpoint(flags, io, () => controller.abort());

@@ -55,9 +55,17 @@ export function integerList(flag: string) {
   };
 }
 
-/** The method's parameters from `--config FILE` and the flags (flags win). */
-export function methodConfig(flags: MethodFlags, readConfigFile: SweepDeps['readConfigFile'], extra: RunConfigInput = {}): RunConfig {
-  const input: RunConfigInput = { ...readConfigFile(flags.config), ...extra };
+/**
+ * The method's parameters, each layer over the one before: `preset` (e.g. --paper), `--config FILE`, `extra` (the
+ * command's own flags), then the flags every command shares.
+ */
+export function methodConfig(
+  flags: MethodFlags,
+  readConfigFile: SweepDeps['readConfigFile'],
+  extra: RunConfigInput = {},
+  preset: RunConfigInput = {},
+): RunConfig {
+  const input: RunConfigInput = { ...preset, ...readConfigFile(flags.config), ...extra };
   if (flags.concurrency !== undefined) input.concurrency = flags.concurrency;
   if (flags.selection !== undefined) input.selection = flags.selection;
   if (flags.prompts !== undefined) input.promptsDir = path.resolve(flags.prompts);
