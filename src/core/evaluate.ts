@@ -11,7 +11,7 @@ import type { AnswerChecker } from './check/types';
 import { parseRunConfig, type RunConfig } from './config';
 import { SvdError } from './errors';
 import { ModelCallError, ModelClient } from './model';
-import { runPipeline, type Endpoint } from './pipeline';
+import { modelClientFor, runPipeline, type Endpoint } from './pipeline';
 import { PromptSet } from './prompts';
 import { readJsonFile } from './jsonFile';
 import { foldRun, type CandidateView, type RunView } from './runview';
@@ -225,15 +225,7 @@ interface ModelContext {
 async function evaluateModel(context: ModelContext, endpoint: Endpoint): Promise<EvalModelResult> {
   const { options } = context;
   const { config } = options;
-  const client = new ModelClient({
-    baseURL: endpoint.baseURL,
-    model: endpoint.model,
-    apiKey: endpoint.apiKey,
-    concurrency: config.concurrency,
-    timeoutMs: config.requestTimeoutMs,
-    maxRetries: config.maxRetries,
-    batchSamples: config.batchSamples,
-  });
+  const client = modelClientFor(endpoint, config);
   if (options.probe !== false) await client.probe(options.signal);
   const questions = await sampleQuestions(context, endpoint, client);
   const usage = client.usage().generate;

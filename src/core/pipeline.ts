@@ -136,17 +136,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     throw error;
   }
 
-  const client =
-    options.client ??
-    new ModelClient({
-      baseURL: endpoint.baseURL,
-      model: endpoint.model,
-      apiKey: endpoint.apiKey,
-      concurrency: config.concurrency,
-      timeoutMs: config.requestTimeoutMs,
-      maxRetries: config.maxRetries,
-      batchSamples: config.batchSamples,
-    });
+  const client = options.client ?? modelClientFor(endpoint, config);
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
   options.onStart?.({ runId, dir, resumed, seedsTotal });
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options);
@@ -171,6 +161,19 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     store.close();
     cache.close();
   }
+}
+
+/** The model client for an endpoint, with the run's concurrency, timeout, retries and batching. */
+export function modelClientFor(endpoint: Endpoint, config: RunConfig): ModelClient {
+  return new ModelClient({
+    baseURL: endpoint.baseURL,
+    model: endpoint.model,
+    apiKey: endpoint.apiKey,
+    concurrency: config.concurrency,
+    timeoutMs: config.requestTimeoutMs,
+    maxRetries: config.maxRetries,
+    batchSamples: config.batchSamples,
+  });
 }
 
 /** undefined when the subset is the whole file, so that such a run is the same as one without a subset. */
