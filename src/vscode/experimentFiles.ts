@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describeError } from '../core/errors';
 import { EVAL_RESULT, defaultEvalsDir, readEvaluation, type EvalResult } from '../core/evaluate';
 import { SWEEP_JSON, readSweep, type SweepResult } from '../core/sweep';
+import { fileStamp } from './fileStamp';
 
 export type ExperimentKind = 'sweep' | 'eval';
 
@@ -37,7 +38,7 @@ export class ExperimentCatalog {
     const seen = new Set<string>();
     const entries: ExperimentEntry[] = [];
     const add = (kind: ExperimentKind, file: string) => {
-      const key = statKey(file);
+      const key = fileStamp(file);
       if (key === undefined) return;
       seen.add(file);
       const cached = this.cache.get(file);
@@ -142,15 +143,6 @@ function subfolders(dir: string): string[] {
       .map((entry) => path.join(dir, entry.name));
   } catch {
     return [];
-  }
-}
-
-function statKey(file: string): string | undefined {
-  try {
-    const stat = fs.statSync(file);
-    return stat.isFile() ? `${stat.size}:${stat.mtimeMs}` : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -33,6 +33,7 @@ import {
   type DisplayState,
   type RunSummary,
 } from './present';
+import { fileStamp } from './fileStamp';
 
 export interface RunNode {
   kind: 'run';
@@ -409,7 +410,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
 
   /** training.json and lineage.json, read again only when they changed. */
   private sideFiles(dir: string): SideFiles {
-    const key = [trainingFile(dir), lineageFile(dir)].map(statKey).join('|');
+    const key = [trainingFile(dir), lineageFile(dir)].map((file) => fileStamp(file) ?? '-').join('|');
     const cached = this.sideCache.get(dir);
     if (cached?.key === key) return cached;
     const side: SideFiles = { key };
@@ -567,15 +568,6 @@ function experimentItem(entry: ExperimentEntry): vscode.TreeItem {
   return item;
 }
 
-function statKey(file: string): string {
-  try {
-    const stat = fs.statSync(file);
-    return `${stat.size}:${stat.mtimeMs}`;
-  } catch {
-    return '-';
-  }
-}
-
 function detailItem(node: DetailNode): vscode.TreeItem {
   const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
   item.id = `detail:${node.runId}:${node.label}`;
@@ -602,14 +594,7 @@ function stateIcon(state: RunView['state']): vscode.ThemeIcon {
 
 /** Changes whenever the pipeline or a reviewer appends: the two record files' sizes and mtimes. */
 function recordKey(dir: string): string {
-  return RECORD_FILES.map((name) => {
-    try {
-      const stat = fs.statSync(path.join(dir, name));
-      return `${stat.size}:${stat.mtimeMs}`;
-    } catch {
-      return '-';
-    }
-  }).join('|');
+  return RECORD_FILES.map((name) => fileStamp(path.join(dir, name)) ?? '-').join('|');
 }
 
 /** Whether a live process holds the run's lock; a lock from another host cannot be checked and counts as held. */

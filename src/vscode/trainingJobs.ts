@@ -3,7 +3,6 @@
 // its log and its metrics, so here the record is only read. Each job gets a cancellable progress notification;
 // cancelling asks first, then cancels the job on the server or stops the trainer. Following never owns a job:
 // closing the window stops the polling, and the next activation follows it again.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { describeError, isSvdError } from '../core/errors';
@@ -23,6 +22,7 @@ import {
 } from '../core/training';
 import { listRuns } from '../core/store';
 import { Disposable } from './lifecycle';
+import { fileStamp } from './fileStamp';
 
 export interface TrainingJobsDeps {
   log: vscode.LogOutputChannel;
@@ -186,7 +186,7 @@ export class TrainingJobs extends Disposable {
     let key = '';
     let current = record;
     const timer = setInterval(() => {
-      const now = statKey(trainingFile(run.dir));
+      const now = fileStamp(trainingFile(run.dir)) ?? '-';
       if (now !== key) {
         key = now;
         current = this.tryRead(run.dir);
@@ -405,11 +405,3 @@ function isTrainTask(execution: vscode.TaskExecution, runId: string): boolean {
   return execution.task.definition.type === 'svd-train' && execution.task.definition.run === runId;
 }
 
-function statKey(file: string): string {
-  try {
-    const stat = fs.statSync(file);
-    return `${stat.size}:${stat.mtimeMs}`;
-  } catch {
-    return '-';
-  }
-}
