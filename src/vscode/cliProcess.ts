@@ -35,7 +35,7 @@ export interface CliOutcome {
   stopped: boolean;
   /** Set when it failed: the code its exit status stands for, and its last `error:` line. */
   error?: { code: ErrorCode; message: string };
-  /** Its stdout lines, in order. */
+  /** Its last stdout lines (up to STDOUT_KEPT), in order: a long run's progress lines are not all kept. */
   stdout: string[];
 }
 
@@ -43,6 +43,8 @@ export interface CliHandlers {
   onStdout?: (line: string) => void;
   onStderr?: (line: string) => void;
 }
+
+const STDOUT_KEPT = 100;
 
 const CODE_OF_EXIT = new Map<number, ErrorCode>(Object.entries(EXIT_CODES).map(([code, exit]) => [exit, code as ErrorCode]));
 
@@ -77,6 +79,7 @@ export class CliProcess {
     let lastError: string | undefined;
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       stdout.push(line);
+      if (stdout.length > STDOUT_KEPT) stdout.shift();
       handlers.onStdout?.(line);
     });
     createInterface({ input: this.child.stderr }).on('line', (line) => {
@@ -103,11 +106,16 @@ export class CliProcess {
     });
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Asks the process to stop; what it finished stays on disk. */
   stop(): void {
     if (this.stopping || this.child.exitCode !== null) return;
     this.stopping = true;
     this.child.kill('SIGTERM');
+    // A child that does not stop in time is ended; what it wrote stays consistent whatever the moment.
     setTimeout(() => {
       if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     }, 15_000).unref();
