@@ -9,7 +9,7 @@ import { parseWebviewMessage } from '../../src/protocol/review.ts';
 import { ReviewTestRuns } from '../../src/protocol/reviewFeed.ts';
 import { AUDIT, auditReviewRun, HOSTILE_GOLD, HOSTILE_OUTPUT } from './fixtures.ts';
 import { FakeHost, openReview, ROOT, startHarness, waitForList } from './harness.ts';
-import { assertClean, choose, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';
+import { assertClean, choose, contrastOf, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';
 
 let harness;
 
@@ -243,32 +243,6 @@ describe('the audit in the review', () => {
 
 // ---------------------------------------------------------------- themes
 
-function parseColor(text) {
-  const rgb = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(text);
-  if (rgb) return [Number(rgb[1]), Number(rgb[2]), Number(rgb[3]), rgb[4] === undefined ? 1 : Number(rgb[4])];
-  const srgb = /color\(srgb\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)(?:\s*\/\s*([\d.]+))?\)/.exec(text);
-  if (srgb) return [Number(srgb[1]) * 255, Number(srgb[2]) * 255, Number(srgb[3]) * 255, srgb[4] === undefined ? 1 : Number(srgb[4])];
-  throw new Error(`unknown colour ${text}`);
-}
-
-const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat(1);
-
-function luminance([r, g, b]) {
-  const channel = (c) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4);
-  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
-}
-
-async function contrastOf(page, selector) {
-  const { color, layers } = await page.locator(selector).first().evaluate((el) => {
-    const layers = [];
-    for (let node = el; node; node = node.parentElement) layers.push(getComputedStyle(node).backgroundColor);
-    return { color: getComputedStyle(el).color, layers };
-  });
-  const background = layers.reverse().reduce((below, layer) => over(parseColor(layer), below), [255, 255, 255, 1]);
-  const [hi, lo] = [luminance(over(parseColor(color), background)), luminance(background)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-}
-
 describe('the audit in each theme', () => {
   for (const theme of ['light', 'dark', 'high-contrast']) {
     it(`reads well in the ${theme} theme (screenshot in test-results/screenshots)`, async () => {
@@ -288,7 +262,7 @@ describe('the audit in each theme', () => {
           '.audit tr[data-audit="overall"] td.false-accepts',
           '.audit tr[data-audit="overall"] td.precision',
         ]) {
-          const ratio = await contrastOf(page, selector);
+          const { ratio } = await contrastOf(page, selector);
           assert.ok(ratio >= 4.5, `${theme}: ${selector} has contrast ${ratio.toFixed(2)}`);
         }
         const dir = path.join(ROOT, 'test-results/screenshots');

@@ -59,3 +59,36 @@ export async function assertClean(harness, review) {
   assert.deepEqual(review.host.rejected, [], 'messages the host refused');
   assert.deepEqual(harness.unexpected, [], 'requests the server had nothing for');
 }
+
+// ---------------------------------------------------------------- contrast (WCAG), for the theme tests
+
+function parseColor(text) {
+  const rgb = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(text);
+  if (rgb) return [Number(rgb[1]), Number(rgb[2]), Number(rgb[3]), rgb[4] === undefined ? 1 : Number(rgb[4])];
+  const srgb = /color\(srgb\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)(?:\s*\/\s*([\d.]+))?\)/.exec(text);
+  if (srgb) return [Number(srgb[1]) * 255, Number(srgb[2]) * 255, Number(srgb[3]) * 255, srgb[4] === undefined ? 1 : Number(srgb[4])];
+  throw new Error(`unknown colour ${text}`);
+}
+
+/** `top` painted over an opaque `bottom`. */
+const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat(1);
+
+function luminance([r, g, b]) {
+  const channel = (c) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4);
+  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+}
+
+/**
+ * The contrast ratio of the first element's text against the background it is painted on (backgrounds composed up
+ * the tree over white), with the text colour and that background.
+ */
+export async function contrastOf(page, selector) {
+  const { color, layers } = await page.locator(selector).first().evaluate((el) => {
+    const layers = [];
+    for (let node = el; node; node = node.parentElement) layers.push(getComputedStyle(node).backgroundColor);
+    return { color: getComputedStyle(el).color, layers };
+  });
+  const background = layers.reverse().reduce((below, layer) => over(parseColor(layer), below), [255, 255, 255, 1]);
+  const [hi, lo] = [luminance(over(parseColor(color), background)), luminance(background)].sort((x, y) => y - x);
+  return { ratio: (hi + 0.05) / (lo + 0.05), color, background };
+}

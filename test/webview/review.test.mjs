@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { eventIds } from '../../src/core/events.ts';
 import { bigRun, CANDIDATES, reviewRun, vote } from './fixtures.ts';
 import { FakeHost, harnessRecord, openReview, ROOT, startHarness, waitForList } from './harness.ts';
-import { assertClean, choose, expectSelected, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';
+import { assertClean, choose, contrastOf, expectSelected, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';
 
 const TALL = { width: 1200, height: 2400 };
 let harness;
@@ -471,41 +471,6 @@ describe('the review webview', () => {
 
 // ---------------------------------------------------------------- themes
 
-function parseColor(text) {
-  const rgb = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(text);
-  if (rgb) return [Number(rgb[1]), Number(rgb[2]), Number(rgb[3]), rgb[4] === undefined ? 1 : Number(rgb[4])];
-  const srgb = /color\(srgb\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)(?:\s*\/\s*([\d.]+))?\)/.exec(text);
-  if (srgb) return [Number(srgb[1]) * 255, Number(srgb[2]) * 255, Number(srgb[3]) * 255, srgb[4] === undefined ? 1 : Number(srgb[4])];
-  throw new Error(`unknown colour ${text}`);
-}
-
-function over(top, bottom) {
-  const a = top[3];
-  return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat(1);
-}
-
-function luminance([r, g, b]) {
-  const channel = (c) => {
-    const s = c / 255;
-    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
-}
-
-function contrast(a, b) {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-}
-
-/** Text colour and the background it is painted on (backgrounds composed up the tree). */
-function colours(page, selector) {
-  return page.locator(selector).first().evaluate((el) => {
-    const layers = [];
-    for (let node = el; node; node = node.parentElement) layers.push(getComputedStyle(node).backgroundColor);
-    return { color: getComputedStyle(el).color, layers };
-  });
-}
-
 describe('themes', () => {
   for (const theme of ['light', 'dark', 'high-contrast']) {
     it(`reads well in the ${theme} theme (screenshot in test-results/screenshots)`, async () => {
@@ -533,9 +498,7 @@ describe('themes', () => {
           '.funnel-label',
           '.help',
         ]) {
-          const { color, layers } = await colours(page, selector);
-          const background = layers.reverse().reduce((below, layer) => over(parseColor(layer), below), [255, 255, 255, 1]);
-          const ratio = contrast(over(parseColor(color), background), background);
+          const { ratio, color, background } = await contrastOf(page, selector);
           assert.ok(ratio >= 4.5, `${theme}: ${selector} has contrast ${ratio.toFixed(2)} (${color} on ${background.map(Math.round)})`);
         }
         const dir = path.join(ROOT, 'test-results/screenshots');
