@@ -4,13 +4,13 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
-import type { AnswerChecker } from '../../src/core/check/types';
 import { EXIT_CODES } from '../../src/core/errors';
 import { parseRunConfig } from '../../src/core/config';
 import { isSvdError } from '../../src/core/errors';
 import { readEvaluation, runEvaluation, type EvalResult } from '../../src/core/evaluate';
 import { listRuns } from '../../src/core/store';
 import { parsePrompt, startScriptedServer, type ChatHandler, type ScriptedServer } from '../fixtures/scripted-server';
+import { boxedEqualsGold } from '../fixtures/checkers';
 
 const PROMPTS = path.resolve(__dirname, '../fixtures/prompts');
 
@@ -72,13 +72,7 @@ function handler(): ChatHandler {
   };
 }
 
-const checker: AnswerChecker = {
-  async check(_domain, text, gold) {
-    const boxed = /\\boxed\{([^}]*)\}/.exec(text)?.[1];
-    const correct = boxed === gold.answer;
-    return { outcome: correct ? 'pass' : 'fail', correct, extracted: boxed, detail: '', durationMs: 0 };
-  },
-};
+const checker = boxedEqualsGold;
 
 function tempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'svd-eval-'));

@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
-import type { AnswerChecker } from '../../src/core/check/types';
 import { EXIT_CODES } from '../../src/core/errors';
 import { parseRunConfig } from '../../src/core/config';
 import { runPipeline } from '../../src/core/pipeline';
 import { SWEEP_CSV, readSweep, runSweep, sweepCells, type SweepResult } from '../../src/core/sweep';
 import { parsePrompt, startScriptedServer, type ChatHandler, type ScriptedServer } from '../fixtures/scripted-server';
+import { boxedEqualsGold } from '../fixtures/checkers';
 
 const PROMPTS = path.resolve(__dirname, '../fixtures/prompts');
 
@@ -77,13 +77,7 @@ function sweepHandler(onInfer?: (answer: string) => boolean): ChatHandler {
   };
 }
 
-const checker: AnswerChecker = {
-  async check(_domain, text, gold) {
-    const boxed = /\\boxed\{([^}]*)\}/.exec(text)?.[1];
-    const correct = boxed === gold.answer;
-    return { outcome: correct ? 'pass' : 'fail', correct, extracted: boxed, detail: '', durationMs: 0 };
-  },
-};
+const checker = boxedEqualsGold;
 
 function tempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'svd-sweep-'));
