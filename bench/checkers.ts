@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CodeRunner } from '../src/core/check/code';
 import { checkMath } from '../src/core/check/math';
-import { detectIsolation } from '../src/core/check/sandbox';
+import { describeIsolation, detectIsolation } from '../src/core/check/sandbox';
 
 const FIXTURES = path.resolve(__dirname, '../test/fixtures');
 
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   console.log(`math: ${rewrites.length - disagreements.length}/${rewrites.length} pairs agree (${rewrites.filter((r) => r.equivalent).length} equivalent), ${mathMs.toFixed(0)} ms`);
   for (const row of disagreements) console.log(`  disagrees: ${row.gold} vs ${row.answer} (${row.note}), expected ${row.equivalent ? 'equivalent' : 'different'}`);
 
-  console.log(`sandbox isolation: ${(await detectIsolation()).isolation}`);
+  console.log(`sandbox isolation: ${describeIsolation(await detectIsolation())}`);
   const runner = new CodeRunner({ workers: 2 });
   try {
     const humaneval = jsonl<CodingRow>('data/humaneval.jsonl');

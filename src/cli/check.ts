@@ -80,6 +80,7 @@ export async function commandCheck(flags: CheckFlags, io: Io, readStdin: () => s
       signal: controller.signal,
     });
     if (!result) throw new SvdError('bad_config', `nothing to check a ${flags.domain} answer against: give --gold${flags.domain === 'coding' ? ' or --tests' : ''}`);
+    if (result.outcome === 'unchecked') throw new SvdError('no_sandbox', `${result.detail}; install bubblewrap (bwrap) to run code checks`);
     if (flags.json) io.out(JSON.stringify(result));
     else io.out(result.correct ? 'equivalent' : 'different');
     io.err(`${result.outcome}: ${result.detail}`);

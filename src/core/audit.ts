@@ -1,7 +1,7 @@
 // The audit: how good the judges are, measured on seeds that carry gold. Pure figures over a folded run; the
 // decisions measured are the method's (acceptedByMethod), never a reviewer's override.
 import { z } from 'zod';
-import type { CandidateView, RunView } from './runview';
+import type { CandidateView, RunView, TruthView } from './runview';
 import { STAGES, type Stage } from './types';
 
 const count = z.number().int().nonnegative();
@@ -34,6 +34,8 @@ export const AuditSchema = z.object({
   outcomes: z.object({ pass: count, fail: count, error: count, timeout: count }),
   /** Valid candidates of seeds with gold that have no truth yet (a run still going, or gold the checker cannot use). */
   unchecked: count,
+  /** Of those, coding candidates whose code was not run: no sandbox on the machine that checked them. */
+  unsandboxed: count,
   /** Candidates whose cascade ended (seed finished, cycle judged) and that have a truth. */
   overall: ConfusionSchema,
   /** Per stage, over the judged candidates that reached it. */
@@ -70,10 +72,11 @@ class Tally {
 
 /** The audit of a run; undefined when no candidate was checked against gold. */
 export function auditRun(view: RunView): Audit | undefined {
-  const outcomes = { pass: 0, fail: 0, error: 0, timeout: 0 };
+  const outcomes: Record<Exclude<TruthView['outcome'], 'unchecked'>, number> = { pass: 0, fail: 0, error: 0, timeout: 0 };
   let checked = 0;
   let correct = 0;
   let unchecked = 0;
+  let unsandboxed = 0;
   const overall = new Tally();
   const stages = Object.fromEntries(STAGES.map((stage) => [stage, new Tally()])) as Record<Stage, Tally>;
 
@@ -81,8 +84,9 @@ export function auditRun(view: RunView): Audit | undefined {
     for (const candidate of seed.candidates) {
       if (!candidate.candidate.valid) continue;
       const truth = candidate.truth;
-      if (!truth) {
+      if (!truth || truth.outcome === 'unchecked') {
         if (seed.seed.gold) unchecked++;
+        if (truth) unsandboxed++;
         continue;
       }
       checked++;
@@ -97,12 +101,13 @@ export function auditRun(view: RunView): Audit | undefined {
       }
     }
   }
-  if (checked === 0) return undefined;
+  if (checked === 0 && unsandboxed === 0) return undefined;
   return {
     checked,
     correct,
     outcomes,
     unchecked,
+    unsandboxed,
     overall: overall.figures(),
     stages: { cycle: stages.cycle.figures(), factuality: stages.factuality.figures(), correctness: stages.correctness.figures() },
   };

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'not_found' // a run, candidate or file named by the user does not exist
   | 'aborted' // cancelled by the user; the run is resumable
   | 'engine' // the embedded engine failed to start or crashed
+  | 'no_sandbox' // code would have to run, and no sandbox can be made on this machine
   | 'internal';
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
@@ -25,6 +26,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   not_found: 8,
   engine: 9,
   run_locked: 10,
+  no_sandbox: 11,
   aborted: 130,
 };
 

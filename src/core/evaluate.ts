@@ -301,7 +301,8 @@ async function sampleQuestions(
         // A sample without a final answer (cut off, thinking unclosed, nothing boxed) is wrong whatever it says.
         if (!staticFilter(seed.domain, sample).valid) return 'invalid';
         const check = await options.checker.check(seed.domain, sample.text, seed.gold!, { question: seed.question, signal });
-        return check?.outcome;
+        // Code not run (no sandbox here) says nothing of the sample: the question is left out as unchecked.
+        return check?.outcome === 'unchecked' ? undefined : check?.outcome;
       }),
     );
     if (checks.some((outcome) => outcome === undefined)) return { ...base, outcomes: [], correct: 0, skipped: 'unchecked' };

@@ -101,7 +101,9 @@ export const TruthEvent = z.object({
   type: z.literal('truth'),
   seedId: z.string(),
   candidateId: z.string(),
-  outcome: z.enum(['pass', 'fail', 'error', 'timeout']),
+  /** unchecked: the code was not run for want of a sandbox (id `truth-unchecked:<candidateId>`); a truth of
+   * another outcome, recorded later where a sandbox exists, takes its place. */
+  outcome: z.enum(['pass', 'fail', 'error', 'timeout', 'unchecked']),
   correct: z.boolean(),
   extracted: z.string().optional(),
   detail: z.string(),
@@ -192,4 +194,5 @@ export const eventIds = {
   stage: (candidateId: string, stage: string) => `stage:${candidateId}:${stage}`,
   outcome: (seedId: string) => `outcome:${seedId}`,
   truth: (candidateId: string) => `truth:${candidateId}`,
+  uncheckedTruth: (candidateId: string) => `truth-unchecked:${candidateId}`,
 };

@@ -252,6 +252,8 @@ class PipelineRun {
   private progressTimer: NodeJS.Timeout | undefined;
   /** Answer checks in flight; a run ends only once they are recorded (or, when it stops, cancelled). */
   private readonly checks = new Map<string, Promise<void>>();
+  /** Whether the user was told that coding candidates go unchecked for want of a sandbox (said once a run). */
+  private toldUnsandboxed = false;
   private readonly checkController = new AbortController();
 
   constructor(
@@ -433,8 +435,14 @@ class PipelineRun {
           const result = await checker.check(seed.domain, candidate.text, seed.gold, { question: seed.question, signal });
           // Undefined: the gold has nothing to check this domain against.
           if (!result || signal.aborted) return;
+          const unchecked = result.outcome === 'unchecked';
+          if (unchecked && !this.toldUnsandboxed) {
+            this.toldUnsandboxed = true;
+            this.options.onNotice?.(`audit: coding candidates are not run: ${result.detail}`);
+          }
           this.store.append({
-            id,
+            // Under its own id, so that a resume where a sandbox exists still checks the candidate.
+            id: unchecked ? eventIds.uncheckedTruth(candidateId) : id,
             type: 'truth',
             seedId: seed.id,
             candidateId,

@@ -144,7 +144,10 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
         if (!outcomes.has(event.seedId)) outcomes.set(event.seedId, event);
         break;
       case 'truth':
-        if (!truths.has(event.candidateId)) truths.set(event.candidateId, event);
+        // The first truth counts, except that a real check takes the place of a "not checked" (no sandbox then).
+        if (!truths.has(event.candidateId) || (truths.get(event.candidateId)!.outcome === 'unchecked' && event.outcome !== 'unchecked')) {
+          truths.set(event.candidateId, event);
+        }
         break;
       case 'error':
         errors.push(event);

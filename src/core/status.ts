@@ -1,6 +1,7 @@
 // `svd status`: a run's funnel, model usage and wall time (and, when the seeds carry gold, the audit of the judges),
 // as text for people and JSON for scripts.
 import { auditRun, type Audit, type Confusion } from './audit';
+import { NOT_CHECKED } from './check/isolation';
 import type { UsageCounts } from './events';
 import { addUsage, emptyUsage, type Funnel, type RunView, type RunViewState } from './runview';
 import { PURPOSES, STAGES, type Purpose } from './types';
@@ -110,6 +111,7 @@ function formatAudit(audit: Audit, paint: Painter): string[] {
   const notChecked = audit.unchecked > 0 ? `, ${count(audit.unchecked)} not checked` : '';
   const right = `${count(audit.correct)} right (${percent(audit.correct, audit.checked)})`;
   lines.push(`  checked ${count(audit.checked)} valid candidates: ${right}${notChecked}`);
+  if (audit.unsandboxed > 0) lines.push(paint.yellow(`  ${count(audit.unsandboxed)} coding candidates ${NOT_CHECKED} (install bubblewrap to run their tests)`));
   const header = ['', 'judged', 'passed', 'precision', 'recall', 'false accepts', 'false rejects'];
   const row = (label: string, c: Confusion) => [
     label,

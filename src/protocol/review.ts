@@ -68,7 +68,7 @@ export const ReviewOverride = z.object({
 });
 export type ReviewOverride = z.infer<typeof ReviewOverride>;
 
-export const CHECK_OUTCOMES = ['pass', 'fail', 'error', 'timeout'] as const;
+export const CHECK_OUTCOMES = ['pass', 'fail', 'error', 'timeout', 'unchecked'] as const;
 
 /**
  * A candidate checked against its seed's gold (the run's audit, or tests run from the panel). It measures the
@@ -249,6 +249,7 @@ export const ReviewAudit = z.object({
   correct: count,
   outcomes: z.object({ pass: count, fail: count, error: count, timeout: count }),
   unchecked: count,
+  unsandboxed: count,
   overall: ReviewConfusion,
   stages: z.object({ cycle: ReviewConfusion, factuality: ReviewConfusion, correctness: ReviewConfusion }),
 });

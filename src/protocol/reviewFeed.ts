@@ -226,7 +226,8 @@ export class ReviewTestRuns {
     // The record may have got a truth while the tests ran: the feed holds the record as last folded.
     let recorded = false;
     try {
-      recorded = this.feed.candidateView(candidateId)?.candidate.truth === undefined && this.deps.record(event);
+      // "Not checked" (no sandbox here) is shown, never recorded: the run's own audit may yet check it elsewhere.
+      recorded = result.outcome !== 'unchecked' && this.feed.candidateView(candidateId)?.candidate.truth === undefined && this.deps.record(event);
     } catch {
       // Not recorded is what the answer says; the host logs why.
     }

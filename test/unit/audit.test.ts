@@ -7,6 +7,7 @@ import path from 'node:path';
 import { main } from '../../src/cli/main';
 import { auditRun, type Audit } from '../../src/core/audit';
 import { createAnswerChecker } from '../../src/core/check/index';
+import { NOT_CHECKED } from '../../src/core/check/isolation';
 import type { AnswerChecker, CheckResult } from '../../src/core/check/types';
 import { parseRunConfig, type RunConfigInput } from '../../src/core/config';
 import type { RunEvent, TruthEvent } from '../../src/core/events';
@@ -89,6 +90,7 @@ const EXPECTED: Audit = {
   correct: 6,
   outcomes: { pass: 6, fail: 4, error: 0, timeout: 0 },
   unchecked: 0,
+  unsandboxed: 0,
   overall: { judged: 7, accepted: 2, correct: 4, acceptedCorrect: 1, falseAccepts: 1, falseRejects: 3, precision: 0.5, recall: 0.25 },
   stages: {
     cycle: { judged: 7, accepted: 5, correct: 4, acceptedCorrect: 3, falseAccepts: 2, falseRejects: 1, precision: 0.6, recall: 0.75 },
@@ -150,6 +152,45 @@ describe('audit against the scripted server', () => {
     assert.match(text, /checked 10 valid candidates: 6 right \(60\.0%\)/);
     assert.match(text, /^ {2}overall +7 +2 +50\.0% +25\.0% +1 +3$/m);
     assert.match(text, /^ {2}correctness +4 +2 +50\.0% +33\.3% +1 +2$/m);
+  });
+
+  test('code not run for want of a sandbox reads "not checked"; a resume where a sandbox exists checks it', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir);
+    const noSandbox: AnswerChecker = {
+      check: async (_domain, _text, gold) =>
+        gold.answer === undefined ? undefined : { outcome: 'unchecked', correct: false, detail: `${NOT_CHECKED} (bwrap is not installed)`, durationMs: 0 },
+    };
+    const notices: string[] = [];
+    const first = await runPipeline({
+      seedsFile: seeds,
+      runsDir: path.join(dir, 'runs'),
+      runId: 'unsandboxed',
+      config: parseRunConfig({ promptsDir: PROMPTS, candidates: 3, votes: 2 }),
+      endpoint: { baseURL: server.url, model: 'scripted', engine: 'server' },
+      checker: noSandbox,
+      onNotice: (text) => notices.push(text),
+    });
+    assert.equal(first.state, 'finished');
+    const recorded = truths(eventsOf(first.dir));
+    assert.equal(recorded.length, 10);
+    assert.ok(recorded.every((t) => t.outcome === 'unchecked' && t.id === `truth-unchecked:${t.candidateId}`));
+    assert.equal(notices.filter((n) => n.includes(NOT_CHECKED)).length, 1, 'said once a run');
+    const audit = auditRun(foldRun(eventsOf(first.dir)))!;
+    assert.equal(audit.checked, 0);
+    assert.equal(audit.unsandboxed, 10);
+    assert.equal(audit.unchecked, 10);
+    assert.match(formatFunnel(foldRun(eventsOf(first.dir))), /10 coding candidates not checked: no sandbox on this machine/);
+    const q0 = foldRun(eventsOf(first.dir)).seeds.find((s) => s.seed.seedId === 'q0')!;
+    assert.equal(q0.candidates[0]!.truth?.outcome, 'unchecked');
+    assert.match(q0.candidates[0]!.truth!.detail, /^not checked: no sandbox on this machine/);
+
+    // The same run again, now with a checker that can run: each candidate gets its real truth, which takes the place
+    // of "not checked" in the fold, and the audit matches that of a run checked from the start.
+    const again = await run(server, seeds, path.join(dir, 'runs'), { checker: new BoxedChecker(), runId: 'unsandboxed' });
+    const events = eventsOf(again.dir);
+    assert.equal(truths(events).filter((t) => t.outcome !== 'unchecked').length, 10);
+    assert.deepEqual(auditRun(foldRun(events)), EXPECTED);
   });
 
   test('the judges decide alone: the same run without checking accepts the same candidates', async () => {

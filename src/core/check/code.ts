@@ -4,7 +4,8 @@
 import { lastCodeBlock } from '../answer';
 import { SvdError } from '../errors';
 import { splitTrace } from '../trace';
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, runPython, type SandboxResult } from './sandbox';
+import { NOT_CHECKED } from './isolation';
+import { DEFAULT_MEMORY_MB, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT_MS, runPython, type SandboxResult } from './sandbox';
 import type { CheckOptions, CheckResult } from './types';
 
 export interface CodeTask {
@@ -228,8 +229,12 @@ function toCheckResult(result: SandboxResult, timeoutMs: number): Omit<CheckResu
         correct: false,
         detail: `killed by ${result.signal ?? `exit code ${result.exitCode}`} (over the memory limit?)`,
       };
+    case 'output':
+      return { ...base, outcome: 'error', correct: false, detail: `printed more than ${DEFAULT_OUTPUT_LIMIT >> 20} MB` };
     case 'unavailable':
       return { ...base, outcome: 'error', correct: false, detail: why || 'the Python interpreter could not be started' };
+    case 'unsandboxed':
+      return { ...base, outcome: 'unchecked', correct: false, detail: result.output || NOT_CHECKED };
     case 'aborted':
       throw cancelled();
   }

@@ -1,22 +1,33 @@
-// Runs untrusted Python (a candidate's code with its tests) in a child process that cannot reach the network,
-// leave its folder, outlive its time limit, or leave anything running behind it.
+// Runs untrusted Python (a candidate's code with its tests) where the operating system contains it: in the
+// bubblewrap sandbox of isolation.ts, under the seccomp filter of seccomp.ts. Nothing here is a Python-level guard:
+// the program may do anything to its own interpreter; what it cannot do is reach past the sandbox.
 //
-// Layers, each covering for the others: a fresh temporary folder as cwd and HOME, an environment of PATH and LANG
-// only; rlimits (address space, CPU, file size); network, pid and user namespaces through `unshare` where the kernel
-// allows (the pid namespace makes the kernel kill every descendant when the program ends); a Python audit hook that
-// refuses sockets, new processes and writes outside the folder; and the child's process group, killed with SIGKILL
-// at the time limit.
+// What holds, and where it comes from:
+// - files: the sandbox's root holds the interpreter, its standard library and shared libraries (read-only) and the
+//   program's folder, a tmpfs of at most `diskMb` (mount namespace, tmpfs size; RLIMIT_FSIZE per file);
+// - network: an empty network namespace, and no socket() at all (seccomp);
+// - processes: no fork, vfork or clone of a process (seccomp), so the program is one process and its rlimits
+//   (address space, CPU) count everything it does; a pid namespace, killed whole when the program ends;
+// - the parent: a cleared environment, its own user namespace as an unprivileged user, no capabilities;
+// - time and output: killed at the wall-clock limit, and when its output passes `outputLimit` bytes.
+// Where no such sandbox can be made the program is not run, and the result says so ('unsandboxed').
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { findIsolation, NOT_CHECKED, SANDBOX_DIR, environmentArgs, type Isolation } from './isolation';
 
 export interface SandboxOptions {
   /** Wall-clock limit (default 10 s). */
   timeoutMs?: number;
   /** Address-space limit (default 512 MB). */
   memoryMb?: number;
+  /** The program's folder: its whole size, over all files (default 64 MB). */
+  diskMb?: number;
+  /** Bytes of stdout and stderr together after which the program is stopped (default 8 MB). */
+  outputLimit?: number;
+  /** Text given on the program's stdin (default none: stdin is empty). */
+  stdin?: string;
   signal?: AbortSignal;
   /** Python interpreter (default python3 on PATH). */
   python?: string;
@@ -25,13 +36,25 @@ export interface SandboxOptions {
 /**
  * finished: the program ran to its end. failed: it raised (assertion: AssertionError, the tests failed; syntax:
  * it does not compile; exception: anything else; exit: it called exit before its end). killed: ended by a signal
- * (the memory limit usually). timeout / aborted: stopped by us. unavailable: the interpreter could not be started.
+ * (the memory limit usually). output: stopped for printing past the output limit. timeout / aborted: stopped by
+ * us. unavailable: the interpreter could not be started. unsandboxed: not run, since no sandbox can be made here.
  */
-export type SandboxStatus = 'finished' | 'assertion' | 'syntax' | 'exception' | 'exit' | 'killed' | 'timeout' | 'aborted' | 'unavailable';
+export type SandboxStatus =
+  | 'finished'
+  | 'assertion'
+  | 'syntax'
+  | 'exception'
+  | 'exit'
+  | 'killed'
+  | 'output'
+  | 'timeout'
+  | 'aborted'
+  | 'unavailable'
+  | 'unsandboxed';
 
 export interface SandboxResult {
   status: SandboxStatus;
-  /** stdout and stderr interleaved, cut to OUTPUT_LIMIT (its start and its end kept). */
+  /** stdout and stderr interleaved, cut to OUTPUT_KEPT (its start and its end kept). */
   output: string;
   exitCode: number | null;
   signal: string | null;
@@ -40,19 +63,22 @@ export interface SandboxResult {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MEMORY_MB = 512;
-const OUTPUT_LIMIT = 8 * 1024;
-// After the program's own exit, how long its pipes may stay open (only a descendant can hold them).
-const CLOSE_GRACE_MS = 500;
+export const DEFAULT_DISK_MB = 64;
+export const DEFAULT_OUTPUT_LIMIT = 8 << 20;
+const OUTPUT_KEPT = 8 * 1024;
+const FILE_LIMIT_BYTES = 16 << 20;
 
 const EXIT = { finished: 0, assertion: 3, syntax: 4, exception: 5, exit: 6 } as const;
+// The sandbox's file descriptors: the seccomp filter, the program and the boot script (copied in by bwrap), and
+// the pipe on which the boot script reports a real finish.
+const FD = { filter: 3, program: 4, boot: 5, finished: 6 } as const;
 
-// Sets the limits, installs the audit hook, then runs program.py as module `solution` (so that an
-// `if __name__ == "__main__":` demo in the candidate does not run, as in the reference harnesses). A nonce written
-// only after the program's end tells a real finish from an `os._exit(0)`. Python starts with -S: site's .pth files
-// (code run at every start, 25 ms on some machines) are skipped, and site-packages are put on the path here instead.
+// Sets the limits, then runs program.py as module `solution` (so that an `if __name__ == "__main__":` demo in the
+// candidate does not run, as in the reference harnesses). The nonce written on FD.finished after the program's end
+// tells a real finish from an `os._exit(0)`. -S: site's .pth files are skipped; third-party packages are not in the
+// sandbox anyway.
 const BOOT = String.raw`
-import builtins, os, sys, resource, site, types, _sitebuiltins
-sys.path.extend(p for p in site.getsitepackages() if p not in sys.path)
+import builtins, os, sys, resource, types, _sitebuiltins
 builtins.exit = _sitebuiltins.Quitter('exit', 'Ctrl-D (i.e. EOF)')
 builtins.quit = _sitebuiltins.Quitter('quit', 'Ctrl-D (i.e. EOF)')
 
@@ -72,82 +98,28 @@ def _print_exception(limit=None):
         os.write(2, ('%s: %s\n' % (getattr(kind, '__name__', kind), value)).encode('utf-8', 'replace'))
 
 def _limit(which, value):
-    try:
-        soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY and value > hard:
-            value = hard
-        resource.setrlimit(which, (value, value if which != resource.RLIMIT_CPU else value + 1))
-    except (ValueError, OSError):
-        pass
-
-def _setup(memory_bytes, cpu_seconds):
-    _limit(resource.RLIMIT_AS, memory_bytes)
-    _limit(resource.RLIMIT_CPU, cpu_seconds)
-    _limit(resource.RLIMIT_FSIZE, 16 << 20)
-    _limit(resource.RLIMIT_CORE, 0)
-    if os.getuid() != 0:
-        # The user's processes now, plus a few: a fork bomb stops there (root ignores RLIMIT_NPROC).
-        running = sum(1 for name in os.listdir('/proc') if name.isdigit())
-        _limit(resource.RLIMIT_NPROC, running + 32)
-
-ROOT = os.path.realpath(os.getcwd())
-_STRICT = os.environ.get('SVD_SANDBOX_STRICT') == '1'
-_REFUSED = {
-    'os.fork', 'os.forkpty', 'os.system', 'os.exec', 'os.posix_spawn', 'os.spawn', 'subprocess.Popen',
-    'pty.spawn', 'os.kill', 'os.killpg', 'os.setsid', 'socket.connect', 'socket.bind', 'socket.sendto',
-    'socket.sendmsg', 'os.startfile', 'webbrowser.open',
-}
-if _STRICT:
-    # Without a pid namespace a process made through ctypes could outlive the run: no ctypes at all then.
-    _REFUSED |= {'ctypes.dlopen', 'ctypes.dlsym', 'ctypes.cdata', 'ctypes.call_function'}
-_PATH_EVENTS = {
-    'os.remove': (0,), 'os.rmdir': (0,), 'os.mkdir': (0,), 'os.rename': (0, 1), 'os.replace': (0, 1),
-    'os.link': (0, 1), 'os.symlink': (1,), 'os.truncate': (0,), 'os.chmod': (0,), 'os.chown': (0,),
-    'os.utime': (0,), 'shutil.rmtree': (0,), 'shutil.move': (0, 1), 'shutil.copyfile': (1,),
-    'shutil.copytree': (1,),
-}
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-
-def _inside(target):
-    if isinstance(target, int):
-        return True
-    try:
-        name = os.fsdecode(os.fspath(target))
-    except TypeError:
-        return False
-    full = os.path.realpath(name)
-    if full == ROOT or full.startswith(ROOT + os.sep) or full == '/dev/null':
-        return True
-    # The standard streams, reached as /dev/stdout or /dev/fd/1.
-    return full.startswith('/dev/fd/') or (full.startswith('/proc/') and '/fd/' in full)
-
-def _guard(event, args):
-    if event in _REFUSED:
-        raise PermissionError('sandbox: %s is not allowed' % event)
-    if event == 'open':
-        target, mode, flags = (tuple(args) + (None, None, None))[:3]
-        writing = (isinstance(mode, str) and any(c in mode for c in 'wax+')) or (isinstance(flags, int) and flags & _WRITE_FLAGS)
-        if writing and not _inside(target):
-            raise PermissionError('sandbox: writing outside the working folder is not allowed')
-    elif event in _PATH_EVENTS:
-        for i in _PATH_EVENTS[event]:
-            if i < len(args) and not _inside(args[i]):
-                raise PermissionError('sandbox: %s outside the working folder is not allowed' % event)
+    soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY and value > hard:
+        value = hard
+    resource.setrlimit(which, (value, value if which != resource.RLIMIT_CPU else value + 1))
 
 def _main():
     nonce, memory_mb, cpu_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with open('program.py', encoding='utf-8') as f:
         source = f.read()
-    _setup(memory_mb << 20, cpu_seconds)
+    # Hard limits too: lowering them cannot be undone without privileges the sandbox does not have.
+    _limit(resource.RLIMIT_AS, memory_mb << 20)
+    _limit(resource.RLIMIT_CPU, cpu_seconds)
+    _limit(resource.RLIMIT_FSIZE, ${FILE_LIMIT_BYTES})
+    _limit(resource.RLIMIT_CORE, 0)
     try:
         code = compile(source, 'program.py', 'exec')
     except (SyntaxError, ValueError):
         _print_exception(0)
         sys.stderr.flush()
         os._exit(${EXIT.syntax})
-    sys.addaudithook(_guard)
     module = types.ModuleType('solution')
-    module.__file__ = os.path.join(ROOT, 'program.py')
+    module.__file__ = os.path.join(os.getcwd(), 'program.py')
     sys.modules['solution'] = module
     status = ${EXIT.finished}
     try:
@@ -167,59 +139,20 @@ def _main():
     except BaseException:
         pass
     if status == ${EXIT.finished}:
-        fd = os.open(os.path.join(ROOT, '.finished'), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.write(fd, nonce.encode())
-        os.close(fd)
+        try:
+            os.write(${FD.finished}, nonce.encode())
+        except OSError:
+            pass
     os._exit(status)
 
 _main()
 `;
 
-export type Isolation = 'namespaces' | 'network' | 'none';
-
-interface Launcher {
-  isolation: Isolation;
-  prefix: string[];
-}
-
-let launcher: Promise<Launcher> | undefined;
-
-/** Whether `command args...` runs and exits 0 within 5 s. */
-function succeeds(command: string, args: string[]): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'ignore', timeout: 5000 });
-    child.once('error', () => resolve(false));
-    child.once('exit', (code) => resolve(code === 0));
-  });
-}
-
-/**
- * How programs are isolated here, found once: user+network+pid namespaces, a network namespace only, or neither
- * (then the audit hook alone keeps the network out, and ctypes is refused so that no process escapes).
- */
-export function detectIsolation(): Promise<Launcher> {
-  launcher ??= (async () => {
-    const tries: Launcher[] = [
-      { isolation: 'namespaces', prefix: ['unshare', '--user', '--map-root-user', '--net', '--pid', '--fork', '--kill-child'] },
-      { isolation: 'namespaces', prefix: ['unshare', '--net', '--pid', '--fork', '--kill-child'] },
-      { isolation: 'network', prefix: ['unshare', '--user', '--map-root-user', '--net'] },
-      { isolation: 'network', prefix: ['unshare', '--net'] },
-    ];
-    if (process.platform === 'linux') {
-      for (const attempt of tries) {
-        if (await succeeds(attempt.prefix[0]!, [...attempt.prefix.slice(1), 'true'])) return attempt;
-      }
-    }
-    return { isolation: 'none', prefix: [] };
-  })();
-  return launcher;
-}
-
 const interpreters = new Map<string, Promise<string>>();
 
 /**
  * The interpreter's own path, found once per name: a version manager's shim (pyenv's is a shell script) would
- * otherwise add tens of milliseconds to every run.
+ * otherwise add tens of milliseconds to every run, and the sandbox holds the interpreter, not the shim.
  */
 export function resolvePython(name: string): Promise<string> {
   let resolved = interpreters.get(name);
@@ -233,6 +166,17 @@ export function resolvePython(name: string): Promise<string> {
     interpreters.set(name, resolved);
   }
   return resolved;
+}
+
+/** How programs are contained on this machine (found once; see isolation.ts). */
+export async function detectIsolation(options: Pick<SandboxOptions, 'python' | 'diskMb'> = {}): Promise<Isolation> {
+  const python = await resolvePython(options.python ?? 'python3');
+  return findIsolation(python, (options.diskMb ?? DEFAULT_DISK_MB) << 20);
+}
+
+/** A one-line name for the isolation, for logs and benchmarks. */
+export function describeIsolation(isolation: Isolation): string {
+  return isolation.kind === 'bwrap' ? 'bubblewrap (namespaces, seccomp)' : `none: ${isolation.reason}`;
 }
 
 // Process groups still running, killed if this process exits first.
@@ -258,14 +202,16 @@ function trackGroup(pid: number): void {
   }
 }
 
-/** Keeps the start and the end of a long output, with a marker where it was cut. */
+/** Keeps the start and the end of a long output, with a marker where it was cut; counts every byte. */
 class OutputBuffer {
   private head = '';
   private tail = '';
   private dropped = 0;
+  bytes = 0;
 
-  append(chunk: string): void {
-    const half = OUTPUT_LIMIT / 2;
+  append(chunk: string, size: number): void {
+    this.bytes += size;
+    const half = OUTPUT_KEPT / 2;
     if (this.head.length < half) {
       const room = half - this.head.length;
       this.head += chunk.slice(0, room);
@@ -284,71 +230,80 @@ class OutputBuffer {
   }
 }
 
-/** Runs one Python program in a fresh folder and reports how it ended. Never throws for the program's faults. */
+function feed(stream: Writable | null | undefined, data: string | Buffer): void {
+  if (!stream) return;
+  // The sandbox may end before it reads everything (a program that ignores its stdin): that is no error here.
+  stream.on('error', () => undefined);
+  stream.end(data);
+}
+
+/** Runs one Python program in a fresh sandbox and reports how it ended. Never throws for the program's faults. */
 export async function runPython(program: string, options: SandboxOptions = {}): Promise<SandboxResult> {
   const started = performance.now();
   const elapsed = () => performance.now() - started;
-  const { isolation, prefix } = await detectIsolation();
-  const python = await resolvePython(options.python ?? 'python3');
+  const isolation = await detectIsolation(options);
   if (options.signal?.aborted) return { status: 'aborted', output: '', exitCode: null, signal: null, durationMs: 0 };
+  if (isolation.kind === 'none') {
+    return { status: 'unsandboxed', output: `${NOT_CHECKED} (${isolation.reason})`, exitCode: null, signal: null, durationMs: elapsed() };
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const memoryMb = options.memoryMb ?? DEFAULT_MEMORY_MB;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'svd-sandbox-'));
+  const outputLimit = options.outputLimit ?? DEFAULT_OUTPUT_LIMIT;
   const nonce = randomBytes(16).toString('hex');
-  writeFileSync(path.join(dir, 'program.py'), program);
-  writeFileSync(path.join(dir, 'boot.py'), BOOT);
-  const args = ['-I', '-B', '-S', path.join(dir, 'boot.py'), nonce, String(memoryMb), String(Math.ceil(timeoutMs / 1000) + 1)];
-  const [command, ...commandArgs] = prefix.length > 0 ? [...prefix, python, ...args] : [python, ...args];
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    LANG: process.env.LANG ?? 'C.UTF-8',
-    HOME: dir,
-    TMPDIR: dir,
-    PYTHONIOENCODING: 'utf-8',
-  };
-  if (isolation !== 'namespaces') env.SVD_SANDBOX_STRICT = '1';
+  const args = [
+    ...isolation.args,
+    '--seccomp', String(FD.filter),
+    '--file', String(FD.program), `${SANDBOX_DIR}/program.py`,
+    '--file', String(FD.boot), `${SANDBOX_DIR}/boot.py`,
+    ...environmentArgs(),
+    isolation.python, '-I', '-B', '-S', `${SANDBOX_DIR}/boot.py`, nonce, String(memoryMb), String(Math.ceil(timeoutMs / 1000) + 1),
+  ];
 
   return new Promise((resolve) => {
     const output = new OutputBuffer();
-    let stoppedAs: 'timeout' | 'aborted' | undefined;
+    let finishedMark = '';
+    let stoppedAs: 'timeout' | 'aborted' | 'output' | undefined;
     let settled = false;
-    const child = spawn(command!, commandArgs, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(isolation.command, args, {
+      // bwrap gets no environment of ours: the sandbox's is set by --setenv alone.
+      env: { PATH: '/usr/bin:/bin' },
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     if (child.pid !== undefined) trackGroup(child.pid);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => output.append(chunk));
-    child.stderr.on('data', (chunk: string) => output.append(chunk));
+    // Node types only the first five pipes.
+    const pipes = child.stdio as unknown as Array<Readable & Writable>;
+    feed(child.stdin, options.stdin ?? '');
+    feed(pipes[FD.filter], isolation.filter);
+    feed(pipes[FD.program], program);
+    feed(pipes[FD.boot], BOOT);
+    const marker = pipes[FD.finished];
+    marker?.on('data', (chunk: Buffer) => (finishedMark += chunk.toString()));
+    marker?.on('error', () => undefined);
 
-    const stop = (why: 'timeout' | 'aborted') => {
+    const stop = (why: 'timeout' | 'aborted' | 'output') => {
       stoppedAs ??= why;
       killGroup(child.pid);
     };
+    const collect = (chunk: Buffer) => {
+      output.append(chunk.toString('utf8'), chunk.length);
+      if (output.bytes > outputLimit) stop('output');
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
     const timer = setTimeout(() => stop('timeout'), timeoutMs);
     const onAbort = () => stop('aborted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    let graceTimer: NodeJS.Timeout | undefined;
 
     const finish = (exitCode: number | null, signal: string | null, spawnError?: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (graceTimer) clearTimeout(graceTimer);
       options.signal?.removeEventListener('abort', onAbort);
       killGroup(child.pid);
       if (child.pid !== undefined) liveGroups.delete(child.pid);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      let finished = false;
-      try {
-        finished = readFileSync(path.join(dir, '.finished'), 'utf8') === nonce;
-      } catch {
-        // No marker: the program did not reach its end.
-      }
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // A folder the program made unreadable stays behind in the temporary folder; the result still counts.
-      }
+      for (const stream of pipes) stream?.destroy();
+      const finished = finishedMark === nonce;
       let status: SandboxStatus;
       if (spawnError) status = 'unavailable';
       else if (stoppedAs) status = stoppedAs;
@@ -357,19 +312,23 @@ export async function runPython(program: string, options: SandboxOptions = {}): 
       else if (exitCode === EXIT.syntax) status = 'syntax';
       else if (exitCode === EXIT.exception) status = 'exception';
       else if (exitCode === EXIT.exit) status = 'exit';
-      // 126/127: `unshare` could not run the interpreter.
+      // bwrap reports its own setup failures and a command it cannot run with 1 and a message, before any output.
       else if (exitCode === 126 || exitCode === 127) status = 'unavailable';
       else status = 'killed';
-      const text = spawnError ? `cannot start ${python}: ${spawnError.message}` : output.text();
-      resolve({ status, output: text, exitCode, signal, durationMs: elapsed() });
+      const text = spawnError ? `cannot start ${isolation.command}: ${spawnError.message}` : output.text();
+      // bwrap passes the program's death by a signal on as 128 + the signal's number.
+      const bySignal = signal ?? (exitCode !== null && exitCode > 128 && exitCode < 160 ? signalName(exitCode - 128) : null);
+      resolve({ status, output: text, exitCode, signal: bySignal, durationMs: elapsed() });
     };
 
     child.once('error', (error) => finish(null, null, error));
-    child.once('exit', (exitCode, signal) => {
-      // Anything the program left behind goes now; its pipes then close, unless something escaped the group.
-      killGroup(child.pid);
-      graceTimer = setTimeout(() => finish(exitCode, signal), CLOSE_GRACE_MS);
-      child.once('close', () => finish(exitCode, signal));
-    });
+    // 'close': every pipe is shut, so the output and the finish mark are complete. The pid namespace dies with the
+    // program, so nothing is left to hold a pipe open.
+    child.once('close', (exitCode, signal) => finish(exitCode, signal));
   });
+}
+
+function signalName(number: number): string | null {
+  const names: Record<number, string> = { 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 24: 'SIGXCPU', 25: 'SIGXFSZ' };
+  return names[number] ?? `signal ${number}`;
 }

@@ -3,8 +3,9 @@
 import type { Domain, Gold } from '../types';
 
 /** pass: matches the gold answer / passes the tests; fail: does not; error: could not be checked (no answer found,
- * the code did not compile or crashed before the tests); timeout: the code ran past its limit. */
-export type CheckOutcome = 'pass' | 'fail' | 'error' | 'timeout';
+ * the code did not compile or crashed before the tests); timeout: the code ran past its limit; unchecked: the code
+ * was not run, since no sandbox can be made on this machine (it says nothing of the answer). */
+export type CheckOutcome = 'pass' | 'fail' | 'error' | 'timeout' | 'unchecked';
 
 export interface CheckResult {
   outcome: CheckOutcome;
