@@ -220,7 +220,7 @@ function auditTemplate(audit: Audit): TemplateResult {
       </tbody>
     </table>
     <p class="muted audit-note">${audit.checked.toLocaleString()} candidates checked, ${audit.correct.toLocaleString()} right
-      (${pct(audit.correct, audit.checked) || '–'}: the generator's own accuracy) · ${o.pass} pass, ${o.fail} fail, ${o.error} error, ${o.timeout} timeout${audit.unchecked > 0 ? ` · ${audit.unchecked.toLocaleString()} not checked yet` : ''}</p>
+      (${pct(audit.correct, audit.checked) || '–'}: the generator's own accuracy) · ${o.pass} pass, ${o.fail} fail, ${o.error} error, ${o.timeout} timeout${audit.unchecked - audit.unsandboxed > 0 ? ` · ${(audit.unchecked - audit.unsandboxed).toLocaleString()} not checked yet` : ''}${audit.unsandboxed > 0 ? ` · ${audit.unsandboxed.toLocaleString()} coding candidates not checked: no sandbox on this machine` : ''}</p>
   </section>`;
 }
 

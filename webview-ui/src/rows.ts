@@ -72,8 +72,14 @@ const SEED_STATUS_ICON: Record<ReviewSeed['status'], string> = {
   pending: 'clock',
 };
 
-export const TRUTH_LABEL: Record<ReviewTruth['outcome'], string> = { pass: 'correct', fail: 'wrong', error: 'error', timeout: 'timeout' };
-const TRUTH_ICON: Record<ReviewTruth['outcome'], string> = { pass: 'pass', fail: 'error', error: 'warning', timeout: 'watch' };
+export const TRUTH_LABEL: Record<ReviewTruth['outcome'], string> = {
+  pass: 'correct',
+  fail: 'wrong',
+  error: 'error',
+  timeout: 'timeout',
+  unchecked: 'not checked',
+};
+const TRUTH_ICON: Record<ReviewTruth['outcome'], string> = { pass: 'pass', fail: 'error', error: 'warning', timeout: 'watch', unchecked: 'shield' };
 const JUDGES_WRONG_LABEL = {
   false_accept: 'judges wrong: accepted a wrong answer',
   false_reject: 'judges wrong: rejected a correct answer',
