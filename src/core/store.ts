@@ -10,6 +10,7 @@ import { RunConfigSchema } from './config';
 import { SvdError, describeError } from './errors';
 import { RunEvent, type NewRunEvent } from './events';
 import { issueText } from './jsonFile';
+import { isProcessAlive, processStart } from './process';
 
 export const RunManifestSchema = z.object({
   version: z.literal(1),
@@ -368,7 +369,8 @@ export class AppendLog<T> {
 // ---------------------------------------------------------------------------------------------------------------
 // The run store
 
-const LockSchema = z.object({ pid: z.number().int(), host: z.string(), at: z.string() });
+/** `start`: the holder's start stamp (see process.ts), so that a reused pid is not taken for the holder. */
+const LockSchema = z.object({ pid: z.number().int(), host: z.string(), at: z.string(), start: z.string().optional() });
 type LockInfo = z.infer<typeof LockSchema>;
 
 function emptyCounts(): Record<RunEventType, number> {
@@ -385,16 +387,6 @@ function readManifest(file: string): RunManifest {
   const result = RunManifestSchema.safeParse(json);
   if (!result.success) throw new SvdError('internal', `${file}: invalid run manifest: ${issueText(result.error)}`);
   return result.data;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readLock(file: string): LockInfo | undefined {
@@ -551,7 +543,8 @@ export class RunStore {
     if (this.locked) return;
     if (this.readOnly) throw new SvdError('internal', `run ${this.manifest.id} is open read-only`);
     const file = path.join(this.dir, LOCK_FILE);
-    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: new Date().toISOString() };
+    const start = processStart();
+    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: new Date().toISOString(), ...(start ? { start } : {}) };
     for (let attempt = 0; attempt < 5; attempt++) {
       if (claimFile(file, `${JSON.stringify(mine)}\n`)) {
         this.locked = true;
@@ -591,7 +584,8 @@ export class RunStore {
   private isStale(holder: LockInfo): boolean {
     // A lock from another host cannot be checked, so it is respected.
     if (holder.host !== os.hostname()) return false;
-    return !isAlive(holder.pid);
+    // A zombie, or a live process that started after the lock was written (its pid reused), holds nothing.
+    return !isProcessAlive(holder.pid, holder.start);
   }
 
   /**

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { parseRunConfig } from '../../src/core/config';
 import { isSvdError } from '../../src/core/errors';
+import { isProcessAlive, processStart } from '../../src/core/process';
 import type { NewRunEvent, RunEvent } from '../../src/core/events';
 import {
   RunStore,
@@ -349,8 +350,34 @@ describe('RunStore lock', () => {
     return path.join(dir, 'run.lock');
   }
 
-  function writeLock(dir: string, pid: number): void {
-    fs.writeFileSync(lockFile(dir), JSON.stringify({ pid, host: os.hostname(), at: new Date().toISOString() }));
+  function writeLock(dir: string, pid: number, start?: string): void {
+    fs.writeFileSync(lockFile(dir), JSON.stringify({ pid, host: os.hostname(), at: new Date().toISOString(), start }));
+  }
+
+  /** A long-lived child, killed when the test ends. */
+  async function liveChild(): Promise<number> {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    cleanups.push(() => child.kill('SIGKILL'));
+    await new Promise((resolve) => child.once('spawn', resolve));
+    return child.pid!;
+  }
+
+  /**
+   * A real zombie that this process does not reap: sh starts a short sleep in the background, then becomes a long
+   * sleep (exec keeps its pid), which never waits for the short one once it has exited.
+   */
+  async function zombie(): Promise<number> {
+    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    cleanups.push(() => parent.kill('SIGKILL'));
+    let out = '';
+    parent.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    for (let i = 0; i < 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const pid = Number(out.trim());
+      if (!pid) continue;
+      if (/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) return pid;
+    }
+    throw new Error('no zombie appeared');
   }
 
   it('takes and releases the lock', () => {
@@ -398,6 +425,38 @@ describe('RunStore lock', () => {
     store.lock();
     assert.equal(JSON.parse(fs.readFileSync(lockFile(dir), 'utf8')).pid, process.pid);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['events.jsonl', 'overrides.jsonl', 'run.json', 'run.lock']);
+  });
+
+  it('takes over a lock whose process is a zombie (killed, not yet reaped)', { skip: process.platform !== 'linux' }, async () => {
+    const dir = tempDir();
+    const store = create(dir);
+    const pid = await zombie();
+    assert.doesNotThrow(() => process.kill(pid, 0), 'a zombie still answers kill(0)');
+    writeLock(dir, pid);
+    store.lock();
+    assert.equal(JSON.parse(fs.readFileSync(lockFile(dir), 'utf8')).pid, process.pid);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (its start time differs)', { skip: process.platform === 'win32' }, async () => {
+    const dir = tempDir();
+    const store = create(dir);
+    const pid = await liveChild();
+    // The lock names the live pid, but the start time of a different process: the pid was reused since.
+    const otherStart = processStart(process.pid);
+    assert.ok(otherStart && processStart(pid) && otherStart !== processStart(pid));
+    writeLock(dir, pid, otherStart);
+    store.lock();
+    const lock = JSON.parse(fs.readFileSync(lockFile(dir), 'utf8')) as { pid: number; start?: string };
+    assert.equal(lock.pid, process.pid);
+    assert.equal(lock.start, otherStart, 'the new lock records its own start time');
+  });
+
+  it('refuses a lock whose live process has the recorded start time', { skip: process.platform === 'win32' }, async () => {
+    const dir = tempDir();
+    const store = create(dir);
+    const pid = await liveChild();
+    writeLock(dir, pid, processStart(pid));
+    assert.throws(() => store.lock(), (e) => isSvdError(e, 'run_locked') && e.message.includes(`process ${pid}`));
   });
 
   it('takes over an unreadable lock', () => {
@@ -537,5 +596,18 @@ for (;;) {
     const final = open(dir);
     assert.ok(final.size >= 100, `the writers got only ${final.size} events down`);
     assert.ok(final.append(seedEvent(final.size)));
+  });
+});
+
+describe('process liveness', () => {
+  it('tells a live process, a dead one and a reused pid apart', { skip: process.platform === 'win32' }, () => {
+    const mine = processStart();
+    assert.ok(mine, 'this platform gives a start stamp');
+    assert.equal(isProcessAlive(process.pid), true);
+    assert.equal(isProcessAlive(process.pid, mine), true);
+    assert.equal(isProcessAlive(process.pid, `${mine}0`), false);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    assert.equal(isProcessAlive(dead), false);
+    assert.equal(processStart(dead), undefined);
   });
 });
