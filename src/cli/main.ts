@@ -11,7 +11,7 @@ import { ModelClient } from '../core/model';
 import { makeOverride } from '../core/overrides';
 import { runPipeline, type Endpoint } from '../core/pipeline';
 import { funnelJson, formatFunnel } from '../core/status';
-import { RunStore, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
+import { RunStore, checkRunId, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
 import { foldRun } from '../core/runview';
 import { DOMAINS, type Domain, type OverrideAction } from '../core/types';
 import { registerCheckCommand } from './check';
@@ -108,6 +108,8 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   if (flags.votes !== undefined) extra.votes = flags.votes;
   if (flags.audit !== undefined) extra.audit = flags.audit;
   const config = methodConfig(flags, readConfigFile, extra, flags.paper ? PRESETS.paper : PRESETS.default);
+  // Before the engine starts: a bad id must fail at once, not after a model download.
+  if (flags.run !== undefined) checkRunId(flags.run, { source: '--run' });
 
   const controller = new AbortController();
   const endpoint = await resolveEndpoint(flags, io, () => controller.abort());

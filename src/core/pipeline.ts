@@ -23,7 +23,7 @@ import { ModelCallError, ModelClient } from './model';
 import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
-import { RunStore, listRuns, type RunManifest } from './store';
+import { RunStore, checkRunId, listRuns, runIdStem, type RunManifest } from './store';
 import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from './types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
 
@@ -95,7 +95,7 @@ export interface RunResult {
 
 /** A stable, readable run id: the seed file's name and a short hash of what the run would produce. */
 export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHash: string): string {
-  const stem = path.basename(seedsFile).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-') || 'seeds';
+  const stem = runIdStem(seedsFile);
   const hash = createHash('sha256').update(`${seedFingerprint}:${methodHash}`).digest('hex').slice(0, 8);
   return `${stem}-${hash}`;
 }
@@ -111,7 +111,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 
   const methodHash = methodFingerprint(config, endpoint.model, prompts.hash);
   const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
-  const runId = options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash);
+  const runId = checkRunId(options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash), { nested: true });
   const dir = path.join(options.runsDir, runId);
   const manifest: RunManifest = {
     version: 1,

@@ -39,6 +39,50 @@ export function defaultRunsDir(workspace: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Run ids: a run's folder name under the runs folder, so an id must name one folder there and nothing else
+
+export const RUN_ID_MAX_LENGTH = 120;
+
+/** The first rule `id` breaks, or undefined when it is a valid run id. */
+function runIdProblem(id: string): string | undefined {
+  if (id === '') return 'a run id cannot be empty';
+  if (id.length > RUN_ID_MAX_LENGTH) return `a run id is at most ${RUN_ID_MAX_LENGTH} characters (this one has ${id.length})`;
+  if (/[/\\]/.test(id)) return 'a run id cannot contain a path separator (/ or \\)';
+  if (id.includes('..')) return 'a run id cannot contain ".."';
+  if (id === '.') return 'a run id cannot be "." (that is the runs folder itself)';
+  if (id.startsWith('-')) return 'a run id cannot start with "-" (it would be read as an option)';
+  if (/[\u0000-\u001f\u007f]/.test(id)) return 'a run id cannot contain control characters';
+  return undefined;
+}
+
+/**
+ * Throws SvdError `bad_config` naming the rule a run id breaks. `nested` admits `<id>/<id>` (a sweep keeps its
+ * cells as runs in its own folder), each part checked as an id.
+ */
+export function checkRunId(id: string, options: { source?: string; nested?: boolean } = {}): string {
+  const parts = options.nested ? id.split('/') : [id];
+  for (const part of parts) {
+    const problem = runIdProblem(part);
+    if (problem === undefined) continue;
+    const shown = id.length > 60 ? `${id.slice(0, 60)}...` : id;
+    throw new SvdError('bad_config', `${options.source ? `${options.source}: ` : ''}bad run id ${JSON.stringify(shown)}: ${problem}`);
+  }
+  return id;
+}
+
+/** A seed file's name as the start of a derived id: always valid, and short enough to leave room for a suffix. */
+export function runIdStem(file: string): string {
+  const stem = path
+    .basename(file)
+    .replace(/\.[^.]+$/, '')
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^-+/, '')
+    .slice(0, 100);
+  return stem || 'seeds';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Atomic whole-file writes
 
 /** Writes `file` so that readers see the old content or the new, never a mix: temp file, fsync, rename. */
@@ -468,6 +512,7 @@ export class RunStore {
   static create(dir: string, manifest: RunManifest): RunStore {
     const result = RunManifestSchema.safeParse(manifest);
     if (!result.success) throw new SvdError('internal', `invalid run manifest for ${dir}: ${issueText(result.error)}`);
+    checkRunId(result.data.id, { nested: true });
     fs.mkdirSync(dir, { recursive: true });
     const manifestFile = path.join(dir, MANIFEST_FILE);
     if (fs.existsSync(manifestFile)) throw new SvdError('bad_config', `a run already exists at ${dir}`);

@@ -1,11 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT_CODES } from '../../src/core/errors';
+import { processStart } from '../../src/core/process';
+import { zombie } from '../fixtures/processes';
 import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -140,6 +142,56 @@ describe('svd CLI', () => {
     const notNumber = await svd(['run', seeds, ...base(dir), '--candidates', 'four'], { env: key });
     assert.equal(notNumber.code, EXIT_CODES.bad_config);
     assert.match(notNumber.stderr, /--candidates/);
+  });
+
+  test('a bad run id is refused before anything is written, naming the rule', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const cases: [string[], RegExp][] = [
+      [['--run', '../../x'], /--run: bad run id "\.\.\/\.\.\/x": a run id cannot contain a path separator/],
+      [['--run', ''], /a run id cannot be empty/],
+      [['--run', 'x'.repeat(300)], /a run id is at most 120 characters \(this one has 300\)/],
+      [['--run=-x'], /a run id cannot start with "-"/],
+      [['--run', '.'], /the runs folder itself/],
+      [['--run', 'a..b'], /cannot contain "\.\."/],
+    ];
+    for (const [flag, rule] of cases) {
+      const result = await svd(['run', seeds, ...base(dir), ...flag], { env: key });
+      assert.equal(result.code, EXIT_CODES.bad_config, `${flag.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, rule);
+      assert.doesNotMatch(result.stderr, /ENAMETOOLONG/);
+    }
+    assert.equal(existsSync(path.join(dir, 'runs')), false, 'nothing was created');
+    assert.deepEqual(readdirSync(dir).sort(), ['seeds.jsonl']);
+  });
+
+  test('a run lock held by a live process is refused with exit 10; one left by a zombie is taken over', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const args = ['run', seeds, ...base(dir), '--run', 'r', '--candidates', '2', '--votes', '2'];
+    const first = await svd(args, { env: key });
+    assert.equal(first.code, 0, first.stderr);
+    const lock = path.join(dir, 'runs', 'r', 'run.lock');
+    const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => holder.once('spawn', resolve));
+      writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: os.hostname(), at: new Date().toISOString(), start: processStart(holder.pid) }));
+      const refused = await svd(args, { env: key });
+      assert.equal(refused.code, EXIT_CODES.run_locked, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`process ${holder.pid}`));
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    if (process.platform !== 'linux') return;
+    const { pid, parent } = await zombie();
+    try {
+      writeFileSync(lock, JSON.stringify({ pid, host: os.hostname(), at: new Date().toISOString() }));
+      const resumed = await svd(args, { env: key });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal(existsSync(lock), false, 'the lock taken over is released at the end');
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   test('models lists what the server serves', async () => {

@@ -7,12 +7,16 @@ import { afterEach, describe, it } from 'node:test';
 import { parseRunConfig } from '../../src/core/config';
 import { isSvdError } from '../../src/core/errors';
 import { isProcessAlive, processStart } from '../../src/core/process';
+import { zombie } from '../fixtures/processes';
 import type { NewRunEvent, RunEvent } from '../../src/core/events';
 import {
+  RUN_ID_MAX_LENGTH,
   RunStore,
+  checkRunId,
   defaultRunsDir,
   listRuns,
   resolveRunDir,
+  runIdStem,
   writeFileAtomic,
   type RunManifest,
 } from '../../src/core/store';
@@ -362,24 +366,6 @@ describe('RunStore lock', () => {
     return child.pid!;
   }
 
-  /**
-   * A real zombie that this process does not reap: sh starts a short sleep in the background, then becomes a long
-   * sleep (exec keeps its pid), which never waits for the short one once it has exited.
-   */
-  async function zombie(): Promise<number> {
-    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    cleanups.push(() => parent.kill('SIGKILL'));
-    let out = '';
-    parent.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    for (let i = 0; i < 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const pid = Number(out.trim());
-      if (!pid) continue;
-      if (/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) return pid;
-    }
-    throw new Error('no zombie appeared');
-  }
-
   it('takes and releases the lock', () => {
     const dir = tempDir();
     const store = create(dir);
@@ -430,7 +416,8 @@ describe('RunStore lock', () => {
   it('takes over a lock whose process is a zombie (killed, not yet reaped)', { skip: process.platform !== 'linux' }, async () => {
     const dir = tempDir();
     const store = create(dir);
-    const pid = await zombie();
+    const { pid, parent } = await zombie();
+    cleanups.push(() => parent.kill('SIGKILL'));
     assert.doesNotThrow(() => process.kill(pid, 0), 'a zombie still answers kill(0)');
     writeLock(dir, pid);
     store.lock();
@@ -609,5 +596,55 @@ describe('process liveness', () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     assert.equal(isProcessAlive(dead), false);
     assert.equal(processStart(dead), undefined);
+  });
+});
+
+describe('run ids', () => {
+  const bad: [string, RegExp][] = [
+    ['', /cannot be empty/],
+    ['x'.repeat(300), /at most 120 characters \(this one has 300\)/],
+    ['../../x', /path separator/],
+    ['a\\b', /path separator/],
+    ['..', /cannot contain "\.\."/],
+    ['a..b', /cannot contain "\.\."/],
+    ['.', /the runs folder itself/],
+    ['-x', /cannot start with "-"/],
+    ['a\u0000b', /control characters/],
+  ];
+
+  it('names the rule a bad id breaks, as a bad_config error', () => {
+    for (const [id, rule] of bad) {
+      assert.throws(() => checkRunId(id, { source: '--run' }), (e) => isSvdError(e, 'bad_config') && rule.test(e.message) && e.message.startsWith('--run: '), id);
+    }
+    assert.equal(checkRunId('x'.repeat(RUN_ID_MAX_LENGTH)), 'x'.repeat(RUN_ID_MAX_LENGTH));
+    assert.equal(checkRunId('seeds-1a2b3c4d'), 'seeds-1a2b3c4d');
+    assert.equal(checkRunId('.hidden_run'), '.hidden_run');
+  });
+
+  it('admits a nested id only when asked, each part checked', () => {
+    assert.throws(() => checkRunId('sweep-x/n4v3'), (e) => isSvdError(e, 'bad_config') && /path separator/.test(e.message));
+    assert.equal(checkRunId('sweep-x/n4v3', { nested: true }), 'sweep-x/n4v3');
+    for (const id of ['../x', 'a/../b', 'a/', '/a', 'a/-b']) {
+      assert.throws(() => checkRunId(id, { nested: true }), (e) => isSvdError(e, 'bad_config'), id);
+    }
+  });
+
+  it('refuses to create a run whose manifest id is bad, leaving nothing behind', () => {
+    const runsDir = path.join(tempDir(), 'runs');
+    fs.mkdirSync(runsDir);
+    for (const [id] of bad) {
+      const dir = path.join(runsDir, 'target');
+      assert.throws(() => RunStore.create(dir, manifest(id)), (e) => isSvdError(e, 'bad_config') && /bad run id/.test(e.message), id);
+    }
+    assert.deepEqual(fs.readdirSync(runsDir), []);
+  });
+
+  it('derives a valid stem from any seed file name', () => {
+    for (const name of ['-rf.jsonl', 'a..b.jsonl', `${'long'.repeat(80)}.jsonl`, '....jsonl', '---.csv', 'ünïcode seeds.json']) {
+      const id = `${runIdStem(name)}-1a2b3c4d`;
+      assert.equal(checkRunId(id), id, name);
+      assert.equal(checkRunId(`sweep-${id}`), `sweep-${id}`, name);
+    }
+    assert.equal(runIdStem('/data/math seeds.jsonl'), 'math-seeds');
   });
 });
