@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from './atomicFile';
 import { RunConfigSchema } from './config';
 import { SvdError, describeError } from './errors';
 import { RunEvent, type NewRunEvent } from './events';
@@ -33,6 +34,9 @@ const EVENTS_FILE = 'events.jsonl';
 /** Human decisions, kept apart so the pipeline stays the only writer of events.jsonl while a reviewer overrides. */
 const OVERRIDES_FILE = 'overrides.jsonl';
 const LOCK_FILE = 'run.lock';
+
+// Whole-file writes live in atomicFile.ts; re-exported for the modules that write a run's other files.
+export { writeFileAtomic };
 
 export function defaultRunsDir(workspace: string): string {
   return path.join(workspace, '.svd', 'runs');
@@ -80,43 +84,6 @@ export function runIdStem(file: string): string {
     .replace(/^-+/, '')
     .slice(0, 100);
   return stem || 'seeds';
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Atomic whole-file writes
-
-/** Writes `file` so that readers see the old content or the new, never a mix: temp file, fsync, rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let fd: number | undefined = fs.openSync(tmp, 'wx');
-  try {
-    let written = 0;
-    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
-  syncDir(dir);
-}
-
-// Makes the rename itself durable; not every platform can open a folder (Windows cannot), and there it is moot.
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // best effort
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -164,6 +164,8 @@ export function exportTrainingData(runDir: string, trainer: Trainer, options: { 
       out: path.join(runDir, 'train', `data.${format}.jsonl`),
       ...(options.valFraction !== undefined ? { valFraction: options.valFraction } : {}),
       datasetName: `svd_${store.manifest.id.replace(/[^A-Za-z0-9_]/g, '_')}`,
+      // The run's train/ folder is this export's own: the data of an earlier training is replaced.
+      replace: true,
     });
   } finally {
     store.close();

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -192,6 +192,44 @@ describe('svd CLI', () => {
     } finally {
       parent.kill('SIGKILL');
     }
+  });
+
+  test("export never writes over the run's own files or the seed file, and replaces an existing file only with --force", async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const runsDir = path.join(dir, 'runs');
+    const ran = await svd(['run', seeds, ...base(dir), '--run', 'r', '--candidates', '2', '--votes', '2'], { env: key });
+    assert.equal(ran.code, 0, ran.stderr);
+    const runDir = path.join(runsDir, 'r');
+    const before = Object.fromEntries(['events.jsonl', 'run.json'].map((name) => [name, readFileSync(path.join(runDir, name), 'utf8')]));
+    const seedText = readFileSync(seeds, 'utf8');
+    const exportTo = (out: string, ...extra: string[]) => svd(['export', 'r', '--format', 'openai', '--out', out, '--runs-dir', runsDir, ...extra]);
+
+    for (const [out, rule] of [
+      [path.join(runDir, 'events.jsonl'), /is in the folder of run r/],
+      [path.join(runDir, 'run.json'), /is in the folder of run r/],
+      [seeds, /is the seed file of run r/],
+    ] as const) {
+      const refused = await exportTo(out, '--force');
+      assert.equal(refused.code, EXIT_CODES.bad_config, refused.stderr);
+      assert.match(refused.stderr, rule);
+    }
+    for (const [name, text] of Object.entries(before)) assert.equal(readFileSync(path.join(runDir, name), 'utf8'), text, name);
+    assert.equal(readFileSync(seeds, 'utf8'), seedText);
+    const status = await svd(['status', 'r', '--runs-dir', runsDir, '--json']);
+    assert.equal(status.code, 0, 'the run still reads');
+
+    const out = path.join(dir, 'train.jsonl');
+    writeFileSync(out, 'keep me\n', { mode: 0o600 });
+    chmodSync(out, 0o600);
+    const exists = await exportTo(out);
+    assert.equal(exists.code, EXIT_CODES.bad_config, exists.stderr);
+    assert.match(exists.stderr, /already exists: pass --force to replace it/);
+    assert.equal(readFileSync(out, 'utf8'), 'keep me\n');
+    const forced = await exportTo(out, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2);
+    if (process.platform !== 'win32') assert.equal(statSync(out).mode & 0o777, 0o600, 'the replaced file keeps its mode');
   });
 
   test('models lists what the server serves', async () => {
