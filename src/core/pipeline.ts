@@ -103,7 +103,7 @@ export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHa
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { config, endpoint } = options;
   const prompts = await PromptSet.load({ overrideDir: config.promptsDir });
-  const seedOptions: SeedReadOptions = { ...options.seedOptions, file: options.seedsFile };
+  const seedOptions: SeedReadOptions = { maxQuestionBytes: config.maxQuestionBytes, ...options.seedOptions, file: options.seedsFile };
   const scan = await scanSeeds(seedOptions);
   for (const problem of scan.problems) options.onProblem?.(problem);
   const subset = normalSubset(options.subset);
@@ -265,7 +265,7 @@ class PipelineRun {
     private readonly subset: SeedSubset | undefined,
     private readonly options: RunOptions,
   ) {
-    this.sampler = new Sampler(client, cache, model);
+    this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
     // Every request in flight listens on this signal; thousands at once are expected, not a leak.
     setMaxListeners(0, this.controller.signal);
   }
