@@ -145,6 +145,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   try {
     if (options.probe !== false) await client.probe(options.signal);
     await run.processAll(seedOptions);
+    const failure = run.everySeedFailed(endpoint);
+    if (failure) throw failure;
     const usage = run.usage();
     store.append({ id: `run:${Date.now()}:finished`, type: 'run', state: 'finished', usage, wallMs: Date.now() - started });
     return run.result(runId, dir, 'finished', resumed);
@@ -249,6 +251,10 @@ class PipelineRun {
   private candidates = 0;
   private readonly startedAt = Date.now();
   private doneThisSession = 0;
+  /** Seeds this session took up (not finished before), and those of them that ended in an error. */
+  private attempted = 0;
+  private failed = 0;
+  private lastFailure: ModelCallError | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   /** Answer checks in flight; a run ends only once they are recorded (or, when it stops, cancelled). */
   private readonly checks = new Map<string, Promise<void>>();
@@ -276,6 +282,22 @@ class PipelineRun {
     return Object.fromEntries(
       PURPOSES.map((purpose) => [purpose, { ...usage[purpose], cachedSamples: cached[purpose] }]),
     ) as Record<Purpose, UsageCounts>;
+  }
+
+  /**
+   * When every seed this session took up ended in an error, the model answered nothing usable: the run failed, with
+   * the engine's code for the embedded engine and the server's otherwise. Their records stay for a later run.
+   */
+  everySeedFailed(endpoint: Endpoint): SvdError | undefined {
+    if (this.attempted === 0 || this.failed < this.attempted || !this.lastFailure) return undefined;
+    const seeds = this.attempted === 1 ? 'the only seed' : `all ${this.attempted} seeds`;
+    const code = endpoint.engine === 'embedded' ? 'engine' : 'unreachable';
+    return new SvdError(
+      code,
+      `${seeds} ended in an error, the last: ${this.lastFailure.message}. Their finished steps are kept: run the same ` +
+        'command again to retry them.',
+      { cause: this.lastFailure },
+    );
   }
 
   result(runId: string, dir: string, state: RunResult['state'], resumed: boolean): RunResult {
@@ -361,6 +383,7 @@ class PipelineRun {
       this.auditRecorded(seed);
       return;
     }
+    this.attempted++;
     try {
       const seedEvent = this.recordSeed(seed);
       const candidates = await this.generate(seedEvent);
@@ -387,6 +410,8 @@ class PipelineRun {
       this.accepted += acceptedIds.length;
     } catch (error) {
       if (error instanceof ModelCallError && !error.fatal) {
+        this.failed++;
+        this.lastFailure = error;
         // The seed stays pending: its finished steps are kept and a later run picks it up where it stopped.
         this.store.append({
           id: `error:${seed.id}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`,

@@ -232,6 +232,20 @@ describe('svd CLI', () => {
     if (process.platform !== 'win32') assert.equal(statSync(out).mode & 0o777, 0o600, 'the replaced file keeps its mode');
   });
 
+  test('a run in which every seed ended in an error exits with the server code, not 0', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    server.inject(...scripts.map(() => ({ kind: '500' as const, match: 'generate' as const })));
+    const failed = await svd(['run', seeds, ...base(dir), '--run', 'f', '--retries', '0', '--concurrency', '1', '--events'], { env: key });
+    assert.equal(server.pendingFaults, 0);
+    assert.equal(failed.code, EXIT_CODES.unreachable, failed.stderr);
+    assert.match(failed.stderr, /all 3 seeds ended in an error, the last: .*500/);
+    const error = failed.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; code?: string }).find((m) => m.type === 'error');
+    assert.equal(error?.code, 'unreachable');
+    const again = await svd(['run', seeds, ...base(dir), '--run', 'f', '--retries', '0'], { env: key });
+    assert.equal(again.code, 0, again.stderr);
+  });
+
   test('models lists what the server serves', async () => {
     const listed = await svd(['models', '--base-url', server.url], { env: key });
     assert.equal(listed.code, 0, listed.stderr);

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseRunConfig, type RunConfigInput } from '../../src/core/config';
@@ -216,6 +216,43 @@ describe('pipeline against the scripted server', () => {
     const cached = readFileSync(path.join(dir, 'cache', 'samples.jsonl'), 'utf8');
     assert.ok(cached.length < limit + 2000, `cached ${cached.length} bytes`);
     assert.match(cached, /cut by svd/);
+  });
+
+  test('every seed answered with content: null fails the run with the server code; nothing empty is cached, and a resume asks again', async () => {
+    const scripts: SeedScript[] = [{ question: 'What is 4 + 4?' }, { question: 'What is 4 + 5?' }];
+    server.setHandler(methodHandler(scripts));
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const runsDir = path.join(dir, 'runs');
+    // One generation request per seed (n batched), no retries: each seed gets one null reply.
+    server.inject({ kind: 'null_content', match: 'generate' }, { kind: 'null_content', match: 'generate' });
+    const before = server.countBy('generate');
+    await assert.rejects(
+      run(server, seeds, runsDir, { maxRetries: 0, concurrency: 1, candidates: 2, votes: 1 }, { runId: 'nulls' }),
+      (error: unknown) => isSvdError(error, 'unreachable') && /all 2 seeds ended in an error/.test(error.message) && /content: null/.test(error.message),
+    );
+    assert.equal(server.pendingFaults, 0);
+    const first = eventsOf(path.join(runsDir, 'nulls'));
+    assert.deepEqual(first.filter((e) => e.type === 'run').map((e) => e.type === 'run' && e.state), ['started', 'failed']);
+    assert.equal(first.filter((e) => e.type === 'error').length, 2);
+    assert.equal(first.filter((e) => e.type === 'candidate').length, 0, 'no empty candidate recorded');
+    const cacheFile = path.join(dir, 'cache', 'samples.jsonl');
+    assert.equal(existsSync(cacheFile) ? readFileSync(cacheFile, 'utf8') : '', '', 'no empty answer cached');
+
+    const resumed = await run(server, seeds, runsDir, { maxRetries: 0, concurrency: 1, candidates: 2, votes: 1 }, { runId: 'nulls' });
+    assert.equal(resumed.state, 'finished');
+    assert.equal(resumed.accepted, 2);
+    assert.equal(server.countBy('generate') - before, 4, 'both seeds were asked again');
+  });
+
+  test('a run in which only some seeds fail still finishes', async () => {
+    const scripts: SeedScript[] = [{ question: 'What is 8 + 1?' }, { question: 'What is 8 + 2?' }];
+    server.setHandler(methodHandler(scripts));
+    const dir = tempDir();
+    server.inject({ kind: '500', match: 'generate' });
+    const result = await run(server, writeSeeds(dir, scripts), path.join(dir, 'runs'), { maxRetries: 0, concurrency: 1, candidates: 1, votes: 1 });
+    assert.equal(result.state, 'finished');
+    assert.equal(result.seedsDone, 1);
   });
 
   test('a persistent server error leaves the seed pending with an error record, and a later run completes it', async () => {
