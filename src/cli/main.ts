@@ -6,12 +6,12 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { createAnswerChecker } from '../core/check/index';
 import { PRESETS, parseRunConfig, type RunConfigInput } from '../core/config';
 import { EXIT_CODES, SvdError, describeError, isSvdError } from '../core/errors';
-import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
+import { EXPORT_FORMATS, exportRun, planExport, runProtection, type ExportFormat, type ExportOptions } from '../core/export';
 import { ModelClient } from '../core/model';
 import { makeOverride } from '../core/overrides';
 import { runPipeline, type Endpoint } from '../core/pipeline';
 import { funnelJson, formatFunnel } from '../core/status';
-import { RunStore, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
+import { RunStore, checkRunId, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
 import { foldRun } from '../core/runview';
 import { DOMAINS, type Domain, type OverrideAction } from '../core/types';
 import { registerCheckCommand } from './check';
@@ -108,6 +108,8 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   if (flags.votes !== undefined) extra.votes = flags.votes;
   if (flags.audit !== undefined) extra.audit = flags.audit;
   const config = methodConfig(flags, readConfigFile, extra, flags.paper ? PRESETS.paper : PRESETS.default);
+  // Before the engine starts: a bad id must fail at once, not after a model download.
+  if (flags.run !== undefined) checkRunId(flags.run, { source: '--run' });
 
   const controller = new AbortController();
   const endpoint = await resolveEndpoint(flags, io, () => controller.abort());
@@ -291,6 +293,7 @@ interface ExportFlags {
   splitSeed?: number;
   runsDir?: string;
   json?: boolean;
+  force?: boolean;
 }
 
 function commandExport(run: string, flags: ExportFlags, io: Io): number {
@@ -300,14 +303,22 @@ function commandExport(run: string, flags: ExportFlags, io: Io): number {
     if (flags.valFraction !== undefined && !(flags.valFraction >= 0 && flags.valFraction < 1)) {
       throw new SvdError('bad_config', `--val-fraction: expected a number from 0 up to (not including) 1, got ${flags.valFraction}`);
     }
-    const summary = exportRun(store.events(), {
+    const options: ExportOptions = {
       format: flags.format,
       out: path.resolve(flags.out),
       thinking: flags.stripThinking ? 'strip' : 'keep',
       applyOverrides: flags.overrides,
       valFraction: flags.valFraction,
       splitSeed: flags.splitSeed,
-    });
+      protect: runProtection(store),
+      replace: flags.force === true,
+    };
+    const { existing } = planExport(options);
+    if (existing.length > 0 && !flags.force) {
+      const which = existing.join(' and ');
+      throw new SvdError('bad_config', `--out: ${which} already ${existing.length === 1 ? 'exists' : 'exist'}: pass --force to replace it, or choose another file`);
+    }
+    const summary = exportRun(store.events(), options);
     if (flags.json) io.out(JSON.stringify(summary));
     else {
       for (const file of summary.files) io.out(`${file.split}\t${file.rows} rows\t${file.path}`);
@@ -443,6 +454,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--no-overrides', 'ignore manual accept/reject decisions')
     .option('--val-fraction <f>', 'share of seeds held out for validation (writes .train.jsonl and .val.jsonl)', fraction('--val-fraction'))
     .option('--split-seed <n>', 'seed of the train/validation split', integer('--split-seed'))
+    .option('--force', "replace the output file if it exists (never the run's own files or its seed file)")
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
     .option('--json', 'machine-readable output')
     .action((run: string, flags: ExportFlags) => setCode(commandExport(run, flags, io)));

@@ -12,6 +12,10 @@ const sampling = (temperature: number, maxTokens: number) =>
     })
     .prefault({});
 
+/** Seed questions and model responses are untrusted text: past these sizes (UTF-8 bytes) they are not taken whole. */
+export const DEFAULT_MAX_QUESTION_BYTES = 256 * 1024;
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
 export const RunConfigSchema = z.object({
   /** n: candidate solutions per seed. */
   candidates: z.number().int().min(1).max(64).default(4),
@@ -33,6 +37,13 @@ export const RunConfigSchema = z.object({
   audit: z.enum(['auto', 'off']).optional(),
   /** A folder whose `<domain>/<template>.md` files replace the built-in prompts. */
   promptsDir: z.string().optional(),
+  /**
+   * A seed whose question is longer (UTF-8 bytes) is a bad row (`file:line`), so one huge row cannot swell every
+   * prompt. Absent: DEFAULT_MAX_QUESTION_BYTES.
+   */
+  maxQuestionBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+  /** A response (its text, and its reasoning) longer than this is stored cut, with a marker. Absent: the default. */
+  maxResponseBytes: z.number().int().min(1024).max(256 * 1024 * 1024).optional(),
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

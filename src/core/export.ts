@@ -1,9 +1,10 @@
 // Accepted answers as SFT data: one example per accepted candidate, user = the exact generation prompt,
 // assistant = the full trace (the method trains on the thinking) or, on request, the answer alone.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { AtomicFileWriter, writeFileAtomic } from './atomicFile';
 import { SvdError, describeError } from './errors';
 import type { CandidateEvent, RunEvent, SeedEvent } from './events';
 import { foldRun } from './runview';
@@ -26,6 +27,35 @@ export interface ExportOptions {
   splitSeed?: number;
   /** sharegpt: the dataset_info.json key; default from the out file name. */
   datasetName?: string;
+  /** Replace output files that exist already; without it an existing one is refused. Default false. */
+  replace?: boolean;
+  /** Never written, even with `replace` (see runProtection). */
+  protect?: ExportProtection;
+}
+
+/** What an export must never write over, each with what it is for the message. */
+export interface ExportProtection {
+  /** Folders holding a record (a run's folder): no file directly in one is written. */
+  dirs?: readonly { path: string; what: string }[];
+  /** Single files (a run's seed file). */
+  files?: readonly { path: string; what: string }[];
+}
+
+/** A run's export never writes into the run's folder (its record: run.json, events.jsonl, ...) nor over its seeds. */
+export function runProtection(run: { dir: string; manifest: { id: string; seedFile: { path: string } } }): ExportProtection {
+  return {
+    dirs: [{ path: run.dir, what: `the folder of run ${run.manifest.id}, which holds the run's record` }],
+    files: [{ path: run.manifest.seedFile.path, what: `the seed file of run ${run.manifest.id}` }],
+  };
+}
+
+export interface ExportPlan {
+  /** The data files, in split order. */
+  files: string[];
+  /** sharegpt: the dataset_info.json that gets an entry (updated in place, so never counted as existing). */
+  datasetInfo?: string;
+  /** Data files that exist already and would be replaced. */
+  existing: string[];
 }
 
 export interface ExportedFile {
@@ -60,6 +90,7 @@ const OptionsSchema = z.object({
   valFraction: z.number().min(0).lt(1).default(0),
   splitSeed: z.number().int().default(0),
   datasetName: z.string().min(1).optional(),
+  replace: z.boolean().default(false),
 });
 
 const text = z.string();
@@ -95,25 +126,115 @@ export const EXPORT_ROW_SCHEMAS = {
 
 export type ExportRow = { [F in ExportFormat]: z.infer<(typeof EXPORT_ROW_SCHEMAS)[F]> }[ExportFormat];
 
-export function exportRun(events: Iterable<RunEvent>, options: ExportOptions): ExportSummary {
+function parseOptions(options: ExportOptions): z.infer<typeof OptionsSchema> {
   const parsed = OptionsSchema.safeParse(options);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
     throw new SvdError('bad_config', `export: ${problems.join('; ')}`);
   }
-  const opts = parsed.data;
-  const out = path.resolve(opts.out);
-  const view = foldRun(events);
+  return parsed.data;
+}
 
+interface Targets {
+  split: boolean;
+  base: string;
+  sides: ExportedFile['split'][];
+  files: Record<ExportedFile['split'], string>;
+  datasetInfo?: string;
+}
+
+function targetsOf(opts: z.infer<typeof OptionsSchema>): Targets {
+  const out = path.resolve(opts.out);
   const split = opts.valFraction > 0;
   const base = out.slice(0, out.length - path.extname(out).length);
-  const targets: Record<ExportedFile['split'], string> = split
+  const files: Record<ExportedFile['split'], string> = split
     ? { train: `${base}.train.jsonl`, validation: `${base}.val.jsonl` }
     : { train: out, validation: out };
   const sides: ExportedFile['split'][] = split ? ['train', 'validation'] : ['train'];
+  const datasetInfo = opts.format === 'sharegpt' ? path.join(path.dirname(out), DATASET_INFO) : undefined;
+  return { split, base, sides, files, ...(datasetInfo ? { datasetInfo } : {}) };
+}
+
+/**
+ * The files an export would write. Throws SvdError `bad_config` naming a target that is protected (even a link or
+ * another name for it) or is a folder; lists the data files that exist and would be replaced.
+ */
+export function planExport(options: ExportOptions): ExportPlan {
+  const opts = parseOptions(options);
+  const targets = targetsOf(opts);
+  const files = targets.sides.map((side) => targets.files[side]);
+  for (const file of [...files, ...(targets.datasetInfo ? [targets.datasetInfo] : [])]) checkTarget(file, options.protect);
+  const existing = files.filter((file) => lexists(file));
+  return { files, ...(targets.datasetInfo ? { datasetInfo: targets.datasetInfo } : {}), existing };
+}
+
+function checkTarget(file: string, protect: ExportProtection | undefined): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    // absent (or a dangling link): nothing there to lose
+  }
+  if (stat?.isDirectory()) throw new SvdError('bad_config', `export: ${file} is a folder; name a file to write`);
+  const real = resolvedPath(file);
+  for (const dir of protect?.dirs ?? []) {
+    if (path.dirname(real) === resolvedPath(dir.path)) {
+      throw new SvdError('bad_config', `export: ${file} is in ${dir.what} (${dir.path}); export elsewhere`);
+    }
+  }
+  for (const other of protect?.files ?? []) {
+    if (real === resolvedPath(other.path) || sameInode(stat, other.path)) {
+      throw new SvdError('bad_config', `export: ${file} is ${other.what}; export elsewhere`);
+    }
+  }
+}
+
+/** The path with links resolved as far as it exists, so two names of one file compare equal. */
+function resolvedPath(file: string): string {
+  const absolute = path.resolve(file);
+  try {
+    return fs.realpathSync.native(absolute);
+  } catch {
+    try {
+      return path.join(fs.realpathSync.native(path.dirname(absolute)), path.basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
+/** A hard link is the same file under another name. */
+function sameInode(stat: fs.Stats | undefined, other: string): boolean {
+  if (!stat || stat.ino === 0) return false;
+  try {
+    const theirs = fs.statSync(other);
+    return theirs.dev === stat.dev && theirs.ino === stat.ino;
+  } catch {
+    return false;
+  }
+}
+
+function lexists(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function exportRun(events: Iterable<RunEvent>, options: ExportOptions): ExportSummary {
+  const opts = parseOptions(options);
+  const plan = planExport(options);
+  if (plan.existing.length > 0 && !opts.replace) {
+    const which = plan.existing.join(' and ');
+    throw new SvdError('bad_config', `export: ${which} already ${plan.existing.length === 1 ? 'exists' : 'exist'}; choose another file or replace it on purpose`);
+  }
+  const { split, base, sides, files: targets } = targetsOf(opts);
+  const view = foldRun(events);
 
   // Read before writing anything, so a broken dataset_info.json stops the export with no file changed.
-  const datasetInfo = opts.format === 'sharegpt' ? readDatasetInfo(path.dirname(out)) : undefined;
+  const datasetInfo = plan.datasetInfo ? readDatasetInfo(plan.datasetInfo) : undefined;
 
   const writers = new Map<ExportedFile['split'], AtomicFileWriter>();
   const counts: Record<ExportedFile['split'], number> = { train: 0, validation: 0 };
@@ -122,6 +243,7 @@ export function exportRun(events: Iterable<RunEvent>, options: ExportOptions): E
   let chars = 0;
 
   try {
+    fs.mkdirSync(path.dirname(targets.train), { recursive: true });
     for (const side of sides) writers.set(side, new AtomicFileWriter(targets[side]));
     for (const seedView of view.seeds) {
       const side: ExportedFile['split'] =
@@ -232,9 +354,10 @@ interface DatasetInfoFile {
   entries: Record<string, unknown>;
 }
 
+const DATASET_INFO = 'dataset_info.json';
+
 /** LLaMA-Factory's registry of datasets in a folder; empty when the folder has none yet. */
-function readDatasetInfo(dir: string): DatasetInfoFile {
-  const infoPath = path.join(dir, 'dataset_info.json');
+function readDatasetInfo(infoPath: string): DatasetInfoFile {
   if (!fs.existsSync(infoPath)) return { path: infoPath, entries: {} };
   let raw: unknown;
   try {
@@ -262,60 +385,4 @@ function writeDatasetInfo(info: DatasetInfoFile, files: { name: string; file: st
   }
   writeFileAtomic(info.path, `${JSON.stringify(entries, null, 2)}\n`);
   return info.path;
-}
-
-/** Whole-file replacement: readers see the old file or the new one, never a partial write. */
-export function writeFileAtomic(file: string, data: string): void {
-  const writer = new AtomicFileWriter(file);
-  try {
-    writer.write(data);
-    writer.commit();
-  } catch (error) {
-    writer.abort();
-    throw error;
-  }
-}
-
-/** Streams to a temporary file beside the target, then renames it over the target. */
-class AtomicFileWriter {
-  private readonly tmp: string;
-  private fd: number | undefined;
-
-  constructor(private readonly target: string) {
-    const dir = path.dirname(target);
-    fs.mkdirSync(dir, { recursive: true });
-    this.tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    this.fd = fs.openSync(this.tmp, 'wx');
-  }
-
-  write(data: string): void {
-    if (this.fd === undefined) throw new SvdError('internal', `write after close: ${this.target}`);
-    fs.writeSync(this.fd, data);
-  }
-
-  commit(): void {
-    if (this.fd === undefined) throw new SvdError('internal', `commit after close: ${this.target}`);
-    const fd = this.fd;
-    this.fd = undefined;
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(this.tmp, this.target);
-  }
-
-  /** Best effort: the caller is already handling the error that led here. */
-  abort(): void {
-    if (this.fd !== undefined) {
-      try {
-        fs.closeSync(this.fd);
-      } catch {
-        // already closed
-      }
-      this.fd = undefined;
-    }
-    try {
-      fs.rmSync(this.tmp, { force: true });
-    } catch {
-      // nothing left to clean
-    }
-  }
 }

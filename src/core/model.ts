@@ -298,6 +298,11 @@ export class ModelClient {
       try {
         counts.requests += 1;
         response = await this.chatOnce(body, signal);
+        // `content: null` with no reasoning either is no answer: an empty one must not be recorded (or cached) as
+        // the model's word, so it fails like a broken response and is asked again (now, or when a run resumes).
+        if (!response.choices.some(hasAnswer)) {
+          throw new ModelCallError('invalid_response', `${this.baseURL}/chat/completions answered no content (content: null)`);
+        }
       } catch (error) {
         this.slots.release();
         if (!(error instanceof ModelCallError) || !error.retryable || attempt >= this.maxRetries) throw error;
@@ -312,9 +317,11 @@ export class ModelClient {
     }
   }
 
+  /** Choices without an answer are left out; `complete` asks for them again. */
   private toSamples(response: z.infer<typeof CompletionSchema>, n: number, counts: UsageCounts): Sample[] {
     const choices = response.choices
       .map((choice, position) => ({ choice, order: choice.index ?? position }))
+      .filter(({ choice }) => hasAnswer(choice))
       .sort((a, b) => a.order - b.order)
       .slice(0, n);
     const promptTokens = Math.round(response.usage?.prompt_tokens ?? 0);
@@ -540,6 +547,12 @@ function abortedError(cause?: unknown): SvdError {
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortedError();
+}
+
+/** A choice says something: content (even empty), or reasoning text when the content is null. */
+function hasAnswer(choice: z.infer<typeof ChoiceSchema>): boolean {
+  const { content, reasoning_content, reasoning } = choice.message;
+  return typeof content === 'string' || textOrUndefined(reasoning_content) !== undefined || textOrUndefined(reasoning) !== undefined;
 }
 
 function textOrUndefined(value: unknown): string | undefined {

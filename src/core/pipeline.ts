@@ -23,7 +23,7 @@ import { ModelCallError, ModelClient } from './model';
 import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
-import { RunStore, listRuns, type RunManifest } from './store';
+import { RunStore, checkRunId, listRuns, runIdStem, type RunManifest } from './store';
 import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from './types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
 
@@ -95,7 +95,7 @@ export interface RunResult {
 
 /** A stable, readable run id: the seed file's name and a short hash of what the run would produce. */
 export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHash: string): string {
-  const stem = path.basename(seedsFile).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-') || 'seeds';
+  const stem = runIdStem(seedsFile);
   const hash = createHash('sha256').update(`${seedFingerprint}:${methodHash}`).digest('hex').slice(0, 8);
   return `${stem}-${hash}`;
 }
@@ -103,7 +103,7 @@ export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHa
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { config, endpoint } = options;
   const prompts = await PromptSet.load({ overrideDir: config.promptsDir });
-  const seedOptions: SeedReadOptions = { ...options.seedOptions, file: options.seedsFile };
+  const seedOptions: SeedReadOptions = { maxQuestionBytes: config.maxQuestionBytes, ...options.seedOptions, file: options.seedsFile };
   const scan = await scanSeeds(seedOptions);
   for (const problem of scan.problems) options.onProblem?.(problem);
   const subset = normalSubset(options.subset);
@@ -111,7 +111,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 
   const methodHash = methodFingerprint(config, endpoint.model, prompts.hash);
   const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
-  const runId = options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash);
+  const runId = checkRunId(options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash), { nested: true });
   const dir = path.join(options.runsDir, runId);
   const manifest: RunManifest = {
     version: 1,
@@ -145,6 +145,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   try {
     if (options.probe !== false) await client.probe(options.signal);
     await run.processAll(seedOptions);
+    const failure = run.everySeedFailed(endpoint);
+    if (failure) throw failure;
     const usage = run.usage();
     store.append({ id: `run:${Date.now()}:finished`, type: 'run', state: 'finished', usage, wallMs: Date.now() - started });
     return run.result(runId, dir, 'finished', resumed);
@@ -249,6 +251,10 @@ class PipelineRun {
   private candidates = 0;
   private readonly startedAt = Date.now();
   private doneThisSession = 0;
+  /** Seeds this session took up (not finished before), and those of them that ended in an error. */
+  private attempted = 0;
+  private failed = 0;
+  private lastFailure: ModelCallError | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   /** Answer checks in flight; a run ends only once they are recorded (or, when it stops, cancelled). */
   private readonly checks = new Map<string, Promise<void>>();
@@ -267,7 +273,7 @@ class PipelineRun {
     private readonly subset: SeedSubset | undefined,
     private readonly options: RunOptions,
   ) {
-    this.sampler = new Sampler(client, cache, model);
+    this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
     // Every request in flight listens on this signal; thousands at once are expected, not a leak.
     setMaxListeners(0, this.controller.signal);
   }
@@ -278,6 +284,22 @@ class PipelineRun {
     return Object.fromEntries(
       PURPOSES.map((purpose) => [purpose, { ...usage[purpose], cachedSamples: cached[purpose] }]),
     ) as Record<Purpose, UsageCounts>;
+  }
+
+  /**
+   * When every seed this session took up ended in an error, the model answered nothing usable: the run failed, with
+   * the engine's code for the embedded engine and the server's otherwise. Their records stay for a later run.
+   */
+  everySeedFailed(endpoint: Endpoint): SvdError | undefined {
+    if (this.attempted === 0 || this.failed < this.attempted || !this.lastFailure) return undefined;
+    const seeds = this.attempted === 1 ? 'the only seed' : `all ${this.attempted} seeds`;
+    const code = endpoint.engine === 'embedded' ? 'engine' : 'unreachable';
+    return new SvdError(
+      code,
+      `${seeds} ended in an error, the last: ${this.lastFailure.message}. Their finished steps are kept: run the same ` +
+        'command again to retry them.',
+      { cause: this.lastFailure },
+    );
   }
 
   result(runId: string, dir: string, state: RunResult['state'], resumed: boolean): RunResult {
@@ -363,6 +385,7 @@ class PipelineRun {
       this.auditRecorded(seed);
       return;
     }
+    this.attempted++;
     try {
       const seedEvent = this.recordSeed(seed);
       const candidates = await this.generate(seedEvent);
@@ -389,6 +412,8 @@ class PipelineRun {
       this.accepted += acceptedIds.length;
     } catch (error) {
       if (error instanceof ModelCallError && !error.fatal) {
+        this.failed++;
+        this.lastFailure = error;
         // The seed stays pending: its finished steps are kept and a later run picks it up where it stopped.
         this.store.append({
           id: `error:${seed.id}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`,

@@ -2,7 +2,7 @@
 // user's override folder. Everything is read and checked once, at load, so a bad template fails the run up front.
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SvdError } from './errors';
 import { DOMAINS } from './types';
@@ -70,15 +70,16 @@ export class PromptSet {
     if (overrideDir !== undefined && !(await isDirectory(overrideDir))) {
       throw new SvdError('bad_config', `prompts folder not found: ${overrideDir}`);
     }
+    const overrideRoot = overrideDir === undefined ? undefined : await realpath(overrideDir);
     const templates = new Map<string, Resolved>();
     for (const domain of DOMAINS) {
       for (const name of TEMPLATE_NAMES) {
         const candidates = overrideDir === undefined ? [] : [path.join(overrideDir, domain, `${name}.md`), path.join(overrideDir, `${name}.md`)];
-        candidates.push(path.join(builtinDir, domain, `${name}.md`));
+        const builtin = path.join(builtinDir, domain, `${name}.md`);
+        candidates.push(builtin);
         const source = await firstFile(candidates);
-        if (source === undefined) {
-          throw new SvdError('internal', `built-in prompt template missing: ${path.join(builtinDir, domain, `${name}.md`)}`);
-        }
+        if (source === undefined) throw new SvdError('internal', `built-in prompt template missing: ${builtin}`);
+        if (overrideRoot !== undefined && source !== builtin) await checkInside(source, overrideRoot);
         const text = normalizeTemplate(await readFile(source, 'utf8'));
         validate(domain, name, text, source);
         templates.set(key(domain, name), { domain, name, text, source });
@@ -144,6 +145,21 @@ function validate(domain: Domain, name: TemplateName, text: string, source: stri
   }
   for (const variable of required) {
     if (!used.has(variable)) throw new SvdError('bad_config', `${source}: missing required placeholder {{${variable}}}`);
+  }
+}
+
+/**
+ * An override reached through a link must stay inside the prompts folder: a folder shared with a run (or checked
+ * out from elsewhere) must not make the method send any file of the machine to the model.
+ */
+async function checkInside(source: string, root: string): Promise<void> {
+  const real = await realpath(source);
+  const relative = path.relative(root, real);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new SvdError(
+      'bad_config',
+      `${source}: a link leading outside the prompts folder (to ${real}); copy the template into the folder instead`,
+    );
   }
 }
 

@@ -1,6 +1,8 @@
 // Where a sample comes from, cheapest first: the run's own record (resume), the shared response cache (a repeated
 // run), then the model. Only the missing samples are asked for, in one request with `n` where possible.
+import { StringDecoder } from 'node:string_decoder';
 import { sampleKeys, type ResponseCache } from './cache';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './config';
 import type { RunEvent } from './events';
 import type { ModelClient } from './model';
 import type { RunStore } from './store';
@@ -21,6 +23,8 @@ export class Sampler {
     private readonly client: ModelClient,
     private readonly cache: ResponseCache,
     private readonly model: string,
+    /** A response's text (and reasoning) is kept up to this many UTF-8 bytes, in the cache and the run alike. */
+    private readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
   ) {}
 
   cachedSamples(): Record<Purpose, number> {
@@ -51,7 +55,7 @@ export class Sampler {
       const key = keys[i]!;
       const hit = this.cache.get(key);
       if (hit) {
-        results[slot] = { sample: hit, cached: true };
+        results[slot] = { sample: capSample(hit, this.maxResponseBytes), cached: true };
         this.cacheHits[request.purpose]++;
       } else {
         missing.push({ slot, key });
@@ -60,13 +64,31 @@ export class Sampler {
     if (missing.length > 0) {
       const fresh = await this.client.complete(request, missing.length, signal);
       missing.forEach(({ slot, key }, i) => {
-        const sample = fresh[i]!;
+        const sample = capSample(fresh[i]!, this.maxResponseBytes);
         this.cache.put(key, sample);
         results[slot] = { sample, cached: false };
       });
     }
     return results as SampleResult[];
   }
+}
+
+/** The sample with its text and reasoning cut to `maxBytes` each (whole characters), a marker saying so. */
+export function capSample(sample: Sample, maxBytes: number): Sample {
+  const text = capText(sample.text, maxBytes);
+  const reasoning = sample.reasoning === undefined ? undefined : capText(sample.reasoning, maxBytes);
+  if (text === sample.text && reasoning === sample.reasoning) return sample;
+  return { ...sample, text, ...(reasoning === undefined ? {} : { reasoning }) };
+}
+
+function capText(text: string, maxBytes: number): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so most texts need no count.
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  // The decoder holds back a character split at the cut, so only whole characters are kept.
+  const kept = new StringDecoder('utf8').write(bytes.subarray(0, maxBytes));
+  return `${kept}\n\n[cut by svd: the response was ${bytes.length} bytes, over the limit of ${maxBytes} (maxResponseBytes)]`;
 }
 
 function sampleOf(event: RunEvent & { text: string }): Sample {

@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { parse as parseCsv, type CsvError } from 'csv-parse';
+import { DEFAULT_MAX_QUESTION_BYTES } from './config';
 import { SvdError, describeError } from './errors';
 import type { Domain, Gold, Seed, SeedProblem } from './types';
 
@@ -27,6 +28,8 @@ export interface SeedReadOptions {
   domain?: Domain;
   /** Rows come from this text instead of the file (an editor's unsaved buffer); `file` still names it. */
   text?: string;
+  /** A longer question (UTF-8 bytes) makes its row a bad row; default DEFAULT_MAX_QUESTION_BYTES. */
+  maxQuestionBytes?: number;
 }
 
 export type SeedRecord = { kind: 'seed'; seed: Seed } | { kind: 'problem'; problem: SeedProblem };
@@ -505,6 +508,8 @@ function seedFromRow(
   }
   if (value.trim().length === 0) return { field: questionField, message: 'the question is empty' };
   const question = questionField === 'instruction' ? withAlpacaInput(value, row.input) : value;
+  const tooLong = questionTooLong(question, options.maxQuestionBytes ?? DEFAULT_MAX_QUESTION_BYTES);
+  if (tooLong !== undefined) return { field: questionField, message: tooLong };
 
   const domain = domainOf(row, options);
   if (typeof domain !== 'string') return domain;
@@ -512,6 +517,18 @@ function seedFromRow(
   const gold = goldOf(row, questionField);
   const seed: Seed = { id: id.value ?? fallbackId, line, domain, question, ...(gold === undefined ? {} : { gold }) };
   return { seed, idField: id.field ?? options.idField ?? 'id' };
+}
+
+function questionTooLong(question: string, maxBytes: number): string | undefined {
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so short questions need no count.
+  if (question.length * 3 <= maxBytes) return undefined;
+  const bytes = Buffer.byteLength(question, 'utf8');
+  if (bytes <= maxBytes) return undefined;
+  return `the question is ${kilobytes(bytes)}, over the limit of ${kilobytes(maxBytes)} (maxQuestionBytes)`;
+}
+
+function kilobytes(bytes: number): string {
+  return bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${(bytes / 1024).toFixed(1)} KB`;
 }
 
 function idOf(row: Row, named: string | undefined): { value?: string; field?: string } | RowProblem {

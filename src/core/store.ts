@@ -6,10 +6,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from './atomicFile';
 import { RunConfigSchema } from './config';
 import { SvdError, describeError } from './errors';
 import { RunEvent, type NewRunEvent } from './events';
 import { issueText } from './jsonFile';
+import { isProcessAlive, processStart } from './process';
 
 export const RunManifestSchema = z.object({
   version: z.literal(1),
@@ -33,45 +35,55 @@ const EVENTS_FILE = 'events.jsonl';
 const OVERRIDES_FILE = 'overrides.jsonl';
 const LOCK_FILE = 'run.lock';
 
+// Whole-file writes live in atomicFile.ts; re-exported for the modules that write a run's other files.
+export { writeFileAtomic };
+
 export function defaultRunsDir(workspace: string): string {
   return path.join(workspace, '.svd', 'runs');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Atomic whole-file writes
+// Run ids: a run's folder name under the runs folder, so an id must name one folder there and nothing else
 
-/** Writes `file` so that readers see the old content or the new, never a mix: temp file, fsync, rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let fd: number | undefined = fs.openSync(tmp, 'wx');
-  try {
-    let written = 0;
-    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
-  syncDir(dir);
+export const RUN_ID_MAX_LENGTH = 120;
+
+/** The first rule `id` breaks, or undefined when it is a valid run id. */
+function runIdProblem(id: string): string | undefined {
+  if (id === '') return 'a run id cannot be empty';
+  if (id.length > RUN_ID_MAX_LENGTH) return `a run id is at most ${RUN_ID_MAX_LENGTH} characters (this one has ${id.length})`;
+  if (/[/\\]/.test(id)) return 'a run id cannot contain a path separator (/ or \\)';
+  if (id.includes('..')) return 'a run id cannot contain ".."';
+  if (id === '.') return 'a run id cannot be "." (that is the runs folder itself)';
+  if (id.startsWith('-')) return 'a run id cannot start with "-" (it would be read as an option)';
+  if (/[\u0000-\u001f\u007f]/.test(id)) return 'a run id cannot contain control characters';
+  return undefined;
 }
 
-// Makes the rename itself durable; not every platform can open a folder (Windows cannot), and there it is moot.
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // best effort
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+/**
+ * Throws SvdError `bad_config` naming the rule a run id breaks. `nested` admits `<id>/<id>` (a sweep keeps its
+ * cells as runs in its own folder), each part checked as an id.
+ */
+export function checkRunId(id: string, options: { source?: string; nested?: boolean } = {}): string {
+  const parts = options.nested ? id.split('/') : [id];
+  for (const part of parts) {
+    const problem = runIdProblem(part);
+    if (problem === undefined) continue;
+    const shown = id.length > 60 ? `${id.slice(0, 60)}...` : id;
+    throw new SvdError('bad_config', `${options.source ? `${options.source}: ` : ''}bad run id ${JSON.stringify(shown)}: ${problem}`);
   }
+  return id;
+}
+
+/** A seed file's name as the start of a derived id: always valid, and short enough to leave room for a suffix. */
+export function runIdStem(file: string): string {
+  const stem = path
+    .basename(file)
+    .replace(/\.[^.]+$/, '')
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^-+/, '')
+    .slice(0, 100);
+  return stem || 'seeds';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -368,7 +380,8 @@ export class AppendLog<T> {
 // ---------------------------------------------------------------------------------------------------------------
 // The run store
 
-const LockSchema = z.object({ pid: z.number().int(), host: z.string(), at: z.string() });
+/** `start`: the holder's start stamp (see process.ts), so that a reused pid is not taken for the holder. */
+const LockSchema = z.object({ pid: z.number().int(), host: z.string(), at: z.string(), start: z.string().optional() });
 type LockInfo = z.infer<typeof LockSchema>;
 
 function emptyCounts(): Record<RunEventType, number> {
@@ -385,16 +398,6 @@ function readManifest(file: string): RunManifest {
   const result = RunManifestSchema.safeParse(json);
   if (!result.success) throw new SvdError('internal', `${file}: invalid run manifest: ${issueText(result.error)}`);
   return result.data;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readLock(file: string): LockInfo | undefined {
@@ -476,6 +479,7 @@ export class RunStore {
   static create(dir: string, manifest: RunManifest): RunStore {
     const result = RunManifestSchema.safeParse(manifest);
     if (!result.success) throw new SvdError('internal', `invalid run manifest for ${dir}: ${issueText(result.error)}`);
+    checkRunId(result.data.id, { nested: true });
     fs.mkdirSync(dir, { recursive: true });
     const manifestFile = path.join(dir, MANIFEST_FILE);
     if (fs.existsSync(manifestFile)) throw new SvdError('bad_config', `a run already exists at ${dir}`);
@@ -551,7 +555,8 @@ export class RunStore {
     if (this.locked) return;
     if (this.readOnly) throw new SvdError('internal', `run ${this.manifest.id} is open read-only`);
     const file = path.join(this.dir, LOCK_FILE);
-    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: new Date().toISOString() };
+    const start = processStart();
+    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: new Date().toISOString(), ...(start ? { start } : {}) };
     for (let attempt = 0; attempt < 5; attempt++) {
       if (claimFile(file, `${JSON.stringify(mine)}\n`)) {
         this.locked = true;
@@ -591,7 +596,8 @@ export class RunStore {
   private isStale(holder: LockInfo): boolean {
     // A lock from another host cannot be checked, so it is respected.
     if (holder.host !== os.hostname()) return false;
-    return !isAlive(holder.pid);
+    // A zombie, or a live process that started after the lock was written (its pid reused), holds nothing.
+    return !isProcessAlive(holder.pid, holder.start);
   }
 
   /**

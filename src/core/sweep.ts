@@ -16,7 +16,7 @@ import { runPipeline, type Endpoint, type Progress } from './pipeline';
 import { PromptSet } from './prompts';
 import { foldRun, type RunView } from './runview';
 import { scanSeeds, type SeedReadOptions } from './seeds';
-import { RunStore, writeFileAtomic } from './store';
+import { RunStore, checkRunId, runIdStem, writeFileAtomic } from './store';
 import { PURPOSES, type SeedProblem } from './types';
 
 const count = z.number().int().nonnegative();
@@ -132,7 +132,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const seedOptions: SeedReadOptions = { ...options.seedOptions, file: options.seedsFile };
   const scan = await scanSeeds(seedOptions);
   for (const problem of scan.problems) options.onProblem?.(problem);
-  const id = options.sweepId ?? (await deriveSweepId(options, scan.fingerprint));
+  const id = checkRunId(options.sweepId ?? (await deriveSweepId(options, scan.fingerprint)), { source: 'sweep id' });
   const dir = path.join(options.runsDir, id);
   mkdirSync(dir, { recursive: true });
   options.onStart?.({ id, dir, cells });
@@ -251,8 +251,7 @@ async function deriveSweepId(options: SweepOptions, seedFingerprint: string): Pr
   // The method's identity without n and v: growing the grid later reuses the cells already run.
   const method = methodFingerprint({ ...options.config, candidates: 0, votes: 0 }, options.endpoint.model, prompts.hash);
   const hash = createHash('sha256').update(`${seedFingerprint}:${method}:${options.limit ?? ''}`).digest('hex').slice(0, 8);
-  const stem = path.basename(options.seedsFile).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-') || 'seeds';
-  return `sweep-${stem}-${hash}`;
+  return `sweep-${runIdStem(options.seedsFile)}-${hash}`;
 }
 
 function readView(dir: string): RunView {

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SvdError } from './errors';
-import { writeFileAtomic } from './export';
+import { writeFileAtomic } from './atomicFile';
 
 export type LocalTrainer = 'trl' | 'llamafactory';
 export const LOCAL_TRAINERS: readonly LocalTrainer[] = ['trl', 'llamafactory'];

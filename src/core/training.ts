@@ -12,6 +12,7 @@ import { SvdError, describeError, isSvdError } from './errors';
 import { exportRun, type ExportFormat, type ExportSummary } from './export';
 import { issueText, readJsonFileIfExists } from './jsonFile';
 import { cancelFineTune, followFineTune, startFineTune, type FineTuneEvent, type FineTuneStatus } from './finetune';
+import { isProcessAlive, processStart } from './process';
 import { RunStore, writeFileAtomic } from './store';
 
 export const TRAINERS = ['openai', 'trl', 'llamafactory', 'custom'] as const;
@@ -61,6 +62,8 @@ export const TrainingRecordSchema = z.object({
   /** Local trainers: where the trained model is written, and the process that follows the trainer (`svd train`). */
   outputDir: z.string().optional(),
   pid: z.number().int().positive().optional(),
+  /** That process's start stamp (see process.ts): a zombie or a reused pid is not taken for it. */
+  pidStart: z.string().optional(),
   host: z.string().optional(),
   exitCode: z.number().int().optional(),
   totalSteps: z.number().int().positive().optional(),
@@ -161,6 +164,8 @@ export function exportTrainingData(runDir: string, trainer: Trainer, options: { 
       out: path.join(runDir, 'train', `data.${format}.jsonl`),
       ...(options.valFraction !== undefined ? { valFraction: options.valFraction } : {}),
       datasetName: `svd_${store.manifest.id.replace(/[^A-Za-z0-9_]/g, '_')}`,
+      // The run's train/ folder is this export's own: the data of an earlier training is replaced.
+      replace: true,
     });
   } finally {
     store.close();
@@ -184,20 +189,11 @@ export function appendMetrics(runDir: string, points: readonly TrainingMetrics[]
 export function displayStatus(record: TrainingRecord, now = Date.now()): TrainingStatus | 'interrupted' {
   if (isTerminalStatus(record.status)) return record.status;
   if (record.pid !== undefined) {
-    if (record.host === undefined || record.host === os.hostname()) return processAlive(record.pid) ? record.status : 'interrupted';
+    if (record.host === undefined || record.host === os.hostname()) return isProcessAlive(record.pid, record.pidStart) ? record.status : 'interrupted';
     return record.status;
   }
   if (record.status === 'starting' && now - Date.parse(record.updatedAt) > STARTING_STALE_MS) return 'interrupted';
   return record.status;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function formatLoss(loss: number): string {
@@ -342,11 +338,12 @@ export class LocalTrainingLog {
 
   constructor(
     private readonly runDir: string,
-    start: Omit<NewTrainingRecord, 'status' | 'pid' | 'host'>,
+    start: Omit<NewTrainingRecord, 'status' | 'pid' | 'pidStart' | 'host'>,
   ) {
     resetTrainingFiles(runDir);
     this.logFd = fs.openSync(trainLogFile(runDir), 'a');
-    this.record = writeTraining(runDir, { ...start, status: 'starting', pid: process.pid, host: os.hostname() });
+    const pidStart = processStart();
+    this.record = writeTraining(runDir, { ...start, status: 'starting', pid: process.pid, ...(pidStart ? { pidStart } : {}), host: os.hostname() });
   }
 
   running(): void {

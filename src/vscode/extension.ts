@@ -4,7 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, isSvdError, SvdError } from '../core/errors';
-import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../core/export';
+import { EXPORT_FORMATS, exportRun, planExport, runProtection, type ExportFormat, type ExportOptions } from '../core/export';
 import { RunStore, resolveRunDir } from '../core/store';
 import { formatDuration } from '../core/status';
 import {
@@ -403,7 +403,28 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     if (!out) return undefined;
     const store = RunStore.open(run.dir, { readOnly: true });
     try {
-      const summary = exportRun(store.events(), { format: format as ExportFormat, out, thinking, applyOverrides, valFraction });
+      const options: ExportOptions = { format: format as ExportFormat, out, thinking, applyOverrides, valFraction, protect: runProtection(store) };
+      let existing: string[];
+      try {
+        existing = planExport(options).existing;
+      } catch (error) {
+        // Not a setting's fault: say why the file was refused, without the settings button of other config errors.
+        log.error(describeError(error));
+        void vscode.window.showErrorMessage(`SVD: ${describeError(error)}`);
+        return undefined;
+      }
+      if (existing.length > 0) {
+        const names = existing.map((file) => path.basename(file)).join(' and ');
+        const replace = 'Replace';
+        const choice = await vscode.window.showWarningMessage(
+          `${names} already ${existing.length === 1 ? 'exists' : 'exist'}. Replace ${existing.length === 1 ? 'it' : 'them'} with the export of ${run.runId}?`,
+          { modal: true, detail: existing.join('\n') },
+          replace,
+        );
+        if (choice !== replace) return undefined;
+        options.replace = true;
+      }
+      const summary = exportRun(store.events(), options);
       log.info(`exported ${summary.rows} examples of ${run.runId} to ${summary.files.map((f) => f.path).join(', ')}`);
       if (interactive) {
         const domains = Object.entries(summary.perDomain).filter(([, n]) => n > 0).map(([d, n]) => `${d} ${n}`).join(', ');

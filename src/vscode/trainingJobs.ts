@@ -20,6 +20,7 @@ import {
   type StartApiJobOptions,
   type TrainingRecord,
 } from '../core/training';
+import { isProcessAlive } from '../core/process';
 import { listRuns } from '../core/store';
 import { Disposable } from './lifecycle';
 import { fileStamp } from './fileStamp';
@@ -255,7 +256,9 @@ export class TrainingJobs extends Disposable {
   private stopLocal(run: RunRef, record: TrainingRecord): void {
     const follow = this.follows.get(run.dir);
     const execution = follow?.execution ?? vscode.tasks.taskExecutions.find((e) => isTrainTask(e, run.runId));
-    const pid = follow?.processId ?? (record.host === undefined || record.host === os.hostname() ? record.pid : undefined);
+    const recorded = record.host === undefined || record.host === os.hostname() ? record.pid : undefined;
+    // A recorded pid is signalled only while it is still that process: after a restart it may be anyone's.
+    const pid = follow?.processId ?? (recorded !== undefined && isProcessAlive(recorded, record.pidStart) ? recorded : undefined);
     // `svd train` stops the trainer's whole process group on SIGTERM and records the cancel; ending the task (its
     // terminal hangs up) is the fallback.
     let signalled = false;

@@ -1,11 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT_CODES } from '../../src/core/errors';
+import { processStart } from '../../src/core/process';
+import { zombie } from '../fixtures/processes';
 import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -140,6 +142,108 @@ describe('svd CLI', () => {
     const notNumber = await svd(['run', seeds, ...base(dir), '--candidates', 'four'], { env: key });
     assert.equal(notNumber.code, EXIT_CODES.bad_config);
     assert.match(notNumber.stderr, /--candidates/);
+  });
+
+  test('a bad run id is refused before anything is written, naming the rule', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const cases: [string[], RegExp][] = [
+      [['--run', '../../x'], /--run: bad run id "\.\.\/\.\.\/x": a run id cannot contain a path separator/],
+      [['--run', ''], /a run id cannot be empty/],
+      [['--run', 'x'.repeat(300)], /a run id is at most 120 characters \(this one has 300\)/],
+      [['--run=-x'], /a run id cannot start with "-"/],
+      [['--run', '.'], /the runs folder itself/],
+      [['--run', 'a..b'], /cannot contain "\.\."/],
+    ];
+    for (const [flag, rule] of cases) {
+      const result = await svd(['run', seeds, ...base(dir), ...flag], { env: key });
+      assert.equal(result.code, EXIT_CODES.bad_config, `${flag.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, rule);
+      assert.doesNotMatch(result.stderr, /ENAMETOOLONG/);
+    }
+    assert.equal(existsSync(path.join(dir, 'runs')), false, 'nothing was created');
+    assert.deepEqual(readdirSync(dir).sort(), ['seeds.jsonl']);
+  });
+
+  test('a run lock held by a live process is refused with exit 10; one left by a zombie is taken over', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const args = ['run', seeds, ...base(dir), '--run', 'r', '--candidates', '2', '--votes', '2'];
+    const first = await svd(args, { env: key });
+    assert.equal(first.code, 0, first.stderr);
+    const lock = path.join(dir, 'runs', 'r', 'run.lock');
+    const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => holder.once('spawn', resolve));
+      writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: os.hostname(), at: new Date().toISOString(), start: processStart(holder.pid) }));
+      const refused = await svd(args, { env: key });
+      assert.equal(refused.code, EXIT_CODES.run_locked, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`process ${holder.pid}`));
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    if (process.platform !== 'linux') return;
+    const { pid, parent } = await zombie();
+    try {
+      writeFileSync(lock, JSON.stringify({ pid, host: os.hostname(), at: new Date().toISOString() }));
+      const resumed = await svd(args, { env: key });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal(existsSync(lock), false, 'the lock taken over is released at the end');
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  test("export never writes over the run's own files or the seed file, and replaces an existing file only with --force", async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const runsDir = path.join(dir, 'runs');
+    const ran = await svd(['run', seeds, ...base(dir), '--run', 'r', '--candidates', '2', '--votes', '2'], { env: key });
+    assert.equal(ran.code, 0, ran.stderr);
+    const runDir = path.join(runsDir, 'r');
+    const before = Object.fromEntries(['events.jsonl', 'run.json'].map((name) => [name, readFileSync(path.join(runDir, name), 'utf8')]));
+    const seedText = readFileSync(seeds, 'utf8');
+    const exportTo = (out: string, ...extra: string[]) => svd(['export', 'r', '--format', 'openai', '--out', out, '--runs-dir', runsDir, ...extra]);
+
+    for (const [out, rule] of [
+      [path.join(runDir, 'events.jsonl'), /is in the folder of run r/],
+      [path.join(runDir, 'run.json'), /is in the folder of run r/],
+      [seeds, /is the seed file of run r/],
+    ] as const) {
+      const refused = await exportTo(out, '--force');
+      assert.equal(refused.code, EXIT_CODES.bad_config, refused.stderr);
+      assert.match(refused.stderr, rule);
+    }
+    for (const [name, text] of Object.entries(before)) assert.equal(readFileSync(path.join(runDir, name), 'utf8'), text, name);
+    assert.equal(readFileSync(seeds, 'utf8'), seedText);
+    const status = await svd(['status', 'r', '--runs-dir', runsDir, '--json']);
+    assert.equal(status.code, 0, 'the run still reads');
+
+    const out = path.join(dir, 'train.jsonl');
+    writeFileSync(out, 'keep me\n', { mode: 0o600 });
+    chmodSync(out, 0o600);
+    const exists = await exportTo(out);
+    assert.equal(exists.code, EXIT_CODES.bad_config, exists.stderr);
+    assert.match(exists.stderr, /already exists: pass --force to replace it/);
+    assert.equal(readFileSync(out, 'utf8'), 'keep me\n');
+    const forced = await exportTo(out, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2);
+    if (process.platform !== 'win32') assert.equal(statSync(out).mode & 0o777, 0o600, 'the replaced file keeps its mode');
+  });
+
+  test('a run in which every seed ended in an error exits with the server code, not 0', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    server.inject(...scripts.map(() => ({ kind: '500' as const, match: 'generate' as const })));
+    const failed = await svd(['run', seeds, ...base(dir), '--run', 'f', '--retries', '0', '--concurrency', '1', '--events'], { env: key });
+    assert.equal(server.pendingFaults, 0);
+    assert.equal(failed.code, EXIT_CODES.unreachable, failed.stderr);
+    assert.match(failed.stderr, /all 3 seeds ended in an error, the last: .*500/);
+    const error = failed.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; code?: string }).find((m) => m.type === 'error');
+    assert.equal(error?.code, 'unreachable');
+    const again = await svd(['run', seeds, ...base(dir), '--run', 'f', '--retries', '0'], { env: key });
+    assert.equal(again.code, 0, again.stderr);
   });
 
   test('models lists what the server serves', async () => {

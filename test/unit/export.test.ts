@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isSvdError } from '../../src/core/errors';
 import type { RunEvent } from '../../src/core/events';
-import { EXPORT_FORMATS, EXPORT_ROW_SCHEMAS, exportRun, splitPoint, writeFileAtomic } from '../../src/core/export';
+import { writeFileAtomic } from '../../src/core/atomicFile';
+import { EXPORT_FORMATS, EXPORT_ROW_SCHEMAS, exportRun, planExport, runProtection, splitPoint } from '../../src/core/export';
 import { EventLog, SYSTEM_PROMPT, sampleRun } from '../fixtures/events';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'svd-export-'));
@@ -299,7 +300,7 @@ describe('exportRun files', () => {
     const dir = freshDir();
     const out = path.join(dir, 'd.jsonl');
     fs.writeFileSync(out, 'old content\n');
-    exportRun(sampleRun().events, { format: 'openai', out });
+    exportRun(sampleRun().events, { format: 'openai', out, replace: true });
     assert.equal(readRows(out).length, 2);
     assert.deepEqual(fs.readdirSync(dir), ['d.jsonl']);
   });
@@ -321,5 +322,71 @@ describe('exportRun files', () => {
     writeFileAtomic(file, 'second');
     assert.equal(fs.readFileSync(file, 'utf8'), 'second');
     assert.deepEqual(fs.readdirSync(dir), ['f.json']);
+  });
+});
+
+describe('export never loses a file', () => {
+  /** A run folder with its record and a seed file beside it, as runProtection sees them. */
+  function fakeRun() {
+    const dir = freshDir();
+    const runDir = path.join(dir, 'runs', 'r1');
+    fs.mkdirSync(runDir, { recursive: true });
+    for (const name of ['run.json', 'events.jsonl', 'overrides.jsonl']) fs.writeFileSync(path.join(runDir, name), `${name}\n`);
+    const seedFile = path.join(dir, 'seeds.jsonl');
+    fs.writeFileSync(seedFile, '{"question": "q"}\n');
+    const protect = runProtection({ dir: runDir, manifest: { id: 'r1', seedFile: { path: seedFile } } });
+    return { dir, runDir, seedFile, protect };
+  }
+
+  it("refuses the run's own files and its seed file, even when asked to replace, under any name", () => {
+    const { dir, runDir, seedFile, protect } = fakeRun();
+    fs.symlinkSync(path.join(runDir, 'events.jsonl'), path.join(dir, 'link-to-events.jsonl'));
+    fs.linkSync(seedFile, path.join(dir, 'hardlink-to-seeds.jsonl'));
+    const cases: [string, RegExp][] = [
+      [path.join(runDir, 'events.jsonl'), /is in the folder of run r1/],
+      [path.join(runDir, 'run.json'), /is in the folder of run r1/],
+      [path.join(runDir, 'new.jsonl'), /is in the folder of run r1/],
+      [path.join(runDir, '..', 'r1', 'overrides.jsonl'), /is in the folder of run r1/],
+      [path.join(dir, 'link-to-events.jsonl'), /is in the folder of run r1/],
+      [seedFile, /is the seed file of run r1/],
+      [path.join(dir, 'hardlink-to-seeds.jsonl'), /is the seed file of run r1/],
+    ];
+    for (const [out, rule] of cases) {
+      for (const format of ['openai', 'sharegpt'] as const) {
+        assert.throws(() => exportRun(sampleRun().events, { format, out, replace: true, protect }), (e) => isSvdError(e, 'bad_config') && rule.test(e.message), out);
+      }
+    }
+    for (const name of ['run.json', 'events.jsonl', 'overrides.jsonl']) assert.equal(fs.readFileSync(path.join(runDir, name), 'utf8'), `${name}\n`);
+    assert.deepEqual(fs.readdirSync(runDir).sort(), ['events.jsonl', 'overrides.jsonl', 'run.json']);
+    assert.equal(fs.readFileSync(seedFile, 'utf8'), '{"question": "q"}\n');
+  });
+
+  it('refuses a split file or dataset_info.json that would land on a protected file', () => {
+    const { dir, seedFile, protect } = fakeRun();
+    // --val-fraction writes <base>.train.jsonl: the seed file here.
+    const out = path.join(dir, 'seeds.train.jsonl');
+    fs.renameSync(seedFile, out);
+    const moved = { ...protect, files: [{ path: out, what: 'the seed file of run r1' }] };
+    assert.throws(() => exportRun(sampleRun().events, { format: 'openai', out: path.join(dir, 'seeds.jsonl'), valFraction: 0.5, replace: true, protect: moved }), /is the seed file/);
+    const info = path.join(dir, 'dataset_info.json');
+    const asSeeds = { files: [{ path: info, what: 'the seed file of run r1' }] };
+    fs.writeFileSync(info, '{}');
+    assert.throws(() => exportRun(sampleRun().events, { format: 'sharegpt', out: path.join(dir, 'd.jsonl'), protect: asSeeds }), /dataset_info\.json is the seed file/);
+    assert.equal(fs.existsSync(path.join(dir, 'd.jsonl')), false);
+  });
+
+  it('refuses an existing file unless asked to replace it, and keeps its mode when it does', { skip: process.platform === 'win32' }, () => {
+    const { dir, protect } = fakeRun();
+    const out = path.join(dir, 'train.jsonl');
+    fs.writeFileSync(out, 'precious\n', { mode: 0o600 });
+    fs.chmodSync(out, 0o600);
+    assert.deepEqual(planExport({ format: 'openai', out, protect }).existing, [out]);
+    assert.throws(() => exportRun(sampleRun().events, { format: 'openai', out, protect }), (e) => isSvdError(e, 'bad_config') && /already exists/.test(e.message));
+    assert.equal(fs.readFileSync(out, 'utf8'), 'precious\n');
+    exportRun(sampleRun().events, { format: 'openai', out, protect, replace: true });
+    assert.equal(readRows(out).length, 2);
+    assert.equal(fs.statSync(out).mode & 0o777, 0o600);
+    const fresh = path.join(dir, 'fresh.jsonl');
+    assert.deepEqual(planExport({ format: 'openai', out: fresh, protect }).existing, []);
   });
 });

@@ -428,7 +428,7 @@ describe('ModelClient: usage', () => {
     const payload = {
       choices: [
         { message: { role: 'assistant', content: 'a' }, finish_reason: null },
-        { message: { role: 'assistant', content: null, reasoning_content: { not: 'text' } } },
+        { message: { role: 'assistant', content: '', reasoning_content: { not: 'text' } } },
       ],
       usage: { prompt_tokens: 7, completion_tokens: 5 },
     };
@@ -441,6 +441,49 @@ describe('ModelClient: usage', () => {
     const noUsage = clientFor('http://127.0.0.1:9/v1', { fetch: fixedFetch({ choices: payload.choices.slice(0, 1) }) });
     const [bare] = await noUsage.complete(request(), 1);
     assert.deepEqual([bare!.promptTokens, bare!.completionTokens], [0, 0]);
+  });
+
+  test('content: null is no answer: retried, then an invalid_response; a choice with reasoning alone is an answer', async () => {
+    const nothing = { choices: [{ message: { role: 'assistant', content: null }, finish_reason: 'stop' }] };
+    let sent = 0;
+    const counting: typeof fetch = async (input, init) => {
+      sent += 1;
+      return fixedFetch(nothing)(input, init);
+    };
+    await assert.rejects(
+      clientFor('http://127.0.0.1:9/v1', { fetch: counting, maxRetries: 2 }).complete(request(), 1),
+      (error: unknown) => error instanceof ModelCallError && error.kind === 'invalid_response' && error.retryable && !error.fatal && /content: null/.test(error.message),
+    );
+    assert.equal(sent, 3, 'asked again on each retry');
+    const thinking = { choices: [{ message: { content: null, reasoning_content: 'Thought it through.' }, finish_reason: 'length' }] };
+    const [sample] = await clientFor('http://127.0.0.1:9/v1', { fetch: fixedFetch(thinking) }).complete(request(), 1);
+    assert.deepEqual([sample!.text, sample!.reasoning], ['', 'Thought it through.']);
+  });
+
+  test('a batched reply with some null choices asks again for those only', async () => {
+    const half = {
+      choices: [
+        { index: 0, message: { content: 'kept' }, finish_reason: 'stop' },
+        { index: 1, message: { content: null }, finish_reason: 'stop' },
+      ],
+    };
+    const asked: number[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      asked.push((JSON.parse(String(init?.body)) as { n?: number }).n ?? 1);
+      return fixedFetch(half)(input, init);
+    };
+    const samples = await clientFor('http://127.0.0.1:9/v1', { fetch: counting }).complete(request(), 2);
+    assert.deepEqual(samples.map((sample) => sample.text), ['kept', 'kept']);
+    assert.deepEqual(asked, [2, 1], 'the null choice was asked for again, alone');
+  });
+
+  test('a scripted null reply is asked again, not answered empty', async () => {
+    await withServer({ handler: ({ choiceIndex }) => ({ content: `answer ${choiceIndex}` }) }, async (server) => {
+      server.inject({ kind: 'null_content' });
+      const samples = await clientFor(server.url, { maxRetries: 1 }).complete(request(), 2);
+      assert.deepEqual(samples.map((sample) => sample.text), ['answer 0', 'answer 1']);
+      assert.equal(server.requests.length, 2);
+    });
   });
 
   test('choices come back in index order', async () => {

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseRunConfig, type RunConfigInput } from '../../src/core/config';
@@ -8,6 +8,7 @@ import { isSvdError } from '../../src/core/errors';
 import type { RunEvent } from '../../src/core/events';
 import { runPipeline, type RunResult } from '../../src/core/pipeline';
 import { foldRun } from '../../src/core/runview';
+import { formatProblem } from '../../src/core/seeds';
 import { RunStore } from '../../src/core/store';
 import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 
@@ -172,6 +173,86 @@ describe('pipeline against the scripted server', () => {
     const after = readFileSync(path.join(first.dir, 'events.jsonl'), 'utf8').split('\n').length;
     // Only the new session's start and finish were added.
     assert.equal(after - lines, 2);
+  });
+
+  test('a seed question over the size limit is a bad row with its line; the rest of the file runs', async () => {
+    const scripts: SeedScript[] = [{ question: 'What is 1 + 1?' }, { question: 'What is 2 + 2?' }];
+    server.setHandler(methodHandler(scripts));
+    const dir = tempDir();
+    const seedsFile = path.join(dir, 'seeds.jsonl');
+    const rows = [
+      { id: 'q0', domain: 'math', question: scripts[0]!.question },
+      { id: 'big', domain: 'math', question: `What is ${'9'.repeat(300 * 1024)} + 1?` },
+      { id: 'q1', domain: 'math', question: scripts[1]!.question },
+    ];
+    writeFileSync(seedsFile, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    const problems: string[] = [];
+    const result = await runPipeline({
+      seedsFile,
+      runsDir: path.join(dir, 'runs'),
+      config: parseRunConfig({ promptsDir: PROMPTS }),
+      endpoint: { baseURL: server.url, model: 'scripted', engine: 'server' },
+      onProblem: (problem) => problems.push(formatProblem(problem)),
+    });
+    assert.deepEqual(problems, [`${seedsFile}:2: field "question": the question is 300.0 KB, over the limit of 256 KB (maxQuestionBytes)`]);
+    assert.equal(result.seedsTotal, 2);
+    assert.equal(result.accepted, 2);
+    assert.deepEqual(Object.keys(outcomes(result.dir)).sort(), ['q0', 'q1']);
+  });
+
+  test('a response over the size limit is stored cut, with a marker, in the run and in the cache', async () => {
+    const scripts: SeedScript[] = [{ question: 'What is 5 + 5?' }];
+    const inner = methodHandler(scripts);
+    const huge = 'y'.repeat(5 * 1024 * 1024);
+    server.setHandler((call) => (call.kind === 'generate' ? { content: huge } : inner(call)));
+    const dir = tempDir();
+    const result = await run(server, writeSeeds(dir, scripts), path.join(dir, 'runs'), { candidates: 1, votes: 1 });
+    const candidate = eventsOf(result.dir).find((event) => event.type === 'candidate');
+    assert.ok(candidate?.type === 'candidate');
+    const limit = 4 * 1024 * 1024;
+    assert.ok(candidate.text.startsWith('y'.repeat(1000)));
+    assert.match(candidate.text, /\n\n\[cut by svd: the response was 5242880 bytes, over the limit of 4194304 \(maxResponseBytes\)\]$/);
+    assert.ok(Buffer.byteLength(candidate.text) < limit + 200, `stored ${Buffer.byteLength(candidate.text)} bytes`);
+    const cached = readFileSync(path.join(dir, 'cache', 'samples.jsonl'), 'utf8');
+    assert.ok(cached.length < limit + 2000, `cached ${cached.length} bytes`);
+    assert.match(cached, /cut by svd/);
+  });
+
+  test('every seed answered with content: null fails the run with the server code; nothing empty is cached, and a resume asks again', async () => {
+    const scripts: SeedScript[] = [{ question: 'What is 4 + 4?' }, { question: 'What is 4 + 5?' }];
+    server.setHandler(methodHandler(scripts));
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts);
+    const runsDir = path.join(dir, 'runs');
+    // One generation request per seed (n batched), no retries: each seed gets one null reply.
+    server.inject({ kind: 'null_content', match: 'generate' }, { kind: 'null_content', match: 'generate' });
+    const before = server.countBy('generate');
+    await assert.rejects(
+      run(server, seeds, runsDir, { maxRetries: 0, concurrency: 1, candidates: 2, votes: 1 }, { runId: 'nulls' }),
+      (error: unknown) => isSvdError(error, 'unreachable') && /all 2 seeds ended in an error/.test(error.message) && /content: null/.test(error.message),
+    );
+    assert.equal(server.pendingFaults, 0);
+    const first = eventsOf(path.join(runsDir, 'nulls'));
+    assert.deepEqual(first.filter((e) => e.type === 'run').map((e) => e.type === 'run' && e.state), ['started', 'failed']);
+    assert.equal(first.filter((e) => e.type === 'error').length, 2);
+    assert.equal(first.filter((e) => e.type === 'candidate').length, 0, 'no empty candidate recorded');
+    const cacheFile = path.join(dir, 'cache', 'samples.jsonl');
+    assert.equal(existsSync(cacheFile) ? readFileSync(cacheFile, 'utf8') : '', '', 'no empty answer cached');
+
+    const resumed = await run(server, seeds, runsDir, { maxRetries: 0, concurrency: 1, candidates: 2, votes: 1 }, { runId: 'nulls' });
+    assert.equal(resumed.state, 'finished');
+    assert.equal(resumed.accepted, 2);
+    assert.equal(server.countBy('generate') - before, 4, 'both seeds were asked again');
+  });
+
+  test('a run in which only some seeds fail still finishes', async () => {
+    const scripts: SeedScript[] = [{ question: 'What is 8 + 1?' }, { question: 'What is 8 + 2?' }];
+    server.setHandler(methodHandler(scripts));
+    const dir = tempDir();
+    server.inject({ kind: '500', match: 'generate' });
+    const result = await run(server, writeSeeds(dir, scripts), path.join(dir, 'runs'), { maxRetries: 0, concurrency: 1, candidates: 1, votes: 1 });
+    assert.equal(result.state, 'finished');
+    assert.equal(result.seedsDone, 1);
   });
 
   test('a persistent server error leaves the seed pending with an error record, and a later run completes it', async () => {

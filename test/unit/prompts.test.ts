@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -183,6 +183,35 @@ describe('overrides', () => {
     const fixtures = path.join(ROOT, 'test/fixtures/prompts');
     const prompts = await PromptSet.load({ overrideDir: fixtures });
     assert.equal(prompts.source('science', 'cycle_infer'), path.join(fixtures, 'science', 'cycle_infer.md'));
+  });
+
+  test('an override that links outside the prompts folder is refused; a link inside it is followed', { skip: process.platform === 'win32' }, async () => {
+    const outside = path.join(await mkdtemp(path.join(tmp, 'outside-')), 'secret.md');
+    await writeFile(outside, 'LEAK {{question}}');
+    const leaky = await mkdtemp(path.join(tmp, 'leaky-'));
+    await symlink(outside, path.join(leaky, 'generate.md'));
+    const error = await loadError({ overrideDir: leaky });
+    assert.ok(isSvdError(error, 'bad_config'), String(error));
+    assert.ok(error.message.includes(path.join(leaky, 'generate.md')), error.message);
+    assert.match(error.message, /outside the prompts folder/);
+
+    // A domain folder that is a link to elsewhere leads outside just the same.
+    const viaFolder = await mkdtemp(path.join(tmp, 'via-folder-'));
+    await symlink(path.dirname(outside), path.join(viaFolder, 'math'));
+    await rename(outside, path.join(path.dirname(outside), 'generate.md'));
+    assert.match((await loadError({ overrideDir: viaFolder })).message, /outside the prompts folder/);
+
+    const tidy = await mkdtemp(path.join(tmp, 'tidy-'));
+    await mkdir(path.join(tidy, 'shared'));
+    await writeFile(path.join(tidy, 'shared', 'generate.md'), 'SHARED {{question}}');
+    await symlink(path.join('shared', 'generate.md'), path.join(tidy, 'generate.md'));
+    // Reached through a link to the folder itself: still inside.
+    const alias = path.join(tmp, `alias-${path.basename(tidy)}`);
+    await symlink(tidy, alias);
+    for (const dir of [tidy, alias]) {
+      const prompts = await PromptSet.load({ overrideDir: dir });
+      assert.equal(prompts.render('math', 'generate', VARS)[0]?.content, `SHARED ${VARS.question}`);
+    }
   });
 
   test('a relative override folder is resolved', async () => {

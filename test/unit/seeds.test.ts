@@ -779,3 +779,29 @@ describe('text instead of the file', () => {
     assert.match(broken.message, /text-wins\.json:1: expected a JSON array/);
   });
 });
+
+describe('question size limit', () => {
+  test('a question over the limit is a bad row with file:line and field; the rows around it are read', async () => {
+    const huge = 'x'.repeat(300 * 1024);
+    const file = await write(
+      'huge.jsonl',
+      jsonl({ id: 'a', domain: 'math', question: 'small' }, { id: 'b', domain: 'math', question: huge }, { id: 'c', domain: 'math', question: 'also small' }),
+    );
+    const { seeds, problems } = await collect({ file });
+    assert.deepEqual(seeds.map((seed) => seed.id), ['a', 'c']);
+    assert.equal(problems.length, 1);
+    assert.equal(formatProblem(problems[0]!), `${file}:2: field "question": the question is 300 KB, over the limit of 256 KB (maxQuestionBytes)`);
+  });
+
+  test('the limit counts UTF-8 bytes, applies to every format and can be set', async () => {
+    const wide = 'é'.repeat(700); // 1400 bytes in 700 characters
+    const csv = await write('wide.csv', `id,question,domain\nw,${wide},math\nn,narrow,math\n`);
+    const limited = await collect({ file: csv, maxQuestionBytes: 1024 });
+    assert.deepEqual(limited.seeds.map((seed) => seed.id), ['n']);
+    assert.equal(limited.problems[0]?.line, 2);
+    assert.match(limited.problems[0]!.message, /1\.4 KB, over the limit of 1 KB/);
+    assert.equal((await collect({ file: csv, maxQuestionBytes: 2048 })).seeds.length, 2);
+    const array = await write('wide.json', JSON.stringify([{ id: 'w', question: wide, domain: 'math' }]));
+    assert.equal((await collect({ file: array, maxQuestionBytes: 1024 })).problems.length, 1);
+  });
+});

@@ -6,12 +6,17 @@ import * as path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { parseRunConfig } from '../../src/core/config';
 import { isSvdError } from '../../src/core/errors';
+import { isProcessAlive, processStart } from '../../src/core/process';
+import { zombie } from '../fixtures/processes';
 import type { NewRunEvent, RunEvent } from '../../src/core/events';
 import {
+  RUN_ID_MAX_LENGTH,
   RunStore,
+  checkRunId,
   defaultRunsDir,
   listRuns,
   resolveRunDir,
+  runIdStem,
   writeFileAtomic,
   type RunManifest,
 } from '../../src/core/store';
@@ -349,8 +354,16 @@ describe('RunStore lock', () => {
     return path.join(dir, 'run.lock');
   }
 
-  function writeLock(dir: string, pid: number): void {
-    fs.writeFileSync(lockFile(dir), JSON.stringify({ pid, host: os.hostname(), at: new Date().toISOString() }));
+  function writeLock(dir: string, pid: number, start?: string): void {
+    fs.writeFileSync(lockFile(dir), JSON.stringify({ pid, host: os.hostname(), at: new Date().toISOString(), start }));
+  }
+
+  /** A long-lived child, killed when the test ends. */
+  async function liveChild(): Promise<number> {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    cleanups.push(() => child.kill('SIGKILL'));
+    await new Promise((resolve) => child.once('spawn', resolve));
+    return child.pid!;
   }
 
   it('takes and releases the lock', () => {
@@ -398,6 +411,39 @@ describe('RunStore lock', () => {
     store.lock();
     assert.equal(JSON.parse(fs.readFileSync(lockFile(dir), 'utf8')).pid, process.pid);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['events.jsonl', 'overrides.jsonl', 'run.json', 'run.lock']);
+  });
+
+  it('takes over a lock whose process is a zombie (killed, not yet reaped)', { skip: process.platform !== 'linux' }, async () => {
+    const dir = tempDir();
+    const store = create(dir);
+    const { pid, parent } = await zombie();
+    cleanups.push(() => parent.kill('SIGKILL'));
+    assert.doesNotThrow(() => process.kill(pid, 0), 'a zombie still answers kill(0)');
+    writeLock(dir, pid);
+    store.lock();
+    assert.equal(JSON.parse(fs.readFileSync(lockFile(dir), 'utf8')).pid, process.pid);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (its start time differs)', { skip: process.platform === 'win32' }, async () => {
+    const dir = tempDir();
+    const store = create(dir);
+    const pid = await liveChild();
+    // The lock names the live pid, but the start time of a different process: the pid was reused since.
+    const otherStart = processStart(process.pid);
+    assert.ok(otherStart && processStart(pid) && otherStart !== processStart(pid));
+    writeLock(dir, pid, otherStart);
+    store.lock();
+    const lock = JSON.parse(fs.readFileSync(lockFile(dir), 'utf8')) as { pid: number; start?: string };
+    assert.equal(lock.pid, process.pid);
+    assert.equal(lock.start, otherStart, 'the new lock records its own start time');
+  });
+
+  it('refuses a lock whose live process has the recorded start time', { skip: process.platform === 'win32' }, async () => {
+    const dir = tempDir();
+    const store = create(dir);
+    const pid = await liveChild();
+    writeLock(dir, pid, processStart(pid));
+    assert.throws(() => store.lock(), (e) => isSvdError(e, 'run_locked') && e.message.includes(`process ${pid}`));
   });
 
   it('takes over an unreadable lock', () => {
@@ -537,5 +583,68 @@ for (;;) {
     const final = open(dir);
     assert.ok(final.size >= 100, `the writers got only ${final.size} events down`);
     assert.ok(final.append(seedEvent(final.size)));
+  });
+});
+
+describe('process liveness', () => {
+  it('tells a live process, a dead one and a reused pid apart', { skip: process.platform === 'win32' }, () => {
+    const mine = processStart();
+    assert.ok(mine, 'this platform gives a start stamp');
+    assert.equal(isProcessAlive(process.pid), true);
+    assert.equal(isProcessAlive(process.pid, mine), true);
+    assert.equal(isProcessAlive(process.pid, `${mine}0`), false);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    assert.equal(isProcessAlive(dead), false);
+    assert.equal(processStart(dead), undefined);
+  });
+});
+
+describe('run ids', () => {
+  const bad: [string, RegExp][] = [
+    ['', /cannot be empty/],
+    ['x'.repeat(300), /at most 120 characters \(this one has 300\)/],
+    ['../../x', /path separator/],
+    ['a\\b', /path separator/],
+    ['..', /cannot contain "\.\."/],
+    ['a..b', /cannot contain "\.\."/],
+    ['.', /the runs folder itself/],
+    ['-x', /cannot start with "-"/],
+    ['a\u0000b', /control characters/],
+  ];
+
+  it('names the rule a bad id breaks, as a bad_config error', () => {
+    for (const [id, rule] of bad) {
+      assert.throws(() => checkRunId(id, { source: '--run' }), (e) => isSvdError(e, 'bad_config') && rule.test(e.message) && e.message.startsWith('--run: '), id);
+    }
+    assert.equal(checkRunId('x'.repeat(RUN_ID_MAX_LENGTH)), 'x'.repeat(RUN_ID_MAX_LENGTH));
+    assert.equal(checkRunId('seeds-1a2b3c4d'), 'seeds-1a2b3c4d');
+    assert.equal(checkRunId('.hidden_run'), '.hidden_run');
+  });
+
+  it('admits a nested id only when asked, each part checked', () => {
+    assert.throws(() => checkRunId('sweep-x/n4v3'), (e) => isSvdError(e, 'bad_config') && /path separator/.test(e.message));
+    assert.equal(checkRunId('sweep-x/n4v3', { nested: true }), 'sweep-x/n4v3');
+    for (const id of ['../x', 'a/../b', 'a/', '/a', 'a/-b']) {
+      assert.throws(() => checkRunId(id, { nested: true }), (e) => isSvdError(e, 'bad_config'), id);
+    }
+  });
+
+  it('refuses to create a run whose manifest id is bad, leaving nothing behind', () => {
+    const runsDir = path.join(tempDir(), 'runs');
+    fs.mkdirSync(runsDir);
+    for (const [id] of bad) {
+      const dir = path.join(runsDir, 'target');
+      assert.throws(() => RunStore.create(dir, manifest(id)), (e) => isSvdError(e, 'bad_config') && /bad run id/.test(e.message), id);
+    }
+    assert.deepEqual(fs.readdirSync(runsDir), []);
+  });
+
+  it('derives a valid stem from any seed file name', () => {
+    for (const name of ['-rf.jsonl', 'a..b.jsonl', `${'long'.repeat(80)}.jsonl`, '....jsonl', '---.csv', 'ünïcode seeds.json']) {
+      const id = `${runIdStem(name)}-1a2b3c4d`;
+      assert.equal(checkRunId(id), id, name);
+      assert.equal(checkRunId(`sweep-${id}`), `sweep-${id}`, name);
+    }
+    assert.equal(runIdStem('/data/math seeds.jsonl'), 'math-seeds');
   });
 });
