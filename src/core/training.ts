@@ -12,6 +12,7 @@ import { SvdError, describeError, isSvdError } from './errors';
 import { exportRun, type ExportFormat, type ExportSummary } from './export';
 import { issueText, readJsonFileIfExists } from './jsonFile';
 import { cancelFineTune, followFineTune, startFineTune, type FineTuneEvent, type FineTuneStatus } from './finetune';
+import { redactText, withoutCredentials } from './redact';
 import { RunStore, writeFileAtomic } from './store';
 
 export const TRAINERS = ['openai', 'trl', 'llamafactory', 'custom'] as const;
@@ -353,8 +354,10 @@ export class LocalTrainingLog {
     this.record = writeTraining(this.runDir, { ...this.record, status: 'running' });
   }
 
-  line(text: string): void {
+  line(raw: string): void {
     if (this.closed) return;
+    // A trainer prints what it likes (its arguments, its environment): the log keeps it without secrets.
+    const text = redactText(raw);
     fs.writeSync(this.logFd, `${text}\n`);
     const trimmed = text.trim();
     // Metrics dicts and progress bars are shown as numbers; anything else is the trainer's latest word.
@@ -415,6 +418,11 @@ export interface ApiJobOptions {
   runDir: string;
   /** From the environment or the editor's secret storage; never written anywhere. */
   apiKey?: string;
+  /**
+   * The server's URL as given, when it carries credentials (user:password@) that the record leaves out; used only
+   * when it names the record's server.
+   */
+  baseUrl?: string;
   /** Between polls. Default 5000. */
   pollMs?: number;
   signal?: AbortSignal;
@@ -442,7 +450,7 @@ export async function startApiJob(options: StartApiJobOptions): Promise<Training
     trainer: 'openai',
     baseModel: options.baseModel,
     status: 'starting',
-    baseUrl: options.baseUrl,
+    baseUrl: withoutCredentials(options.baseUrl),
     dataFile: options.trainingFile,
     ...(options.examples !== undefined ? { examples: options.examples } : {}),
   });
@@ -479,6 +487,11 @@ function apiJobOf(runDir: string): TrainingRecord & { jobId: string; baseUrl: st
   return record as TrainingRecord & { jobId: string; baseUrl: string };
 }
 
+/** The URL to reach the record's server: the caller's own, credentials and all, when it names the same server. */
+function serverUrl(record: { baseUrl: string }, given: string | undefined): string {
+  return given !== undefined && withoutCredentials(given) === record.baseUrl ? given : record.baseUrl;
+}
+
 /**
  * Follows the run's job until it ends, keeping the record and the metrics current. Following again (after a reload)
  * adds only the steps not recorded yet. Aborting stops the following, not the job (SvdError 'aborted').
@@ -490,7 +503,7 @@ export async function followApiJob(options: ApiJobOptions): Promise<TrainingReco
   let record: TrainingRecord = start;
   const onStatus = (status: FineTuneStatus) => {
     if (status.events.length > 0) {
-      fs.appendFileSync(trainLogFile(options.runDir), status.events.map((e) => `${e.at} ${e.level} ${e.message}\n`).join(''));
+      fs.appendFileSync(trainLogFile(options.runDir), redactText(status.events.map((e) => `${e.at} ${e.level} ${e.message}\n`).join('')));
     }
     const points = status.events
       .filter((e) => e.step !== undefined && e.loss !== undefined && e.step > lastStep)
@@ -512,7 +525,7 @@ export async function followApiJob(options: ApiJobOptions): Promise<TrainingReco
     options.onUpdate?.(record, status.events);
   };
   await followFineTune({
-    baseURL: start.baseUrl,
+    baseURL: serverUrl(start, options.baseUrl),
     apiKey: options.apiKey,
     jobId: start.jobId,
     pollMs: options.pollMs,
@@ -526,7 +539,7 @@ export async function followApiJob(options: ApiJobOptions): Promise<TrainingReco
 /** Asks the server to cancel the run's job; the record takes the state the server answers with. */
 export async function cancelApiJob(options: ApiJobOptions): Promise<TrainingRecord> {
   const start = apiJobOf(options.runDir);
-  const status = await cancelFineTune({ baseURL: start.baseUrl, apiKey: options.apiKey, jobId: start.jobId, signal: options.signal, fetch: options.fetch });
+  const status = await cancelFineTune({ baseURL: serverUrl(start, options.baseUrl), apiKey: options.apiKey, jobId: start.jobId, signal: options.signal, fetch: options.fetch });
   const record = updateTraining(options.runDir, { status: jobStatus(status.status), lastEvent: 'Cancelled by the user' });
   options.onUpdate?.(record, []);
   return record;
