@@ -1,4 +1,5 @@
 // Where the CLI writes, and the `--events` stream (one JSON object per line on stdout) that tools and the editor read.
+import { redactText } from '../core/redact';
 import { formatProblem } from '../core/seeds';
 import type { SeedProblem } from '../core/types';
 
@@ -7,6 +8,11 @@ export interface Io {
   err: (text: string) => void;
   /** stderr is a terminal: a live progress line may redraw itself there. */
   isTTY: boolean;
+}
+
+/** The same streams, every line redacted (see core/redact.ts): nothing the CLI prints or streams holds a secret. */
+export function redactingIo(io: Io): Io {
+  return { out: (text) => io.out(redactText(text)), err: (text) => io.err(redactText(text)), isTTY: io.isTTY };
 }
 
 export interface EventStream {

@@ -21,13 +21,10 @@ import { collect, commandEval, type EvalFlags } from './eval';
 import { commandSweep, integerList, methodConfig, type SweepFlags } from './sweep';
 import { ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
-import { eventStream, type Io } from './io';
+import { eventStream, redactingIo, type Io } from './io';
+import { addSecretsFromEnv, apiKeyFromEnv, withoutCredentials } from '../core/redact';
 
 const VERSION = '0.1.0';
-
-export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.SVD_API_KEY || env.OPENAI_API_KEY || undefined;
-}
 
 function integer(flag: string) {
   return (value: string): number => {
@@ -358,7 +355,7 @@ async function commandModels(flags: { baseUrl: string; json?: boolean }, io: Io)
   });
   const models = await client.listModels();
   if (flags.json) io.out(JSON.stringify(models));
-  else if (models.length === 0) io.out(`${flags.baseUrl} serves no model`);
+  else if (models.length === 0) io.out(`${withoutCredentials(flags.baseUrl)} serves no model`);
   else for (const model of models) io.out(model);
   return 0;
 }
@@ -564,7 +561,9 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
   return program;
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], rawIo: Io): Promise<number> {
+  addSecretsFromEnv(process.env);
+  const io = redactingIo(rawIo);
   let code = 0;
   const program = buildProgram(io, (c) => (code = c));
   try {

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { SvdError, describeError } from '../core/errors';
 import { expandTemplate, launchTrainer } from '../core/launcher';
+import { withoutCredentials } from '../core/redact';
 import { RunStore } from '../core/store';
 import { exportTrainingData, followApiJob, LocalTrainingLog, startApiJob, TRAINERS, type Trainer } from '../core/training';
 import { pythonPreflight, writeTrainerFiles, type LocalTrainer } from '../core/trainers';
@@ -42,7 +43,7 @@ export async function commandTrain(runDir: string, flags: TrainFlags, io: Io, ap
   if (flags.trainer === 'openai') {
     const baseURL = flags.baseUrl ?? 'https://api.openai.com/v1';
     if (flags.dryRun) {
-      io.out(`would upload ${train} to ${baseURL} and fine-tune ${baseModel}`);
+      io.out(`would upload ${train} to ${withoutCredentials(baseURL)} and fine-tune ${baseModel}`);
       return 0;
     }
     // The job is recorded in the run (training.json), so the editor shows it and can follow it too.
@@ -63,6 +64,7 @@ export async function commandTrain(runDir: string, flags: TrainFlags, io: Io, ap
     const final = await followApiJob({
       runDir,
       apiKey,
+      baseUrl: baseURL,
       signal,
       onUpdate: (_record, events) => {
         for (const event of events) io.err(`${event.at} ${event.level} ${event.message}`);

@@ -4,12 +4,13 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SvdError } from './errors';
+import { redactSecrets } from './redact';
 
-/** Writes `file` whole, atomically. */
+/** Writes `file` whole, atomically; known secrets in text are redacted (see redact.ts). */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const writer = new AtomicFileWriter(file);
   try {
-    writer.write(data);
+    writer.write(typeof data === 'string' ? redactSecrets(data) : data);
     writer.commit();
   } catch (error) {
     writer.abort();

@@ -17,6 +17,7 @@ import { readJsonFile } from './jsonFile';
 import { foldRun, type CandidateView, type RunView } from './runview';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
+import { withoutCredentials } from './redact';
 import { RunStore, writeFileAtomic } from './store';
 import { DOMAINS, PURPOSES, type Domain, type Seed, type SeedProblem } from './types';
 
@@ -232,7 +233,7 @@ async function evaluateModel(context: ModelContext, endpoint: Endpoint): Promise
   const counted = questions.filter((q) => q.skipped === undefined);
   const result: EvalModelResult = {
     model: endpoint.model,
-    ...(endpoint.engine === 'server' ? { baseURL: endpoint.baseURL } : {}),
+    ...(endpoint.engine === 'server' ? { baseURL: withoutCredentials(endpoint.baseURL) } : {}),
     passAt1: passByDomain(counted.map((q) => ({ domain: q.domain, samples: q.outcomes.length, correct: q.correct }))),
     requests: usage.requests,
     cachedSamples: questions.cached,

@@ -6,6 +6,7 @@ import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 
 import { z } from 'zod';
 import { abortableSleep } from './abort';
 import { SvdError, describeError } from './errors';
+import { endpointAuth, redactText, secrets, withoutCredentials } from './redact';
 
 export interface FineTuneOptions {
   baseURL: string;
@@ -72,13 +73,17 @@ type RawEvent = z.infer<typeof EventSchema>;
 
 const MetricsSchema = z.looseObject({ step: z.number().optional(), train_loss: z.number().optional() });
 
+/** The key is the caller's, never the environment's: the client is told it, or told there is none. */
 function createClient(options: Pick<FineTuneOptions, 'baseURL' | 'apiKey' | 'fetch'>): OpenAI {
+  secrets.add(options.apiKey);
+  const auth = endpointAuth(options.baseURL, options.apiKey, 'the fine-tuning URL');
   return new OpenAI({
-    baseURL: options.baseURL,
+    baseURL: auth.baseURL,
     apiKey: options.apiKey || 'none',
     adminAPIKey: null,
     organization: null,
     project: null,
+    ...(auth.headers ? { defaultHeaders: auth.headers } : {}),
     // Retries are ours: a poll failure is retried on the next poll, a failed start is reported at once.
     maxRetries: 0,
     ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -96,8 +101,14 @@ function endpointPath(baseURL: string, tail: string): string {
   return `${base}${tail}`;
 }
 
+/** A failed request as an SvdError whose message holds neither the key nor the URL's credentials. */
 function toSvdError(error: unknown, baseURL: string, request: string): SvdError {
   if (error instanceof SvdError) return error;
+  const mapped = classify(error, withoutCredentials(baseURL), request);
+  return new SvdError(mapped.code, redactText(mapped.message), { cause: error });
+}
+
+function classify(error: unknown, baseURL: string, request: string): SvdError {
   if (error instanceof APIUserAbortError) return new SvdError('aborted', 'stopped following the fine-tuning job', { cause: error });
   if (error instanceof APIConnectionError) {
     return new SvdError('unreachable', `the server at ${baseURL} cannot be reached (${request}): ${error.message}`, { cause: error });
@@ -125,7 +136,8 @@ function isTransient(error: unknown): boolean {
 }
 
 function invalid(request: string, baseURL: string, error: z.ZodError): SvdError {
-  return new SvdError('internal', `the server at ${baseURL} answered ${request} with an unexpected body: ${z.prettifyError(error)}`);
+  const message = `the server at ${withoutCredentials(baseURL)} answered ${request} with an unexpected body: ${z.prettifyError(error)}`;
+  return new SvdError('internal', redactText(message));
 }
 
 function parseJob(body: unknown, request: string, baseURL: string): Job {

@@ -3,6 +3,7 @@
 // the workers it started (accelerate, torchrun).
 import { spawn } from 'node:child_process';
 import { SvdError } from './errors';
+import { withoutApiKeys } from './redact';
 
 export interface TrainMetrics {
   step?: number;
@@ -16,6 +17,7 @@ export interface LaunchOptions {
   executable: string;
   args: string[];
   cwd: string;
+  /** Added to the inherited environment, which never carries the model server's API key (see withoutApiKeys). */
   env?: Record<string, string>;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
@@ -37,7 +39,7 @@ export function launchTrainer(options: LaunchOptions): Promise<LaunchResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(options.executable, options.args, {
       cwd: options.cwd,
-      env: { ...process.env, PYTHONUNBUFFERED: '1', ...options.env },
+      env: { ...withoutApiKeys(process.env), PYTHONUNBUFFERED: '1', ...options.env },
       detached: process.platform !== 'win32',
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,

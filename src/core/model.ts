@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { abortableSleep } from './abort';
 import { SvdError, type ErrorCode } from './errors';
 import type { UsageCounts } from './events';
+import { endpointAuth, redactText, secrets } from './redact';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from './types';
 
 export interface RetryInfo {
@@ -60,7 +61,8 @@ export class ModelCallError extends SvdError {
 
   constructor(kind: ModelCallErrorKind, message: string, options: { status?: number; cause?: unknown } = {}) {
     const fatal = FATAL_KINDS.has(kind);
-    super(fatal ? (kind as ErrorCode) : 'internal', message, { cause: options.cause });
+    // Redacted where the text is born: a server may quote the key (or a URL with credentials) in its error body.
+    super(fatal ? (kind as ErrorCode) : 'internal', redactText(message), { cause: options.cause });
     this.kind = kind;
     if (options.status !== undefined) this.status = options.status;
     this.retryable = RETRYABLE_KINDS.has(kind);
@@ -152,7 +154,9 @@ export class ModelClient {
       throw new SvdError('bad_config', `model client: ${problems}`);
     }
     const o = checked.data;
-    this.baseURL = o.baseURL.replace(/\/+$/, '');
+    secrets.add(options.apiKey);
+    const auth = endpointAuth(o.baseURL, options.apiKey);
+    this.baseURL = auth.baseURL.replace(/\/+$/, '');
     this.model = options.model;
     this.timeoutMs = o.timeoutMs;
     this.maxRetries = o.maxRetries;
@@ -173,6 +177,7 @@ export class ModelClient {
       organization: null,
       project: null,
       webhookSecret: null,
+      ...(auth.headers ? { defaultHeaders: auth.headers } : {}),
       maxRetries: 0,
       timeout: o.timeoutMs,
       fetch: options.fetch ?? keepAliveFetch(),

@@ -23,6 +23,7 @@ import { ModelCallError, ModelClient } from './model';
 import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
+import { redactText, withoutCredentials } from './redact';
 import { RunStore, checkRunId, listRuns, runIdStem, type RunManifest } from './store';
 import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from './types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
@@ -118,12 +119,14 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     id: runId,
     createdAt: new Date().toISOString(),
     seedFile: { path: path.resolve(options.seedsFile), fingerprint: scan.fingerprint, format: scan.format, rows: seedsTotal },
-    model: { model: endpoint.model, baseURL: endpoint.engine === 'server' ? endpoint.baseURL : undefined, engine: endpoint.engine },
+    model: { model: endpoint.model, baseURL: endpoint.engine === 'server' ? withoutCredentials(endpoint.baseURL) : undefined, engine: endpoint.engine },
     config,
     methodFingerprint: methodHash,
     ...(subset ? { subset } : {}),
   };
 
+  // Before the run's folder exists: a client that cannot be built (a bad URL, credentials and a key) leaves nothing.
+  const client = options.client ?? modelClientFor(endpoint, config);
   const resumed = existsSync(path.join(dir, 'run.json'));
   if (!resumed && options.runId === undefined) noticeEarlierRuns(options, manifest);
   const store = resumed ? RunStore.open(dir) : RunStore.create(dir, manifest);
@@ -136,7 +139,6 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     throw error;
   }
 
-  const client = options.client ?? modelClientFor(endpoint, config);
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
   options.onStart?.({ runId, dir, resumed, seedsTotal });
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options);
@@ -157,7 +159,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
       return run.result(runId, dir, 'stopped', resumed);
     }
-    store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: describeError(error), usage, wallMs });
+    store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
     throw error;
   } finally {
     store.close();

@@ -12,6 +12,7 @@ import { SvdError, describeError } from './errors';
 import { RunEvent, type NewRunEvent } from './events';
 import { issueText } from './jsonFile';
 import { isProcessAlive, processStart } from './process';
+import { redactSecrets } from './redact';
 
 export const RunManifestSchema = z.object({
   version: z.literal(1),
@@ -210,7 +211,17 @@ export class AppendLog<T> {
       if (this.fileSize() > this.end) this.settleTail(indexed);
     }
     if (this.index.has(key)) return { written: false, indexed };
-    const line = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+    // The last net for secrets: a key a server or a model echoed is never written (see redact.ts).
+    const text = JSON.stringify(entry);
+    const safe = redactSecrets(text);
+    if (safe !== text) {
+      const redacted = this.parseLine(Buffer.from(safe, 'utf8'), 0, Buffer.byteLength(safe, 'utf8'));
+      if (!redacted.ok || this.options.keyOf(redacted.value) !== key) {
+        throw new SvdError('internal', `${this.file}: the record of ${key} holds a secret that cannot be redacted`);
+      }
+      entry = redacted.value;
+    }
+    const line = Buffer.from(`${safe}\n`, 'utf8');
     const start = this.end;
     const written = fs.writeSync(this.writer(), line);
     if (written !== line.length) {

@@ -13,6 +13,7 @@ import { exportRun, type ExportFormat, type ExportSummary } from './export';
 import { issueText, readJsonFileIfExists } from './jsonFile';
 import { cancelFineTune, followFineTune, startFineTune, type FineTuneEvent, type FineTuneStatus } from './finetune';
 import { isProcessAlive, processStart } from './process';
+import { redactText, withoutCredentials } from './redact';
 import { RunStore, writeFileAtomic } from './store';
 
 export const TRAINERS = ['openai', 'trl', 'llamafactory', 'custom'] as const;
@@ -350,8 +351,10 @@ export class LocalTrainingLog {
     this.record = writeTraining(this.runDir, { ...this.record, status: 'running' });
   }
 
-  line(text: string): void {
+  line(raw: string): void {
     if (this.closed) return;
+    // A trainer prints what it likes (its arguments, its environment): the log keeps it without secrets.
+    const text = redactText(raw);
     fs.writeSync(this.logFd, `${text}\n`);
     const trimmed = text.trim();
     // Metrics dicts and progress bars are shown as numbers; anything else is the trainer's latest word.
@@ -412,6 +415,11 @@ export interface ApiJobOptions {
   runDir: string;
   /** From the environment or the editor's secret storage; never written anywhere. */
   apiKey?: string;
+  /**
+   * The server's URL as given, when it carries credentials (user:password@) that the record leaves out; used only
+   * when it names the record's server.
+   */
+  baseUrl?: string;
   /** Between polls. Default 5000. */
   pollMs?: number;
   signal?: AbortSignal;
@@ -439,7 +447,7 @@ export async function startApiJob(options: StartApiJobOptions): Promise<Training
     trainer: 'openai',
     baseModel: options.baseModel,
     status: 'starting',
-    baseUrl: options.baseUrl,
+    baseUrl: withoutCredentials(options.baseUrl),
     dataFile: options.trainingFile,
     ...(options.examples !== undefined ? { examples: options.examples } : {}),
   });
@@ -476,6 +484,11 @@ function apiJobOf(runDir: string): TrainingRecord & { jobId: string; baseUrl: st
   return record as TrainingRecord & { jobId: string; baseUrl: string };
 }
 
+/** The URL to reach the record's server: the caller's own, credentials and all, when it names the same server. */
+function serverUrl(record: { baseUrl: string }, given: string | undefined): string {
+  return given !== undefined && withoutCredentials(given) === record.baseUrl ? given : record.baseUrl;
+}
+
 /**
  * Follows the run's job until it ends, keeping the record and the metrics current. Following again (after a reload)
  * adds only the steps not recorded yet. Aborting stops the following, not the job (SvdError 'aborted').
@@ -487,7 +500,7 @@ export async function followApiJob(options: ApiJobOptions): Promise<TrainingReco
   let record: TrainingRecord = start;
   const onStatus = (status: FineTuneStatus) => {
     if (status.events.length > 0) {
-      fs.appendFileSync(trainLogFile(options.runDir), status.events.map((e) => `${e.at} ${e.level} ${e.message}\n`).join(''));
+      fs.appendFileSync(trainLogFile(options.runDir), redactText(status.events.map((e) => `${e.at} ${e.level} ${e.message}\n`).join('')));
     }
     const points = status.events
       .filter((e) => e.step !== undefined && e.loss !== undefined && e.step > lastStep)
@@ -509,7 +522,7 @@ export async function followApiJob(options: ApiJobOptions): Promise<TrainingReco
     options.onUpdate?.(record, status.events);
   };
   await followFineTune({
-    baseURL: start.baseUrl,
+    baseURL: serverUrl(start, options.baseUrl),
     apiKey: options.apiKey,
     jobId: start.jobId,
     pollMs: options.pollMs,
@@ -523,7 +536,7 @@ export async function followApiJob(options: ApiJobOptions): Promise<TrainingReco
 /** Asks the server to cancel the run's job; the record takes the state the server answers with. */
 export async function cancelApiJob(options: ApiJobOptions): Promise<TrainingRecord> {
   const start = apiJobOf(options.runDir);
-  const status = await cancelFineTune({ baseURL: start.baseUrl, apiKey: options.apiKey, jobId: start.jobId, signal: options.signal, fetch: options.fetch });
+  const status = await cancelFineTune({ baseURL: serverUrl(start, options.baseUrl), apiKey: options.apiKey, jobId: start.jobId, signal: options.signal, fetch: options.fetch });
   const record = updateTraining(options.runDir, { status: jobStatus(status.status), lastEvent: 'Cancelled by the user' });
   options.onUpdate?.(record, []);
   return record;

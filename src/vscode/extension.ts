@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, isSvdError, SvdError } from '../core/errors';
 import { EXPORT_FORMATS, exportRun, planExport, runProtection, type ExportFormat, type ExportOptions } from '../core/export';
+import { addSecretsFromEnv, secrets } from '../core/redact';
 import { RunStore, resolveRunDir } from '../core/store';
 import { formatDuration } from '../core/status';
 import {
@@ -32,6 +33,7 @@ import { SeedCodeLensProvider, isSeedFile } from './codelens';
 import { RunStatusBar } from './statusBar';
 import { readSettings, type ExtensionSettings } from './settings';
 import { TrainingJobs } from './trainingJobs';
+import { redactingLog } from './redactingLog';
 
 const SECRET_PREFIX = 'svd.apiKey:';
 const OPENAI_URL = 'https://api.openai.com/v1';
@@ -48,8 +50,9 @@ export interface SvdApi {
 }
 
 export function activate(context: vscode.ExtensionContext): SvdApi {
-  const log = vscode.window.createOutputChannel('Self-Verified Distillation', { log: true });
+  const log = redactingLog(vscode.window.createOutputChannel('Self-Verified Distillation', { log: true }));
   context.subscriptions.push(log);
+  addSecretsFromEnv(process.env);
   const active = new Map<string, ActiveRun>();
   const pending = new Set<ActiveRun>();
 
@@ -116,7 +119,10 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
   };
   const apiKeyFor = async (baseUrl: string | undefined): Promise<string | undefined> => {
     const name = secretKeyFor(baseUrl);
-    return name ? context.secrets.get(name) : undefined;
+    const key = name ? await context.secrets.get(name) : undefined;
+    // Known to the log's redaction before any request could echo it.
+    secrets.add(key);
+    return key;
   };
 
   const jobs = new TrainingJobs({
@@ -648,6 +654,7 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
         ? keyArg
         : await vscode.window.showInputBox({ title: `API key for ${baseUrl}`, password: true, ignoreFocusOut: true, prompt: 'Kept in the editor\'s secret storage, never in settings or files.' });
     if (!key) return undefined;
+    secrets.add(key);
     await context.secrets.store(name, key);
     log.info(`API key set for ${originOf(baseUrl!)}`);
     return true;
