@@ -8,7 +8,13 @@ import { SvdError } from '../core/errors';
 const url = z
   .string()
   .trim()
-  .refine((value) => value === '' || /^https?:\/\/[^\s]+$/i.test(value), 'must be an http(s) URL such as http://localhost:8000/v1, or empty for the embedded engine');
+  .refine((value) => value === '' || /^https?:\/\/[^\s]+$/i.test(value), 'must be an http(s) URL such as http://localhost:8000/v1, or empty for the embedded engine')
+  // Settings are plain files (often in a repository): a password there is no secret, and it would reach the CLI's
+  // arguments, which any process can read.
+  .refine(
+    (value) => !/^https?:\/\/[^/?#]*@/i.test(value),
+    'must not hold credentials (user:password@): remove them and store the key with "SVD: Set API Key"',
+  );
 
 const SETTINGS = {
   'endpoint.baseUrl': url.default(''),

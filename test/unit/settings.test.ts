@@ -34,6 +34,8 @@ test('an invalid value names the setting and what it must be', () => {
     ['votes', 0, /svd\.votes/],
     ['candidates', 2.5, /svd\.candidates/],
     ['endpoint.baseUrl', 'localhost:8000', /svd\.endpoint\.baseUrl: must be an http\(s\) URL/],
+    ['endpoint.baseUrl', 'https://user:hunter2-secret@proxy.example/v1', /svd\.endpoint\.baseUrl: must not hold credentials .*SVD: Set API Key/],
+    ['train.baseUrl', 'http://me:pw@localhost:8000/v1', /svd\.train\.baseUrl: must not hold credentials/],
     ['selection', 'best', /svd\.selection/],
   ] as const) {
     assert.throws(
