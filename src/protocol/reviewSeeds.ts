@@ -243,7 +243,8 @@ function candidateHaystack(candidate: ReviewCandidate): string {
  */
 export function judgesWrongAbout(seed: ReviewSeed, candidate: ReviewCandidate): Exclude<JudgesWrong, 'either'> | undefined {
   const truth = candidate.truth;
-  if (!truth || !candidate.valid) return undefined;
+  // "Not checked" (no sandbox) says nothing of the answer, so nothing of the judges either.
+  if (!truth || !candidate.valid || truth.outcome === 'unchecked') return undefined;
   if (candidate.acceptedByMethod) return truth.correct ? undefined : 'false_accept';
   if (!truth.correct || seed.status === 'pending') return undefined;
   const cycle = candidate.stages[0]?.state;

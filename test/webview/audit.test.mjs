@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseWebviewMessage } from '../../src/protocol/review.ts';
 import { ReviewTestRuns } from '../../src/protocol/reviewFeed.ts';
-import { AUDIT, auditReviewRun, HOSTILE_GOLD, HOSTILE_OUTPUT } from './fixtures.ts';
+import { AUDIT, auditReviewRun, HOSTILE_GOLD, HOSTILE_OUTPUT, truth } from './fixtures.ts';
 import { FakeHost, openReview, ROOT, startHarness, waitForList } from './harness.ts';
 import { assertClean, choose, contrastOf, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';
 
@@ -179,6 +179,36 @@ describe('the audit in the review', () => {
       await choose(page, 'judges-wrong', 'Right or wrong by the gold');
       await waitForFilter(page, host, (f) => !('judgesWrong' in f));
       assert.equal((await renderedCandidates(page)).length, 8);
+      await assertClean(harness, review);
+    } finally {
+      await review.close();
+    }
+  });
+
+  it('code that had no sandbox reads "not checked": no verdict on the judges, never recorded from the panel', async () => {
+    // c1#0 (accepted) was not run where the run was made: its truth is "not checked", not "wrong".
+    const events = auditReviewRun().events.map((e) =>
+      e.type === 'truth' && e.candidateId === 'c1#0' ? truth('c1#0', 'unchecked', { detail: 'not checked: no sandbox on this machine (bubblewrap (bwrap) is not installed)' }) : e,
+    );
+    const host = new AuditHost(events, 5);
+    const review = await openReview(harness, host, { viewport: { width: 1300, height: 2400 } });
+    const { page } = review;
+    try {
+      await waitForList(page);
+      assert.equal((await truthOf(page))['c1#0'], 'unchecked');
+      assert.match(await row(page, 'c1#0').locator('.truth-tag').innerText(), /not checked/);
+      assert.match(await row(page, 'c1#0').locator('.truth-tag').getAttribute('title'), /no sandbox on this machine/);
+      assert.ok(!(await wrongOf(page)).some(([id]) => id === 'c1#0'), 'no judges-wrong mark on an unchecked candidate');
+      assert.match(await page.locator('.audit-note').innerText(), /1 coding candidates not checked: no sandbox on this machine/);
+
+      // Run tests on a machine without a sandbox: the answer is shown, and nothing is recorded.
+      host.result = { outcome: 'unchecked', correct: false, detail: 'not checked: no sandbox on this machine (bubblewrap (bwrap) is not installed)', durationMs: 1 };
+      await row(page, AUDIT.untested).locator('[data-act="tests"]').click();
+      const done = row(page, AUDIT.untested).locator('.test-run[data-test-state="done"]');
+      await done.waitFor();
+      assert.match(await done.innerText(), /tests: not checked\s+not checked: no sandbox on this machine/);
+      assert.doesNotMatch(await done.innerText(), /recorded in the run/);
+      assert.equal((await truthOf(page))[AUDIT.untested], null, 'not recorded as the candidate\'s truth');
       await assertClean(harness, review);
     } finally {
       await review.close();

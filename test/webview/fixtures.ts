@@ -154,13 +154,13 @@ export { candidateIdOf };
 /** A truth event: the candidate checked against its seed's gold, as the pipeline's audit records it. */
 export function truth(
   candidateId: string,
-  outcome: 'pass' | 'fail' | 'error' | 'timeout',
+  outcome: 'pass' | 'fail' | 'error' | 'timeout' | 'unchecked',
   extra: { extracted?: string; detail?: string; output?: string } = {},
 ): RunEvent {
   const hash = candidateId.lastIndexOf('#');
   return {
     type: 'truth',
-    id: eventIds.truth(candidateId),
+    id: outcome === 'unchecked' ? eventIds.uncheckedTruth(candidateId) : eventIds.truth(candidateId),
     at: '2025-03-01T12:00:00.000Z',
     seedId: candidateId.slice(0, hash),
     candidateId,
