@@ -498,7 +498,9 @@ export function seedOfRow(
   options: SeedReadOptions,
 ): { seed: Seed; idField: string } | RowProblem {
   if (!isRow(row)) return seedFromRow(row, line, fallbackId, options);
-  const questionField = questionFieldOf(row, options.questionField) ?? (Object.hasOwn(row, 'Question') ? 'Question' : undefined);
+  // GPQA's `Question`, where the row has none of the usual fields and none was named.
+  const gpqaQuestion = options.questionField === undefined && Object.hasOwn(row, 'Question') ? 'Question' : undefined;
+  const questionField = questionFieldOf(row, options.questionField) ?? gpqaQuestion;
   const choices = choiceRow(row, { ...options, questionField });
   if (choices === undefined) return seedFromRow(row, line, fallbackId, options);
   if ('message' in choices) return choices;

@@ -28,10 +28,10 @@ describe('normalizeShortAnswer', () => {
 });
 
 test('isWordAnswer: words and formulas of substances go to exact match, numbers and formulas to math', () => {
-  for (const gold of ['mitochondria', 'the Krebs cycle', 'H2O', 'CO2', 'NaCl', 'Na^+', 'pH', '\\text{yes}', '1.5 meters']) {
+  for (const gold of ['mitochondria', 'the Krebs cycle', 'H2O', 'CO2', 'NaCl', 'Na^+', 'pH', '\\text{yes}', 'vitamin B12']) {
     assert.equal(isWordAnswer(gold), true, gold);
   }
-  for (const gold of ['42', '-1', '\\frac{1}{2}', '2\\sqrt{3}', '6.02\\times10^{23}', '\\pi', 'x+y', '3.0 m/s', '$5$']) {
+  for (const gold of ['42', '-1', '\\frac{1}{2}', '2\\sqrt{3}', '6.02\\times10^{23}', '\\pi', 'x+y', '3.0 m/s', '$5$', '1.5 meters', '-5 kJ/mol', '20 amino acids']) {
     assert.equal(isWordAnswer(gold), false, gold);
   }
 });
@@ -64,6 +64,7 @@ test('the checker: science gold in words by exact match, a numeric science gold 
     assert.equal((await checker.check('science', '\\boxed{Mitochondria}', { answer: 'mitochondria' }))?.outcome, 'pass');
     assert.equal((await checker.check('science', '\\boxed{ribosome}', { answer: 'mitochondria' }))?.outcome, 'fail');
     assert.equal((await checker.check('science', '\\boxed{0.5}', { answer: '\\frac{1}{2}' }))?.outcome, 'pass');
+    assert.equal((await checker.check('science', '\\boxed{1.50 m}', { answer: '1.5 meters' }))?.outcome, 'pass');
     assert.equal((await checker.check('science', '\\boxed{6.02 \\times 10^{23}}', { answer: '6.02\\times10^{23}' }))?.outcome, 'pass');
     assert.equal((await checker.check('science', 'The answer is (C).', { answer: 'C' }))?.outcome, 'pass');
   } finally {

@@ -130,6 +130,13 @@ describe('GPQA-style rows in the seed reader', () => {
     assert.equal(optionText(seeds[1]!.question, seeds[1]!.gold!.answer!), 'carbon dioxide');
   });
 
+  test('a named question field is the one read; missing, the row is a problem', async () => {
+    const named = await read('named.jsonl', jsonl({ ...GPQA, stem: 'Named stem?' }), { questionField: 'stem' });
+    assert.match(named.seeds[0]!.question, /^Named stem\?\n\nA\. /);
+    const missing = await read('missing.jsonl', jsonl(GPQA), { questionField: 'stem' });
+    assert.deepEqual(missing.problems.map((p) => [p.line, p.field, p.message]), [[1, 'stem', 'missing']]);
+  });
+
   test("a row's own domain wins, then the reader's default, then science", async () => {
     const { seeds } = await read('domains.jsonl', jsonl({ ...GPQA, domain: 'math' }, { ...GPQA, 'Record ID': 'r2' }), { domain: 'coding' });
     assert.deepEqual(seeds.map((s) => s.domain), ['math', 'coding']);

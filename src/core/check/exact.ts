@@ -9,12 +9,14 @@ import type { CheckResult } from './types';
 const FORMULA = /^(?:[A-Z][a-z]?(?:_?\{?\d+\}?)?)+(?:\^?\{?\d*[+-]\}?)?$/;
 
 /**
- * Whether a gold answer is words (exact match) rather than a number or a formula (the math checker): a word is three
+ * Whether a gold answer is words (exact match) rather than a number or a formula (the math checker). A number with
+ * its unit ("1.5 meters", "-5 kJ/mol") is a number: the math checker reads the value. Otherwise a word is three
  * letters or more outside LaTeX commands; a chemical formula counts as words; so does text without a digit or an
  * operator ("pH").
  */
 export function isWordAnswer(gold: string): boolean {
   const text = gold.trim().replace(/^\$+|\$+$/g, '').trim();
+  if (/^[-+\u2212]?\s*\.?\d/.test(text)) return false;
   if (FORMULA.test(text)) return true;
   if (/\p{L}{3,}/u.test(text.replace(/\\[a-zA-Z]+/g, ' '))) return true;
   return !/[\p{N}\\^_=+\-*/<>()|]/u.test(text);
