@@ -12,6 +12,7 @@ const gold = z.object({
   tests: z.string().optional(),
   solution: z.string().optional(),
   entryPoint: z.string().optional(),
+  shuffleSeed: z.number().int().nonnegative().optional(),
 });
 const base = { id: z.string().min(1), at: z.string() };
 

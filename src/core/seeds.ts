@@ -10,6 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { parse as parseCsv, type CsvError } from 'csv-parse';
 import { DEFAULT_MAX_QUESTION_BYTES } from './config';
 import { SvdError, describeError } from './errors';
+import { choiceRow } from './seedChoices';
 import type { Domain, Gold, Seed, SeedProblem } from './types';
 
 export type SeedFormat = 'jsonl' | 'json' | 'csv';
@@ -457,7 +458,7 @@ async function* toRecords(batches: AsyncIterable<ParsedRow[]>, options: SeedRead
         yield { kind: 'problem', problem: { file, line: parsed.line, ...parsed.problem } };
         continue;
       }
-      const result = seedFromRow(parsed.row, parsed.line, parsed.fallbackId, options);
+      const result = seedOfRow(parsed.row, parsed.line, parsed.fallbackId, options);
       if ('message' in result) {
         yield { kind: 'problem', problem: { file, line: parsed.line, ...result } };
         continue;
@@ -483,6 +484,29 @@ function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * One parsed row to a seed, or the problem with it: the per-row half of the reader, which `svd check --row` and
+ * `--pairs` share. A row whose options are separate fields (GPQA) is first put in the plain layout (seedChoices.ts),
+ * and its shuffle seed goes into the gold, so the letter can be rebuilt.
+ */
+export function seedOfRow(
+  row: unknown,
+  line: number,
+  fallbackId: string,
+  options: SeedReadOptions,
+): { seed: Seed; idField: string } | RowProblem {
+  if (!isRow(row)) return seedFromRow(row, line, fallbackId, options);
+  // GPQA's `Question`, where the row has none of the usual fields and none was named.
+  const gpqaQuestion = options.questionField === undefined && Object.hasOwn(row, 'Question') ? 'Question' : undefined;
+  const questionField = questionFieldOf(row, options.questionField) ?? gpqaQuestion;
+  const choices = choiceRow(row, { ...options, questionField });
+  if (choices === undefined) return seedFromRow(row, line, fallbackId, options);
+  if ('message' in choices) return choices;
+  const result = seedFromRow(choices.row, line, fallbackId, { ...options, questionField: choices.questionField });
+  if ('message' in result) return result;
+  return { ...result, seed: { ...result.seed, gold: { ...result.seed.gold, shuffleSeed: choices.shuffleSeed } } };
 }
 
 function seedFromRow(

@@ -22,6 +22,8 @@ export interface Gold {
   tests?: string;
   solution?: string;
   entryPoint?: string;
+  /** Multiple choice built from separate option fields (GPQA): the seed the options were shuffled with. */
+  shuffleSeed?: number;
 }
 
 export interface Seed {

@@ -3,6 +3,7 @@
 import type { Domain, Gold } from '../types';
 import { checkChoice, choiceLetter } from './choice';
 import { CodeRunner } from './code';
+import { checkExact, isWordAnswer } from './exact';
 import { checkMath } from './math';
 import type { AnswerChecker, CheckOptions, CheckResult } from './types';
 
@@ -25,9 +26,10 @@ function present(value: string | undefined): value is string {
 }
 
 /**
- * math: the last \boxed{} against gold.answer. science: the option letter when gold.answer is one (A-J), else as
- * math. coding: the last code block run with gold.tests (gold.entryPoint names the function HumanEval's check()
- * calls). undefined when the gold has nothing for the domain.
+ * math: the last \boxed{} against gold.answer. science: the option letter when gold.answer is one (A-J); a short
+ * answer in words by exact match, normalised as SQuAD does (exact.ts); a number or a formula as math. coding: the
+ * last code block run with gold.tests (gold.entryPoint names the function HumanEval's check() calls). undefined
+ * when the gold has nothing for the domain.
  */
 export function createAnswerChecker(options: AnswerCheckerOptions = {}): ClosableAnswerChecker {
   const runner = new CodeRunner({ workers: options.codeWorkers, timeoutMs: options.timeoutMs, memoryMb: options.memoryMb });
@@ -39,7 +41,8 @@ export function createAnswerChecker(options: AnswerCheckerOptions = {}): Closabl
         case 'science': {
           if (!present(gold.answer)) return undefined;
           const letter = choiceLetter(gold.answer);
-          return letter !== undefined ? checkChoice(text, letter) : checkMath(text, gold.answer);
+          if (letter !== undefined) return checkChoice(text, letter);
+          return isWordAnswer(gold.answer) ? checkExact(text, gold.answer) : checkMath(text, gold.answer);
         }
         case 'coding':
           if (!present(gold.tests)) return undefined;
