@@ -12,6 +12,15 @@ const gold = z.object({
   tests: z.string().optional(),
   solution: z.string().optional(),
   entryPoint: z.string().optional(),
+  testCases: z
+    .object({
+      kind: z.enum(['stdin', 'functional']),
+      fnName: z.string().optional(),
+      unwrap: z.boolean().optional(),
+      cases: z.array(z.object({ input: z.string(), output: z.string() })),
+      omitted: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
 });
 const base = { id: z.string().min(1), at: z.string() };
 

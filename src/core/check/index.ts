@@ -4,6 +4,7 @@ import type { Domain, Gold } from '../types';
 import { checkChoice, choiceLetter } from './choice';
 import { CodeRunner } from './code';
 import { checkMath } from './math';
+import { checkTestCases } from './testcases';
 import type { AnswerChecker, CheckOptions, CheckResult } from './types';
 
 export interface AnswerCheckerOptions {
@@ -27,7 +28,8 @@ function present(value: string | undefined): value is string {
 /**
  * math: the last \boxed{} against gold.answer. science: the option letter when gold.answer is one (A-J), else as
  * math. coding: the last code block run with gold.tests (gold.entryPoint names the function HumanEval's check()
- * calls). undefined when the gold has nothing for the domain.
+ * calls), else on gold.testCases under LiveCodeBench's rules (testcases.ts). undefined when the gold has nothing for
+ * the domain.
  */
 export function createAnswerChecker(options: AnswerCheckerOptions = {}): ClosableAnswerChecker {
   const runner = new CodeRunner({ workers: options.codeWorkers, timeoutMs: options.timeoutMs, memoryMb: options.memoryMb });
@@ -42,8 +44,11 @@ export function createAnswerChecker(options: AnswerCheckerOptions = {}): Closabl
           return letter !== undefined ? checkChoice(text, letter) : checkMath(text, gold.answer);
         }
         case 'coding':
-          if (!present(gold.tests)) return undefined;
-          return runner.check(text, { tests: gold.tests, entryPoint: gold.entryPoint }, checkOptions);
+          if (present(gold.tests)) return runner.check(text, { tests: gold.tests, entryPoint: gold.entryPoint }, checkOptions);
+          if (gold.testCases !== undefined && gold.testCases.cases.length > 0) {
+            return checkTestCases(runner, text, gold.testCases, { memoryMb: checkOptions?.memoryMb, signal: checkOptions?.signal });
+          }
+          return undefined;
       }
     },
     close: () => runner.close(),
