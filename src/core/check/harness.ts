@@ -8,18 +8,23 @@
 // - functional: the code is executed once; `Solution()` is made once when the code has "class Solution" (else the
 //   function is looked up in the module); each case calls it with `json.loads` of each input line; a tuple result
 //   becomes a list, and the result must `==` json.loads(output);
-// - a time limit per case (LCB's 6 s, by SIGALRM as LCB does), and the first failing case ends the run.
+// - a time limit per case (LCB's 6 s, by SIGALRM as LCB does, re-fired every 0.1 s), and the first failing case
+//   is the verdict.
 // Where LCB's in-process mocks differ from running `python3 prog.py < input` (its stdin.readline drops newlines and
 // raises StopIteration at the end, stdout has no .buffer, the code is wrapped in a function so `global` breaks), the
 // harness gives the program a real-looking stdin and stdout instead: a program LCB fails only through those mocks
 // passes here. Reading past the input sees EOF.
 //
-// The payload (code, cases, the run's nonce) comes on stdin, read before any candidate code runs. The candidate's
-// stdout and stderr are captured per case (bounded), so its prints never reach the real stdout; the harness's one
-// report is the last line, `<nonce> <json>`, and the caller takes it only when the program finished normally.
-// What this does not stop: code in the same interpreter can read the harness's memory (the nonce, the expected
-// outputs) and rewrite it. That is a deliberate attack on a measurement, still contained by the sandbox, and
-// checks never decide what becomes training data.
+// The expected outputs never enter a sandbox that runs candidate code. Code in the harness's interpreter can read
+// and rewrite anything there (walk up the frames, patch the comparison), so a verdict made inside could be forged.
+// Instead each output is reduced to a digest of a canonical text that is equal exactly when LCB's comparison says
+// equal (_canon_stdout, _canon_value), and the caller compares those digests with the gold's, which the same code
+// computes in a separate run on the gold alone (`expected_only`). To forge a pass a program must produce the right
+// outputs, which is what the check measures. The cost: the harness cannot stop at the first wrong answer, only at
+// the first error or timeout; the verdict still names the first failing case, as LCB's does.
+// The report is one line, `<nonce> <json>`, printed last; the caller takes it only when the program finished normally
+// (the sandbox keeps 8 KB of output, so it stays a few KB). The candidate's stdout and stderr are captured per case,
+// bounded (printing too much fails the case), so its prints never reach the real stdout.
 
 /** LCB's `import_string`, verbatim (testing_util.py). */
 const IMPORT_STRING = [
@@ -32,14 +37,21 @@ const IMPORT_STRING = [
   'sys.setrecursionlimit(50000)',
 ].join('\n') + '\n';
 
+/** Hex digits of each output's digest: 48 bits, so that 100 cases still make a report of a few KB. */
+export const DIGEST_HEX = 12;
+/** Characters of output preview in a report, over all cases. */
+const PREVIEW_BUDGET = 800;
+
 export const HARNESS = String.raw`
-import builtins, io, json, os, signal, sys, threading, time, traceback, types
+import builtins, hashlib, io, json, os, signal, sys, threading, time, traceback, types
 from decimal import Decimal
 
 _IMPORT_STRING = ${JSON.stringify(IMPORT_STRING)}
+_DIGEST_HEX = ${DIGEST_HEX}
+_PREVIEW_BUDGET = ${PREVIEW_BUDGET}
 _write, _real_open = os.write, builtins.open
 _stdin, _stdout, _stderr = sys.stdin, sys.stdout, sys.stderr
-_state = {'timed_out': False, 'too_much': False, 'offset': 0}
+_state = {'timed_out': False, 'too_much': False, 'offset': 0, 'preview': 0}
 
 
 class _Timeout(BaseException):
@@ -109,51 +121,75 @@ def _disarm():
 
 
 def _stripped_lines(value):
+    # grade_stdio's get_stripped_lines.
     return [line.strip() for line in value.strip().split('\n')]
 
 
-def _decimals(line):
-    try:
-        return True, [Decimal(token) for token in line.split()]
-    except Exception:
-        return False, []
+def _decimal_text(d):
+    # Exact: equal Decimals give equal text (1.0 and 1.00, -0 and 0); normalize() would round to 28 digits.
+    if d.is_infinite():
+        return '-inf' if d.is_signed() else '+inf'
+    if d.is_zero():
+        return '0'
+    sign, digits, exponent = d.as_tuple()
+    digits = list(digits)
+    while digits and digits[-1] == 0:
+        digits.pop()
+        exponent += 1
+    while digits and digits[0] == 0:
+        digits.pop(0)
+    return '%s%se%d' % ('-' if sign else '', ''.join(map(str, digits)), exponent)
 
 
-def _compare_stdout(got, expected):
-    # grade_stdio's comparison.
-    got_lines, want_lines = _stripped_lines(got), _stripped_lines(expected)
-    if len(got_lines) != len(want_lines):
-        return 'mismatched output length: %d lines, expected %d' % (len(got_lines), len(want_lines))
-    for index, (a, b) in enumerate(zip(got_lines, want_lines)):
-        if a == b:
-            continue
-        ok_a, dec_a = _decimals(a)
-        ok_b, dec_b = _decimals(b)
-        if ok_a and ok_b and dec_a == dec_b:
-            continue
-        return 'line %d: %s != %s' % (index + 1, _cut(a), _cut(b))
-    return None
+def _canon_stdout(text):
+    # Two outputs get the same text exactly when grade_stdio calls them equal: as many stripped lines, each equal
+    # as text or else as Decimal tokens. A line with a NaN token matches only as text (NaN != NaN).
+    lines = []
+    for line in _stripped_lines(text):
+        try:
+            tokens = [Decimal(token) for token in line.split()]
+        except Exception:
+            tokens = None
+        if tokens is not None and not any(token.is_nan() for token in tokens):
+            lines.append('D' + ' '.join(_decimal_text(token) for token in tokens))
+        else:
+            lines.append('S' + line)
+    return '\n'.join(lines)
 
 
-_PLAIN = (type(None), bool, int, float, str, list, tuple, dict)
+def _never():
+    # Equal to nothing: what cannot == a JSON value (NaN, a tuple inside, a set, an object of the candidate's class).
+    return '?' + os.urandom(8).hex()
 
 
-def _plain(value, budget=1_000_000):
-    # Only plain data is compared: an object of the candidate's own class could say it equals anything.
-    stack = [value]
-    while stack:
-        budget -= 1
-        if budget < 0:
-            return False
-        item = stack.pop()
-        if type(item) not in _PLAIN:
-            return False
-        if type(item) in (list, tuple):
-            stack.extend(item)
-        elif type(item) is dict:
-            stack.extend(item.keys())
-            stack.extend(item.values())
-    return True
+def _canon_value(value):
+    # Two values get the same text exactly when Python's == holds between plain data and a JSON value: numbers by
+    # value (True == 1 == 1.0), lists in order, dicts by key; anything else (an object whose __eq__ says yes to
+    # everything included) equals nothing.
+    kind = type(value)
+    if value is None:
+        return 'N'
+    if kind is bool or kind is int:
+        return 'I%d' % value
+    if kind is float:
+        if value != value:
+            return _never()
+        if value in (float('inf'), float('-inf')):
+            return 'F%s' % value
+        return 'I%d' % int(value) if value.is_integer() else 'F' + value.hex()
+    if kind is str:
+        return 'S' + json.dumps(value)
+    if kind is list:
+        return 'L[' + ','.join(_canon_value(item) for item in value) + ']'
+    if kind is dict:
+        if any(type(key) is not str for key in value):
+            return _never()
+        return 'D{' + ','.join(json.dumps(key) + ':' + _canon_value(value[key]) for key in sorted(value)) + '}'
+    return _never()
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:_DIGEST_HEX]
 
 
 def _join_threads(deadline):
@@ -223,21 +259,23 @@ def _compile(source):
         return None, {'kind': 'syntax', 'detail': _cut('%s%s' % (getattr(e, 'msg', None) or e, where))}
 
 
-def _run_stdin(payload, cases, seconds, cap):
+def _preview(value, length):
+    text = value if isinstance(value, str) else repr(value)
+    return ascii(text[:length])[1:-1][:length]
+
+
+def _run_stdin(payload, inputs, seconds, cap, results):
     _state['offset'] = _IMPORT_STRING.count('\n') + 1
     code, failure = _compile(_IMPORT_STRING + '\n' + payload['code'])
     if failure is not None:
-        return 0, failure
-    for index, case in enumerate(cases):
-        failure, got = _stdin_case(code, case['input'], seconds, cap)
-        if failure is None:
-            why = _compare_stdout(got, case['output'])
-            if why is not None:
-                failure = {'kind': 'wrong', 'detail': why, 'got': _cut(got), 'expected': _cut(case['output'])}
+        return failure
+    for index, text in enumerate(inputs):
+        failure, got = _stdin_case(code, text, seconds, cap)
         if failure is not None:
             failure['case'] = index
-            return index, failure
-    return len(cases), None
+            return failure
+        results.append((_digest(_canon_stdout(got)), _preview(got, _state['preview'])))
+    return None
 
 
 def _guarded(seconds, cap, call):
@@ -258,68 +296,84 @@ def _guarded(seconds, cap, call):
         sys.stdin, sys.stdout, sys.stderr = _stdin, _stdout, _stderr
 
 
-def _run_functional(payload, cases, seconds, cap):
+def _run_functional(payload, inputs, seconds, cap, results):
     source = payload['code']
     fn_name = payload['fn_name']
-    # All inputs and outputs are parsed first, as grade_call_based does.
+    # All inputs are parsed first, as grade_call_based does.
     try:
-        inputs = [[json.loads(line) for line in case['input'].split('\n')] for case in cases]
-        outputs = [json.loads(case['output']) for case in cases]
+        arguments = [[json.loads(line) for line in text.split('\n')] for text in inputs]
     except ValueError as e:
-        # The gold is at fault, not the candidate.
-        return 0, {'kind': 'gold', 'detail': _cut(repr(e))}
+        return {'kind': 'gold', 'detail': _cut(repr(e))}
     module = types.ModuleType('tmp_sol')
     _state['offset'] = _IMPORT_STRING.count('\n') + 2
     code, failure = _compile(_IMPORT_STRING + '\n\n' + source)
     if failure is not None:
-        return 0, failure
+        return failure
 
     def load():
         exec(code, module.__dict__)
         return module.Solution() if 'class Solution' in source else module
 
     failure, solution = _guarded(seconds, cap, load)
-    if _state['timed_out']:
+    if failure is None and _state['timed_out']:
         failure = {'kind': 'timeout'}
     if failure is not None:
         failure['stage'] = 'load'
-        return 0, failure
+        return failure
     method = getattr(solution, fn_name, None)
     if method is None:
-        return 0, {'kind': 'missing', 'detail': 'no %s to call' % fn_name}
-    for index, (args, expected) in enumerate(zip(inputs, outputs)):
+        return {'kind': 'missing', 'detail': 'no %s to call' % fn_name}
+    for index, args in enumerate(arguments):
         def call():
             result = method(*args)
+            # "don't penalize model if it produces tuples instead of lists" (grade_call_based)
             if isinstance(result, tuple):
                 result = list(result)
-            if not _plain(result):
-                return False, result
-            same = result == expected
-            if not same and payload.get('unwrap') and isinstance(expected, list) and len(expected) == 1:
-                # APPS's call-based outputs are often wrapped in a list of one.
-                same = result == expected[0]
-            return same, result
-        failure, verdict = _guarded(seconds, cap, call)
+            return _digest(_canon_value(result)), _preview(result, _state['preview'])
+        failure, done = _guarded(seconds, cap, call)
         if failure is None and _state['timed_out']:
             failure = {'kind': 'timeout'}
-        if failure is None and not verdict[0]:
-            failure = {'kind': 'wrong', 'got': _cut(verdict[1]), 'expected': _cut(cases[index]['output'])}
         if failure is not None:
             failure['case'] = index
-            return index, failure
-    return len(cases), None
+            return failure
+        results.append(done)
+    return None
+
+
+def _expected(payload):
+    # Trusted: the gold's outputs alone, never with a candidate's code. Each case: the digests it accepts.
+    digests = []
+    for text in payload['outputs']:
+        if payload['mode'] == 'stdin':
+            digests.append([_digest(_canon_stdout(text))])
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError as e:
+            return {'gold': _cut(repr(e))}
+        accepted = [_digest(_canon_value(value))]
+        if payload.get('unwrap') and type(value) is list and len(value) == 1:
+            # APPS's call-based outputs are often wrapped in a list of one.
+            accepted.append(_digest(_canon_value(value[0])))
+        digests.append(accepted)
+    return {'expected': digests}
 
 
 def _main():
+    sys.set_int_max_str_digits(50000)
     payload = json.loads(sys.stdin.buffer.read().decode('utf-8'))
-    nonce = payload['nonce']
-    cases = payload['cases']
-    seconds = float(payload['timeout_s'])
-    cap = int(payload['output_cap'])
-    signal.signal(signal.SIGALRM, _on_alarm)
-    run = _run_functional if payload['mode'] == 'functional' else _run_stdin
-    passed, failure = run(payload, cases, seconds, cap)
-    report = {'passed': passed, 'total': len(cases), 'failure': failure}
+    nonce = payload.pop('nonce')
+    if payload.get('expected_only'):
+        report = _expected(payload)
+    else:
+        inputs = payload['inputs']
+        signal.signal(signal.SIGALRM, _on_alarm)
+        run = _run_functional if payload['mode'] == 'functional' else _run_stdin
+        # The previews share a budget, so that the report stays a few KB whatever the number of cases.
+        _state['preview'] = max(0, min(100, _PREVIEW_BUDGET // max(1, len(inputs)) - 3))
+        results = []
+        failure = run(payload, inputs, float(payload['timeout_s']), int(payload['output_cap']), results)
+        report = {'digests': [d for d, _ in results], 'previews': [p for _, p in results], 'failure': failure}
     _write(1, ('\n%s %s\n' % (nonce, json.dumps(report))).encode('utf-8'))
 
 

@@ -1,7 +1,8 @@
 // Coding answers checked on input/output cases (LiveCodeBench, APPS, CodeContests): the candidate's last Python
 // code block runs on every case of the row inside one sandboxed program, harness.ts, under LiveCodeBench's rules
 // (LiveCodeBench/LiveCodeBench, lcb_runner/evaluation/testing_util.py and compute_code_generation_metrics.py).
-import { randomBytes } from 'node:crypto';
+// The verdict is made here, from the digests of the outputs (see harness.ts for why).
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { GoldTestCases } from '../types';
 import { candidateCode, toCheckResult, type CodeRunner } from './code';
@@ -21,26 +22,25 @@ export interface TestCaseCheckOptions extends Pick<CheckOptions, 'memoryMb' | 's
 }
 
 const Failure = z.object({
-  kind: z.enum(['wrong', 'error', 'timeout', 'output', 'syntax', 'missing', 'gold']),
+  kind: z.enum(['error', 'timeout', 'output', 'syntax', 'missing', 'gold']),
   case: z.number().int().nonnegative().optional(),
   stage: z.string().optional(),
   detail: z.string().optional(),
   line: z.number().int().nullable().optional(),
-  got: z.string().optional(),
-  expected: z.string().optional(),
 });
-const Report = z.object({ passed: z.number().int().nonnegative(), total: z.number().int().nonnegative(), failure: Failure.nullable() });
-type Report = z.infer<typeof Report>;
+const CandidateReport = z.object({ digests: z.array(z.string()), previews: z.array(z.string()), failure: Failure.nullable() });
+type CandidateReport = z.infer<typeof CandidateReport>;
+const ExpectedReport = z.union([z.object({ expected: z.array(z.array(z.string())) }), z.object({ gold: z.string() })]);
 
-/** The harness's report: the last line that starts with this run's nonce. */
-export function parseReport(output: string, nonce: string): Report | undefined {
+/** The harness's report: the last line that starts with this run's nonce, read against its schema. */
+export function parseReport<T>(output: string, nonce: string, schema: z.ZodType<T>): T | undefined {
   const prefix = `${nonce} `;
   const lines = output.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!;
     if (!line.startsWith(prefix)) continue;
     try {
-      const parsed = Report.safeParse(JSON.parse(line.slice(prefix.length)));
+      const parsed = schema.safeParse(JSON.parse(line.slice(prefix.length)));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
@@ -49,19 +49,53 @@ export function parseReport(output: string, nonce: string): Report | undefined {
   return undefined;
 }
 
+const nonce = () => randomBytes(16).toString('hex');
+type Expected = { digests: string[][] } | { result: Omit<CheckResult, 'extracted'> };
+
+// The gold's digests, computed once per set of outputs (eval and the audit check many candidates of one seed).
+const EXPECTED_KEPT = 256;
+const expectedCache = new Map<string, Promise<Expected>>();
+
+function expectedDigests(runner: CodeRunner, gold: GoldTestCases, signal: AbortSignal | undefined): Promise<Expected> {
+  const outputs = gold.cases.map((testCase) => testCase.output);
+  const key = createHash('sha256').update(JSON.stringify([gold.kind, gold.unwrap === true, outputs])).digest('hex');
+  let found = expectedCache.get(key);
+  if (!found) {
+    found = computeExpected(runner, gold.kind, gold.unwrap === true, outputs, signal);
+    expectedCache.set(key, found);
+    if (expectedCache.size > EXPECTED_KEPT) expectedCache.delete(expectedCache.keys().next().value!);
+    // Only digests are kept: a run that failed (no sandbox, cancelled) is tried again next time.
+    found.then((expected) => 'result' in expected && expectedCache.delete(key), () => expectedCache.delete(key));
+  }
+  return found;
+}
+
+async function computeExpected(runner: CodeRunner, mode: GoldTestCases['kind'], unwrap: boolean, outputs: string[], signal: AbortSignal | undefined): Promise<Expected> {
+  const id = nonce();
+  const timeoutMs = 30_000;
+  const result = await runner.run(HARNESS, { stdin: JSON.stringify({ nonce: id, expected_only: true, mode, unwrap, outputs }), timeoutMs, signal });
+  if (result.status !== 'finished') return { result: toCheckResult(result, timeoutMs) };
+  const report = parseReport(result.output, id, ExpectedReport);
+  if (!report) return { result: { outcome: 'error', correct: false, detail: "the seed's expected outputs could not be read", durationMs: result.durationMs } };
+  if ('gold' in report) return { result: { outcome: 'error', correct: false, detail: `the seed's test cases are not JSON: ${report.gold}`, durationMs: result.durationMs } };
+  if (report.expected.length !== outputs.length) return { result: { outcome: 'error', correct: false, detail: "the seed's expected outputs could not be read", durationMs: result.durationMs } };
+  return { digests: report.expected };
+}
+
 /** The candidate's final code block on the gold's cases. Rejects with SvdError('aborted') when cancelled. */
 export async function checkTestCases(runner: CodeRunner, text: string, gold: GoldTestCases, options: TestCaseCheckOptions = {}): Promise<CheckResult> {
   const code = candidateCode(text);
   if (code === undefined || code.trim() === '') return { outcome: 'error', correct: false, detail: 'no fenced code block', durationMs: 0 };
+  const expected = await expectedDigests(runner, gold, options.signal);
+  if ('result' in expected) return { ...expected.result, extracted: code };
   const caseTimeoutMs = options.caseTimeoutMs ?? CASE_TIMEOUT_MS;
-  const nonce = randomBytes(16).toString('hex');
+  const id = nonce();
   const payload = {
-    nonce,
+    nonce: id,
     mode: gold.kind,
     fn_name: gold.fnName ?? '',
-    unwrap: gold.unwrap === true,
     code,
-    cases: gold.cases,
+    inputs: gold.cases.map((testCase) => testCase.input),
     timeout_s: caseTimeoutMs / 1000,
     output_cap: CASE_OUTPUT_CAP,
   };
@@ -73,28 +107,38 @@ export async function checkTestCases(runner: CodeRunner, text: string, gold: Gol
     memoryMb: options.memoryMb ?? TESTCASE_MEMORY_MB,
     signal: options.signal,
   });
-  const report = result.status === 'finished' ? parseReport(result.output, nonce) : undefined;
   if (result.status !== 'finished') return { ...toCheckResult(result, timeoutMs), extracted: code };
+  const report = parseReport(result.output, id, CandidateReport);
   if (!report) {
     return { outcome: 'error', correct: false, detail: 'the test harness gave no report', output: result.output, durationMs: result.durationMs, extracted: code };
   }
-  return { ...fromReport(report, caseTimeoutMs), durationMs: result.durationMs, extracted: code };
+  return { ...verdict(report, gold, expected.digests, caseTimeoutMs), durationMs: result.durationMs, extracted: code };
 }
 
-function fromReport(report: Report, caseTimeoutMs: number): Pick<CheckResult, 'outcome' | 'correct' | 'detail' | 'output'> {
-  const { failure, total } = report;
-  const cases = total === 1 ? '1 test case' : `${total} test cases`;
+function verdict(report: CandidateReport, gold: GoldTestCases, expected: string[][], caseTimeoutMs: number): Pick<CheckResult, 'outcome' | 'correct' | 'detail' | 'output'> {
+  const total = gold.cases.length;
+  // The first failing case decides, as in LCB: a wrong answer before the case that raised or timed out wins.
+  for (const [index, digest] of report.digests.entries()) {
+    if (index >= total) break;
+    if (expected[index]!.includes(digest)) continue;
+    const want = gold.cases[index]!.output;
+    return {
+      outcome: 'fail',
+      correct: false,
+      detail: `case ${index + 1} of ${total}: wrong answer`,
+      output: `got ${JSON.stringify(report.previews[index] ?? '')}, expected ${JSON.stringify(want.length > 100 ? `${want.slice(0, 100)}...` : want)}`,
+    };
+  }
+  const { failure } = report;
   if (failure === null) {
-    return report.passed === total
+    const cases = total === 1 ? '1 test case' : `${total} test cases`;
+    return report.digests.length === total
       ? { outcome: 'pass', correct: true, detail: `passed ${cases}` }
-      : { outcome: 'error', correct: false, detail: `the test harness ran ${report.passed} of ${cases}` };
+      : { outcome: 'error', correct: false, detail: `the test harness ran ${report.digests.length} of ${cases}` };
   }
   const at = failure.case === undefined ? '' : `case ${failure.case + 1} of ${total}: `;
   const line = failure.line !== undefined && failure.line !== null && failure.line > 0 ? ` at line ${failure.line}` : '';
-  const shown = failure.got !== undefined ? `got ${JSON.stringify(failure.got)}, expected ${JSON.stringify(failure.expected ?? '')}` : undefined;
   switch (failure.kind) {
-    case 'wrong':
-      return { outcome: 'fail', correct: false, detail: `${at}wrong answer${failure.detail ? ` (${failure.detail})` : ''}`, ...(shown ? { output: shown } : {}) };
     case 'error':
       // A module the sandbox lacks (third-party packages stay out of it) says nothing of the answer.
       if (failure.detail?.startsWith('ModuleNotFoundError')) {
