@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { GoldTestCase, GoldTestCases } from './types';
 
 export const MAX_CASES = 100;
-export const MAX_CASE_BYTES = 4 << 20;
+export const MAX_CASE_BYTES = 1 << 20;
 
 type RowProblem = { field?: string; message: string };
 
