@@ -56,12 +56,13 @@ type Expected = { digests: string[][] } | { result: Omit<CheckResult, 'extracted
 const EXPECTED_KEPT = 256;
 const expectedCache = new Map<string, Promise<Expected>>();
 
-function expectedDigests(runner: CodeRunner, gold: GoldTestCases, signal: AbortSignal | undefined): Promise<Expected> {
+function expectedDigests(runner: CodeRunner, gold: GoldTestCases): Promise<Expected> {
   const outputs = gold.cases.map((testCase) => testCase.output);
   const key = createHash('sha256').update(JSON.stringify([gold.kind, gold.unwrap === true, outputs])).digest('hex');
   let found = expectedCache.get(key);
   if (!found) {
-    found = computeExpected(runner, gold.kind, gold.unwrap === true, outputs, signal);
+    // Shared by every check of the seed, so no one check's signal stops it; the runner's close() does.
+    found = computeExpected(runner, gold.kind, gold.unwrap === true, outputs);
     expectedCache.set(key, found);
     if (expectedCache.size > EXPECTED_KEPT) expectedCache.delete(expectedCache.keys().next().value!);
     // Only digests are kept: a run that failed (no sandbox, cancelled) is tried again next time.
@@ -70,10 +71,10 @@ function expectedDigests(runner: CodeRunner, gold: GoldTestCases, signal: AbortS
   return found;
 }
 
-async function computeExpected(runner: CodeRunner, mode: GoldTestCases['kind'], unwrap: boolean, outputs: string[], signal: AbortSignal | undefined): Promise<Expected> {
+async function computeExpected(runner: CodeRunner, mode: GoldTestCases['kind'], unwrap: boolean, outputs: string[]): Promise<Expected> {
   const id = nonce();
   const timeoutMs = 30_000;
-  const result = await runner.run(HARNESS, { stdin: JSON.stringify({ nonce: id, expected_only: true, mode, unwrap, outputs }), timeoutMs, signal });
+  const result = await runner.run(HARNESS, { stdin: JSON.stringify({ nonce: id, expected_only: true, mode, unwrap, outputs }), timeoutMs });
   if (result.status !== 'finished') return { result: toCheckResult(result, timeoutMs) };
   const report = parseReport(result.output, id, ExpectedReport);
   if (!report) return { result: { outcome: 'error', correct: false, detail: "the seed's expected outputs could not be read", durationMs: result.durationMs } };
@@ -86,7 +87,7 @@ async function computeExpected(runner: CodeRunner, mode: GoldTestCases['kind'], 
 export async function checkTestCases(runner: CodeRunner, text: string, gold: GoldTestCases, options: TestCaseCheckOptions = {}): Promise<CheckResult> {
   const code = candidateCode(text);
   if (code === undefined || code.trim() === '') return { outcome: 'error', correct: false, detail: 'no fenced code block', durationMs: 0 };
-  const expected = await expectedDigests(runner, gold, options.signal);
+  const expected = await expectedDigests(runner, gold);
   if ('result' in expected) return { ...expected.result, extracted: code };
   const caseTimeoutMs = options.caseTimeoutMs ?? CASE_TIMEOUT_MS;
   const id = nonce();
