@@ -167,6 +167,26 @@ describe('the harness', () => {
   });
 });
 
+test('no sandbox here: the check reads "not checked", and the next one on a sandbox still runs', async () => {
+  const gold = stdin([['2\n', '4\n']]);
+  const calls: string[] = [];
+  const noSandbox = {
+    run: async (_program: string, options: { stdin?: string }) => {
+      calls.push(options.stdin ?? '');
+      return { status: 'unsandboxed' as const, output: 'not checked: no sandbox on this machine (test)', exitCode: null, signal: null, durationMs: 0 };
+    },
+  } as unknown as CodeRunner;
+  const result = await checkTestCases(noSandbox, fence('print(int(input()) * 2)'), gold);
+  assert.deepEqual([result.outcome, result.correct, result.detail], ['unchecked', false, 'not checked: no sandbox on this machine (test)']);
+  assert.equal(calls.length, 1, 'the candidate does not run when the gold could not be read');
+  const runner = new CodeRunner();
+  try {
+    assert.equal((await checkTestCases(runner, fence('print(int(input()) * 2)'), gold)).outcome, 'pass', 'a failed gold run is not cached');
+  } finally {
+    await runner.close();
+  }
+});
+
 describe('seed rows with test cases', () => {
   const lcb = (patch: Record<string, unknown>) => JSON.stringify({ id: 'x', domain: 'coding', question: 'q', ...patch });
 
