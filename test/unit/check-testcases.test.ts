@@ -89,6 +89,20 @@ describe('the harness', () => {
     assert.equal(exits.outcome, 'pass');
   });
 
+  test('programs written the usual competitive ways pass, as they would as python3 prog.py < input', async () => {
+    const gold = stdin([['3\n1 2 3\n', '6\n'], ['2\n5 5\n', '10\n']]);
+    const programs = [
+      'import sys\ndata = sys.stdin.buffer.read().split()\nsys.stdout.buffer.write(str(sum(map(int, data[1:]))).encode() + b"\\n")',
+      'data = open(0).read().split()\nprint(sum(map(int, data[1:])))',
+      'import sys, threading\ndef main():\n    n = int(sys.stdin.readline())\n    print(sum(map(int, sys.stdin.readline().split())))\nthreading.stack_size(1 << 26)\nthreading.Thread(target=main).start()',
+      'def main():\n    global total\n    total = sum(map(int, input().split()))\ninput()\nmain()\nprint(total)',
+      'if __name__ == "__main__":\n    input()\n    print(sum(map(int, input().split())))',
+      'import sys\ninput = sys.stdin.readline\nn = int(input())\nprint(sum(map(int, input().split())))',
+    ];
+    const results = await Promise.all(programs.map((program) => checkTestCases(runner, fence(program), gold)));
+    assert.deepEqual(results.map((r) => r.detail), programs.map(() => 'passed 2 test cases'));
+  });
+
   test('a program that reads more input than given sees EOF and fails at once', async () => {
     const gold = stdin([['1\n', '1\n']]);
     const result = await checkTestCases(runner, fence('a = input()\nb = input()\nprint(a)'), gold, quick);
