@@ -1,11 +1,13 @@
 // Answer-checker benchmark: (1) the math checker's agreement with test/fixtures/check/math-rewrites.jsonl (MATH-500
 // gold answers against equivalent and non-equivalent rewritings); (2) how many HumanEval and MBPP canonical
-// solutions pass their tests in the sandbox (all should); (3) code runs per second on the HumanEval canonical
-// solutions with 2 workers.
+// solutions pass their tests in the sandbox (all should), and the LiveCodeBench sample's canonical solutions pass
+// and its wrong ones fail; (3) code runs per second on the HumanEval canonical solutions with 2 workers.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CodeRunner } from '../src/core/check/code';
 import { checkMath } from '../src/core/check/math';
+import { checkTestCases } from '../src/core/check/testcases';
+import { testCasesOf } from '../src/core/seedTestCases';
 import { describeIsolation, detectIsolation } from '../src/core/check/sandbox';
 
 const FIXTURES = path.resolve(__dirname, '../test/fixtures');
@@ -65,8 +67,27 @@ async function main(): Promise<void> {
     console.log(`mbpp: ${mbPassed}/${mbpp.length} canonical solutions pass; ${mbpp.length} runs in ${mbSeconds.toFixed(2)} s`);
     mbResults.forEach((r, i) => r.correct || console.log(`  ${mbpp[i]!.id}: ${r.outcome} ${r.detail}`));
 
+    // LiveCodeBench: canonical solutions (all should pass) and each row's wrong solution (all should fail).
+    const lcb = jsonl<Record<string, unknown> & { id: string; canonical_solution: string; meta: { wrong_solution: string } }>('data/livecodebench_sample.jsonl');
+    const lcbStarted = performance.now();
+    const lcbRun = (code: string, row: (typeof lcb)[number]) => {
+      const gold = testCasesOf(row);
+      if (gold === undefined || 'message' in gold) throw new Error(`${row.id}: no test cases`);
+      return checkTestCases(runner, fence(code), gold);
+    };
+    const [lcbRight, lcbWrong] = await Promise.all([
+      Promise.all(lcb.map((row) => lcbRun(row.canonical_solution, row))),
+      Promise.all(lcb.map((row) => lcbRun(row.meta.wrong_solution, row))),
+    ]);
+    const lcbSeconds = (performance.now() - lcbStarted) / 1000;
+    const lcbPassed = lcbRight.filter((r) => r.correct).length;
+    const wrongFailed = lcbWrong.filter((r) => !r.correct && r.outcome !== 'unchecked').length;
+    console.log(`lcb: ${lcbPassed}/${lcb.length} canonical solutions pass; ${wrongFailed}/${lcb.length} wrong solutions fail; ${lcb.length * 2} rows in ${lcbSeconds.toFixed(2)} s = ${((lcb.length * 2) / lcbSeconds).toFixed(1)} rows/s`);
+    lcbRight.forEach((r, i) => r.correct || console.log(`  ${lcb[i]!.id}: ${r.outcome} ${r.detail}`));
+    lcbWrong.forEach((r, i) => r.correct && console.log(`  ${lcb[i]!.id}: the wrong solution passes`));
+
     console.log(
-      `checkers: math_agree=${agree.toFixed(3)} humaneval_pass=${(hePassed / humaneval.length).toFixed(3)} mbpp_pass=${(mbPassed / mbpp.length).toFixed(3)} code_runs_per_s=${runsPerSecond.toFixed(1)}`,
+      `checkers: math_agree=${agree.toFixed(3)} lcb_pass=${(lcbPassed / lcb.length).toFixed(3)} humaneval_pass=${(hePassed / humaneval.length).toFixed(3)} mbpp_pass=${(mbPassed / mbpp.length).toFixed(3)} code_runs_per_s=${runsPerSecond.toFixed(1)}`,
     );
   } finally {
     await runner.close();

@@ -13,6 +13,15 @@ const gold = z.object({
   solution: z.string().optional(),
   entryPoint: z.string().optional(),
   shuffleSeed: z.number().int().nonnegative().optional(),
+  testCases: z
+    .object({
+      kind: z.enum(['stdin', 'functional']),
+      fnName: z.string().optional(),
+      unwrap: z.boolean().optional(),
+      cases: z.array(z.object({ input: z.string(), output: z.string() })),
+      omitted: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
 });
 const base = { id: z.string().min(1), at: z.string() };
 

@@ -11,6 +11,7 @@ import { parse as parseCsv, type CsvError } from 'csv-parse';
 import { DEFAULT_MAX_QUESTION_BYTES } from './config';
 import { SvdError, describeError } from './errors';
 import { choiceRow } from './seedChoices';
+import { testCasesOf } from './seedTestCases';
 import type { Domain, Gold, Seed, SeedProblem } from './types';
 
 export type SeedFormat = 'jsonl' | 'json' | 'csv';
@@ -538,7 +539,10 @@ function seedFromRow(
   const domain = domainOf(row, options);
   if (typeof domain !== 'string') return domain;
 
-  const gold = goldOf(row, questionField);
+  // Input/output test cases (LiveCodeBench, APPS, CodeContests): seedTestCases.ts.
+  const testCases = testCasesOf(row);
+  if (testCases !== undefined && 'message' in testCases) return testCases;
+  const gold = testCases === undefined ? goldOf(row, questionField) : { ...goldOf(row, questionField), testCases };
   const seed: Seed = { id: id.value ?? fallbackId, line, domain, question, ...(gold === undefined ? {} : { gold }) };
   return { seed, idField: id.field ?? options.idField ?? 'id' };
 }

@@ -24,6 +24,26 @@ export interface Gold {
   entryPoint?: string;
   /** Multiple choice built from separate option fields (GPQA): the seed the options were shuffled with. */
   shuffleSeed?: number;
+  /** Input/output cases (LiveCodeBench, APPS, CodeContests), run by check/testcases.ts. */
+  testCases?: GoldTestCases;
+}
+
+/** One input and the output it must give: stdin text and stdout text, or (functional) one JSON value per input
+ * line and the JSON result. */
+export interface GoldTestCase {
+  input: string;
+  output: string;
+}
+
+export interface GoldTestCases {
+  /** stdin: a program reading stdin; functional: `Solution().<fnName>(*args)` (or a module-level function). */
+  kind: 'stdin' | 'functional';
+  fnName?: string;
+  /** APPS call-based rows: an expected output wrapped in a list of one also matches its element. */
+  unwrap?: boolean;
+  cases: GoldTestCase[];
+  /** Cases of the seed file left out to keep the gold bounded. */
+  omitted?: number;
 }
 
 export interface Seed {

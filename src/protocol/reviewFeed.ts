@@ -195,8 +195,9 @@ export class ReviewTestRuns {
     const found = this.feed.candidateView(candidateId);
     if (!found) return { ok: false, error: `Candidate ${candidateId} is not in this run.` };
     const { seed, candidate } = found;
-    const tests = seed.seed.gold?.tests;
-    if (seed.seed.domain !== 'coding' || tests === undefined || tests.trim() === '') {
+    const gold = seed.seed.gold;
+    const runnable = (gold?.tests !== undefined && gold.tests.trim() !== '') || (gold?.testCases?.cases.length ?? 0) > 0;
+    if (seed.seed.domain !== 'coding' || !runnable) {
       return { ok: false, error: `Seed ${seed.seed.seedId} has no tests to run (only coding seeds with tests in the seed file do).` };
     }
     if (!candidate.candidate.valid) {

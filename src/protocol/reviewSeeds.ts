@@ -3,7 +3,7 @@
 import type { RunEvent, VoteEvent } from '../core/events';
 import { seedIdOfCandidate, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/runview';
 import { splitTrace } from '../core/trace';
-import { DOMAINS, PURPOSES, STAGES, type Purpose, type Stage } from '../core/types';
+import { DOMAINS, PURPOSES, STAGES, type GoldTestCases, type Purpose, type Stage } from '../core/types';
 import {
   MAX_GOLD_TEXT,
   type JudgesWrong,
@@ -55,8 +55,19 @@ function reviewGold(gold: SeedView['seed']['gold']): ReviewGold | undefined {
   const out: ReviewGold = {};
   if (gold.answer !== undefined && gold.answer.trim() !== '') out.answer = capText(gold.answer);
   if (gold.tests !== undefined && gold.tests.trim() !== '') out.tests = capText(gold.tests);
+  else if (gold.testCases !== undefined && gold.testCases.cases.length > 0) out.tests = capText(testCasesText(gold.testCases));
   if (gold.entryPoint !== undefined && gold.entryPoint.trim() !== '') out.entryPoint = gold.entryPoint.slice(0, 200);
+  else if (gold.testCases?.fnName !== undefined) out.entryPoint = gold.testCases.fnName.slice(0, 200);
   return out.answer === undefined && out.tests === undefined ? undefined : out;
+}
+
+/** Input/output cases as the panel shows them, beside the question (as text). */
+export function testCasesText(testCases: GoldTestCases): string {
+  const { cases, kind, omitted } = testCases;
+  const count = cases.length === 1 ? '1 test case' : `${cases.length} test cases`;
+  const head = `${count} (${kind === 'functional' ? 'functional: one JSON argument per line' : 'stdin'})${omitted ? `, ${omitted} more left out` : ''}`;
+  const body = cases.map((testCase, index) => `# case ${index + 1}: input\n${testCase.input.replace(/\n$/, '')}\n# expected\n${testCase.output.replace(/\n$/, '')}`);
+  return [head, ...body].join('\n');
 }
 
 /** A check's result in the protocol's shape, its texts cut. */

@@ -5,7 +5,7 @@ import { lastCodeBlock } from '../answer';
 import { SvdError } from '../errors';
 import { splitTrace } from '../trace';
 import { NOT_CHECKED } from './isolation';
-import { DEFAULT_MEMORY_MB, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT_MS, runPython, type SandboxResult } from './sandbox';
+import { DEFAULT_MEMORY_MB, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT_MS, runPython, type SandboxOptions, type SandboxResult } from './sandbox';
 import type { CheckOptions, CheckResult } from './types';
 
 export interface CodeTask {
@@ -98,7 +98,10 @@ export class CodeRunner {
   }
 
   /** One program, when a worker is free. Rejects with SvdError('aborted') when cancelled or closed. */
-  async run(program: string, options: Pick<CheckOptions, 'timeoutMs' | 'memoryMb' | 'signal'> = {}): Promise<SandboxResult> {
+  async run(
+    program: string,
+    options: Pick<CheckOptions, 'timeoutMs' | 'memoryMb' | 'signal'> & Pick<SandboxOptions, 'stdin' | 'outputLimit'> = {},
+  ): Promise<SandboxResult> {
     const { signal, dispose } = anySignal([options.signal, this.closing.signal]);
     const task = (async () => {
       await this.acquire(signal);
@@ -107,6 +110,8 @@ export class CodeRunner {
           timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
           memoryMb: options.memoryMb ?? this.options.memoryMb ?? DEFAULT_MEMORY_MB,
           python: this.options.python,
+          stdin: options.stdin,
+          outputLimit: options.outputLimit,
           signal,
         });
         if (result.status === 'aborted') throw cancelled();
@@ -205,7 +210,8 @@ function failedAt(output: string): string {
   return ` at line ${found[1]}${source ? ` (${source.length > 120 ? `${source.slice(0, 117)}...` : source})` : ''}`;
 }
 
-function toCheckResult(result: SandboxResult, timeoutMs: number): Omit<CheckResult, 'extracted'> {
+/** How a sandbox run reads as a check; test-case runs use it for every end but a finished harness. */
+export function toCheckResult(result: SandboxResult, timeoutMs: number): Omit<CheckResult, 'extracted'> {
   const base = { output: result.output, durationMs: result.durationMs };
   const why = lastLine(result.output);
   switch (result.status) {

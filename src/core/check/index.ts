@@ -5,6 +5,7 @@ import { checkChoice, choiceLetter } from './choice';
 import { CodeRunner } from './code';
 import { checkExact, isWordAnswer } from './exact';
 import { checkMath } from './math';
+import { checkTestCases } from './testcases';
 import type { AnswerChecker, CheckOptions, CheckResult } from './types';
 
 export interface AnswerCheckerOptions {
@@ -28,8 +29,8 @@ function present(value: string | undefined): value is string {
 /**
  * math: the last \boxed{} against gold.answer. science: the option letter when gold.answer is one (A-J); a short
  * answer in words by exact match, normalised as SQuAD does (exact.ts); a number or a formula as math. coding: the
- * last code block run with gold.tests (gold.entryPoint names the function HumanEval's check() calls). undefined
- * when the gold has nothing for the domain.
+ * last code block run with gold.tests (gold.entryPoint names the function HumanEval's check() calls), else on
+ * gold.testCases under LiveCodeBench's rules (testcases.ts). undefined when the gold has nothing for the domain.
  */
 export function createAnswerChecker(options: AnswerCheckerOptions = {}): ClosableAnswerChecker {
   const runner = new CodeRunner({ workers: options.codeWorkers, timeoutMs: options.timeoutMs, memoryMb: options.memoryMb });
@@ -45,8 +46,11 @@ export function createAnswerChecker(options: AnswerCheckerOptions = {}): Closabl
           return isWordAnswer(gold.answer) ? checkExact(text, gold.answer) : checkMath(text, gold.answer);
         }
         case 'coding':
-          if (!present(gold.tests)) return undefined;
-          return runner.check(text, { tests: gold.tests, entryPoint: gold.entryPoint }, checkOptions);
+          if (present(gold.tests)) return runner.check(text, { tests: gold.tests, entryPoint: gold.entryPoint }, checkOptions);
+          if (gold.testCases !== undefined && gold.testCases.cases.length > 0) {
+            return checkTestCases(runner, text, gold.testCases, { memoryMb: checkOptions?.memoryMb, signal: checkOptions?.signal });
+          }
+          return undefined;
       }
     },
     close: () => runner.close(),
