@@ -1,6 +1,7 @@
 // Whether two parsed final answers are the same: structure first (tuples in order, sets and lists in any order),
 // then each value exactly (plain numbers), as a word, or numerically at sample points (expressions).
-import { parseAnswer, textKey, type Answer } from './latex';
+import { isVariableName, parseAnswer, percentAsFraction, textKey, type Answer } from './latex';
+import { flipped, interval, relationSet, sameSet, union, type LinearForm, type RealSet } from './relations';
 
 export interface Complex {
   re: number;
@@ -23,13 +24,21 @@ const RELATIVE_TOLERANCE = 1e-6;
 const MAX_CACHED = 10_000;
 const ABSOLUTE_FLOOR = 1e-12;
 // Fixed sample points: results must not depend on a random draw. Away from 0, 1 and integers, where
-// non-equivalent expressions tend to agree by accident.
-const POINTS = [0.613, 1.379, 2.241, 0.287, 1.847, 2.903];
+// non-equivalent expressions tend to agree by accident; negative ones too, so that \sqrt{x^2} is not x.
+const POINTS = [0.613, -0.742, 1.379, 2.241, -1.563, 0.287, 1.847, -2.903];
+// A decimal this many significant digits long may stand for an exact value it rounds correctly: 1.7321 for \sqrt3.
+const ROUNDED_DIGITS = 5;
+const MAX_PARSED_LENGTH = 4000;
 
 export function closeEnough(a: Complex, b: Complex): boolean {
   if (!Number.isFinite(a.re) || !Number.isFinite(b.re)) return a.re === b.re && Math.abs(a.im - b.im) <= ABSOLUTE_FLOOR;
-  const scale = Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
-  return Math.hypot(a.re - b.re, a.im - b.im) <= Math.max(RELATIVE_TOLERANCE * scale, ABSOLUTE_FLOOR);
+  const sizeA = Math.hypot(a.re, a.im);
+  const sizeB = Math.hypot(b.re, b.im);
+  const scale = Math.max(sizeA, sizeB);
+  // The floor absorbs rounding noise next to zero (\sin\pi against 0); two tiny nonzero values (10^{-20} and
+  // 10^{-21}) still compare by their ratio.
+  const floor = sizeA > 0 && sizeB > 0 && scale < ABSOLUTE_FLOOR ? 0 : ABSOLUTE_FLOOR;
+  return Math.hypot(a.re - b.re, a.im - b.im) <= Math.max(RELATIVE_TOLERANCE * scale, floor);
 }
 
 const PLAIN_NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)$/;
@@ -54,7 +63,14 @@ export class AnswerComparer {
 
   /** Two final answers (LaTeX, as found in \boxed{}) mean the same. */
   equivalent(answer: string, gold: string): boolean {
-    return this.same(parseAnswer(answer), parseAnswer(gold));
+    // Past this length the structure is not parsed (nesting would cost quadratic time): text only.
+    if (answer.length > MAX_PARSED_LENGTH || gold.length > MAX_PARSED_LENGTH) return answer.replace(/\s+/g, '') === gold.replace(/\s+/g, '');
+    if (this.same(parseAnswer(answer), parseAnswer(gold))) return true;
+    // `10\%` and `0.1`: a percentage may also be read as its fraction (but `0.28` is not `28`).
+    const answerFraction = percentAsFraction(answer);
+    const goldFraction = percentAsFraction(gold);
+    if (answerFraction !== undefined && this.same(parseAnswer(answerFraction), parseAnswer(gold))) return true;
+    return goldFraction !== undefined && this.same(parseAnswer(answer), parseAnswer(goldFraction));
   }
 
   private same(a: Answer, b: Answer): boolean {
@@ -64,6 +80,7 @@ export class AnswerComparer {
     }
     if (a.kind === 'list' && a.items.length === 1) return this.same(a.items[0]!, b);
     if (b.kind === 'list' && b.items.length === 1) return this.same(a, b.items[0]!);
+    if (hasRelation(a) || hasRelation(b)) return this.sameRelation(a, b);
     if (a.kind === 'list' || b.kind === 'list') {
       return a.kind === 'list' && b.kind === 'list' && this.matchUnordered(a.items, b.items);
     }
@@ -80,7 +97,8 @@ export class AnswerComparer {
     }
     if (a.kind === 'equation' || b.kind === 'equation') {
       // `y = 2 - x` was read as the value 2 - x named y: against an equation, it is the equation again.
-      const asEquation = (x: Answer) => (x.kind === 'expr' && x.name !== undefined ? { left: x.name, right: x.raw } : x.kind === 'equation' ? x : undefined);
+      const asEquation = (x: Answer) =>
+        x.kind === 'expr' && x.name !== undefined && isVariableName(x.name) ? { left: x.name, right: x.raw } : x.kind === 'equation' ? x : undefined;
       const left = asEquation(a);
       const right = asEquation(b);
       return left !== undefined && right !== undefined && this.sameEquation(left, right);
@@ -100,7 +118,7 @@ export class AnswerComparer {
     const equal = (i: number, j: number): boolean => {
       const key = i * b.length + j;
       let value = memo.get(key);
-      if (value === undefined) memo.set(key, (value = this.same(a[i]!, b[j]!)));
+      if (value === undefined) memo.set(key, (value = this.sameItem(a[i]!, b[j]!)));
       return value;
     };
     const owner = new Array<number>(b.length).fill(-1);
@@ -119,6 +137,72 @@ export class AnswerComparer {
       if (!augment(i, new Array<boolean>(b.length).fill(false))) return false;
     }
     return true;
+  }
+
+  /** Items of a list: `a = 1, b = 2` is not `a = 2, b = 1`, though the values match. */
+  private sameItem(a: Answer, b: Answer): boolean {
+    if (a.kind === 'expr' && b.kind === 'expr' && a.name && b.name && a.name !== b.name) return false;
+    return this.same(a, b);
+  }
+
+  /** Relations as sets of reals (against intervals, unions, other relations); else sign by sign. */
+  private sameRelation(a: Answer, b: Answer): boolean {
+    const x = this.realSet(a);
+    const y = this.realSet(b);
+    if (x && y) {
+      if (x.variable !== undefined && y.variable !== undefined && x.variable !== y.variable) return false;
+      return sameSet(x.set, y.set, (p, q) => (Number.isFinite(p) || Number.isFinite(q) ? closeEnough({ re: p, im: 0 }, { re: q, im: 0 }) : p === q));
+    }
+    if (a.kind !== 'relation' || b.kind !== 'relation' || a.ops.length !== b.ops.length) return false;
+    // `f(2) < f(1) < f(4)`, read the same way or backwards with the signs turned.
+    const forward = a.ops.every((op, i) => op === b.ops[i]) && a.parts.every((part, i) => this.sameValue(part, b.parts[i]!));
+    const n = b.parts.length - 1;
+    const backward = a.ops.every((op, i) => op === flipped(b.ops[n - 1 - i]!)) && a.parts.every((part, i) => this.sameValue(part, b.parts[n - i]!));
+    return forward || backward;
+  }
+
+  private realSet(a: Answer): { variable?: string; set: RealSet } | undefined {
+    if (a.kind === 'relation') return relationSet(a, (left, right) => this.linearForm(left, right));
+    if (a.kind === 'seq' && a.items.length === 2 && '(['.includes(a.open) && ')]'.includes(a.close)) {
+      const lo = this.constant(a.items[0]!);
+      const hi = this.constant(a.items[1]!);
+      const set = lo === undefined || hi === undefined ? undefined : interval(lo, hi, a.open, a.close);
+      return set && { set };
+    }
+    if (a.kind === 'list') {
+      const parts = a.items.map((item) => this.realSet(item));
+      if (parts.some((part) => part === undefined)) return undefined;
+      const names = new Set(parts.map((part) => part!.variable).filter((name) => name !== undefined));
+      if (names.size > 1) return undefined;
+      return { variable: [...names][0], set: union(parts.map((part) => part!.set)) };
+    }
+    return undefined;
+  }
+
+  private constant(a: Answer): number | undefined {
+    if (a.kind !== 'expr') return undefined;
+    const f = this.compile(a.raw);
+    if (!f || f.variables.length > 0) return undefined;
+    const value = f.evaluate({});
+    return value && Math.abs(value.im) < ABSOLUTE_FLOOR ? value.re : undefined;
+  }
+
+  /** left - right as slope * v + intercept, when it is linear in one variable. */
+  private linearForm(left: string, right: string): LinearForm | undefined {
+    const f = this.compileDifference(left, right);
+    if (!f || f.variables.length !== 1) return undefined;
+    const variable = f.variables[0]!;
+    const at = (x: number) => {
+      const value = f.evaluate({ [variable]: x });
+      return value && Math.abs(value.im) < ABSOLUTE_FLOOR && Number.isFinite(value.re) ? value.re : undefined;
+    };
+    const f0 = at(0);
+    const f1 = at(1);
+    const f2 = at(2.5);
+    if (f0 === undefined || f1 === undefined || f2 === undefined) return undefined;
+    const slope = f1 - f0;
+    if (Math.abs(slope) < 1e-12 || Math.abs(f2 - (f0 + 2.5 * slope)) > 1e-9 * Math.max(1, Math.abs(f2))) return undefined;
+    return { variable, slope, intercept: f0 };
   }
 
   /** Equations are the same when left - right of one is a nonzero constant multiple of the other's. */
@@ -169,15 +253,23 @@ export class AnswerComparer {
     const g = this.compile(b);
     if (!f || !g) return false;
     const variables = [...new Set([...f.variables, ...g.variables])];
+    // Infinity only where it is written: 200! and 300! both overflow, which says nothing.
+    const infinite = /\\infty/.test(a) && /\\infty/.test(b);
+    const rounded = variables.length === 0 ? roundingStep(x) ?? roundingStep(y) : undefined;
     let compared = 0;
     for (const scope of scopes(variables)) {
       const u = f.evaluate(scope);
       const v = g.evaluate(scope);
       if (!u && !v) continue;
-      if (!u || !v || !closeEnough(u, v)) return false;
+      if (!u || !v) return false;
+      if (!infinite && !(isFinite(u) && isFinite(v))) return false;
+      // One side real and the other not: a branch of a root or logarithm (x^{1/3} at x < 0), not a difference.
+      if (variables.length > 0 && isReal(u) !== isReal(v)) continue;
+      if (!closeEnough(u, v) && !(rounded !== undefined && Math.abs(u.im - v.im) <= ABSOLUTE_FLOOR && Math.abs(u.re - v.re) <= rounded)) return false;
       compared++;
     }
-    return compared > 0;
+    // An expression in variables must agree at two points at least: one may be all its real branch has.
+    return compared > (variables.length > 0 ? 1 : 0);
   }
 
   private compile(latex: string): CompiledExpression | undefined {
@@ -200,6 +292,26 @@ function grid(a: Answer): Answer[][] | undefined {
   }
   if (a.kind === 'seq' && a.open === '(' && a.close === ')') return a.items.map((item) => [item]);
   return undefined;
+}
+
+function isFinite(a: Complex): boolean {
+  return Number.isFinite(a.re) && Number.isFinite(a.im);
+}
+
+function isReal(a: Complex): boolean {
+  return Math.abs(a.im) <= ABSOLUTE_FLOOR * Math.max(1, Math.abs(a.re));
+}
+
+/** Half a unit of a decimal's last place, when it is long enough to be read as a rounding; else undefined. */
+function roundingStep(s: string): number | undefined {
+  if (!PLAIN_NUMBER.test(s) || !s.includes('.')) return undefined;
+  const places = s.length - s.indexOf('.') - 1;
+  const significant = s.replace(/^[-+]?[0.]*/, '').replace('.', '').length;
+  return significant >= ROUNDED_DIGITS ? 0.5 * 10 ** -places * (1 + 1e-9) : undefined;
+}
+
+function hasRelation(a: Answer): boolean {
+  return a.kind === 'relation' || (a.kind === 'list' && a.items.some((item) => item.kind === 'relation'));
 }
 
 function divide(a: Complex, b: Complex): Complex {

@@ -25,6 +25,7 @@ import {
   eDependencies,
   expDependencies,
   factorialDependencies,
+  gammaDependencies,
   iDependencies,
   log10Dependencies,
   logDependencies,
@@ -49,6 +50,7 @@ import {
 import { lastBoxed } from '../answer';
 import { splitTrace } from '../trace';
 import { AnswerComparer, type CompiledExpression, type Complex, type ExpressionReader } from './compare';
+import { parseAnswer } from './latex';
 import { latexToMathjs } from './translate';
 import type { CheckResult } from './types';
 
@@ -71,6 +73,7 @@ function createMath() {
     eDependencies,
     expDependencies,
     factorialDependencies,
+  gammaDependencies,
     iDependencies,
     log10Dependencies,
     logDependencies,
@@ -162,19 +165,98 @@ export function mathEquivalent(answer: string, gold: string): boolean {
   return sharedComparer().equivalent(answer, gold);
 }
 
-/** The candidate's last boxed answer against the gold answer. */
+// More boxes than this in one answer are not gathered into a list.
+const MAX_BOXES = 20;
+
+/** The contents of every top-level `\boxed{...}` in the text after the thinking, in order, repeats dropped. */
+export function allBoxedAnswers(text: string): string[] {
+  const answer = splitTrace({ text }).answer;
+  const found: string[] = [];
+  let end = 0;
+  for (const match of answer.matchAll(/\\(?:boxed|fbox)\s*\{/g)) {
+    if (match.index < end) continue;
+    let depth = 0;
+    let close = -1;
+    for (let i = match.index + match[0].length - 1; i < answer.length; i++) {
+      const ch = answer[i];
+      if (ch === '\\') i++;
+      else if (ch === '{') depth++;
+      else if (ch === '}' && --depth === 0) {
+        close = i;
+        break;
+      }
+    }
+    if (close < 0) break;
+    const value = answer.slice(match.index + match[0].length, close).trim();
+    if (value !== '' && !found.includes(value)) found.push(value);
+    if (found.length > MAX_BOXES) return [];
+    end = close;
+  }
+  return found;
+}
+
+// A bare answer longer than this is prose, not an answer.
+const MAX_BARE_LENGTH = 200;
+
+/**
+ * The final answer of a text with no \boxed{}: the whole text when it reads as one (`1`, `$\frac12$`, `x = 3`),
+ * else what follows "the answer is" / "Final Answer:" on the last line that says so, else a last line that is a
+ * value alone. undefined when none: a sentence ("I think it is 4") or a word ("two") is not read as an answer.
+ */
+export function bareAnswer(text: string): string | undefined {
+  const answer = splitTrace({ text }).answer.trim();
+  const whole = statedAnswer(answer);
+  if (whole !== undefined || !answer.includes('\n')) return whole;
+  // A worked answer ending on a line that is the value alone.
+  return statedAnswer(answer.slice(answer.lastIndexOf('\n') + 1).trim());
+}
+
+function statedAnswer(answer: string): string | undefined {
+  const stated = [...answer.matchAll(/(?:final answer|the answer)(?: is)?\s*[:：]?\s*(?:the final answer is\s*)?(.+)$/gim)].pop();
+  const candidate = stated ? stated[1]!.replace(/\s*I hope it is correct\.?\s*$/i, '') : answer;
+  const math = /^\$+([^$]+)\$+/.exec(candidate.trim()) ?? /^\\[([(]([^]*?)\\[\])]/.exec(candidate.trim());
+  const value = (math ? math[1]! : candidate).trim().replace(/[.,;]$/, '').trim();
+  if (value === '' || value.length > MAX_BARE_LENGTH || /\n/.test(value)) return undefined;
+  // Math, not words: a digit or a command, and no run of plain words outside \text{}.
+  const outsideText = value.replace(/\\(?:text|mathrm|textbf|mbox)\s*\{[^{}]*\}/g, ' ');
+  if (!/[\d\\]/.test(value) || /[a-zA-Z]{2,}\s+[a-zA-Z]{2,}/.test(outsideText.replace(/\\[a-zA-Z]+/g, ' '))) return undefined;
+  return value;
+}
+
+/** The number of values a gold answer lists (a set, a list of solutions), 1 for anything else. */
+function listedCount(gold: string): number {
+  const parsed = parseAnswer(gold);
+  return parsed.kind === 'list' ? parsed.items.length : 1;
+}
+
+function safeEquivalent(answer: string, gold: string): boolean {
+  try {
+    return mathEquivalent(answer, gold);
+  } catch {
+    // A parser corner no rule foresaw: the answer cannot be shown equal, so it is not counted right.
+    return false;
+  }
+}
+
+/**
+ * The candidate's last boxed answer against the gold answer. Several boxes (`\boxed{1}` and `\boxed{2}`) count
+ * together when the gold lists as many values; with no box, a bare answer is compared (see bareAnswer).
+ */
 export function checkMath(text: string, gold: string): CheckResult {
   const started = performance.now();
-  const extracted = finalBoxedAnswer(text);
+  let extracted = finalBoxedAnswer(text);
+  if (extracted === undefined) extracted = bareAnswer(text);
   if (extracted === undefined) {
     return { outcome: 'error', correct: false, detail: 'no \\boxed{} answer', durationMs: performance.now() - started };
   }
-  let same: boolean;
-  try {
-    same = mathEquivalent(extracted, gold);
-  } catch {
-    // A parser corner no rule foresaw: the answer cannot be shown equal, so it is not counted right.
-    same = false;
+  let same = safeEquivalent(extracted, gold);
+  if (!same) {
+    const boxes = allBoxedAnswers(text);
+    if (boxes.length > 1 && listedCount(gold) === boxes.length) {
+      const joined = boxes.join(', ');
+      same = safeEquivalent(joined, gold);
+      if (same) extracted = joined;
+    }
   }
   return {
     outcome: same ? 'pass' : 'fail',
