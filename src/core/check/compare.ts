@@ -29,6 +29,19 @@ const POINTS = [0.613, -0.742, 1.379, 2.241, -1.563, 0.287, 1.847, -2.903];
 // A decimal this many significant digits long may stand for an exact value it rounds correctly: 1.7321 for \sqrt3.
 const ROUNDED_DIGITS = 5;
 const MAX_PARSED_LENGTH = 4000;
+const MAX_NESTING = 64;
+
+/** Too long or too deeply nested to parse in the time one check may take. */
+function tooDeep(s: string): boolean {
+  if (s.length > MAX_PARSED_LENGTH) return true;
+  let depth = 0;
+  for (const ch of s) {
+    if (ch === '(' || ch === '[' || ch === '{') {
+      if (++depth > MAX_NESTING) return true;
+    } else if (ch === ')' || ch === ']' || ch === '}') depth--;
+  }
+  return false;
+}
 
 export function closeEnough(a: Complex, b: Complex): boolean {
   if (!Number.isFinite(a.re) || !Number.isFinite(b.re)) return a.re === b.re && Math.abs(a.im - b.im) <= ABSOLUTE_FLOOR;
@@ -63,8 +76,8 @@ export class AnswerComparer {
 
   /** Two final answers (LaTeX, as found in \boxed{}) mean the same. */
   equivalent(answer: string, gold: string): boolean {
-    // Past this length the structure is not parsed (nesting would cost quadratic time): text only.
-    if (answer.length > MAX_PARSED_LENGTH || gold.length > MAX_PARSED_LENGTH) return answer.replace(/\s+/g, '') === gold.replace(/\s+/g, '');
+    // Past this size the structure is not parsed (each level of nesting costs a pass): text only.
+    if (tooDeep(answer) || tooDeep(gold)) return answer.replace(/\s+/g, '') === gold.replace(/\s+/g, '');
     if (this.same(parseAnswer(answer), parseAnswer(gold))) return true;
     // `10\%` and `0.1`: a percentage may also be read as its fraction (but `0.28` is not `28`).
     const answerFraction = percentAsFraction(answer);

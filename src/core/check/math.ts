@@ -94,6 +94,8 @@ function createMath() {
   });
 }
 
+const MAX_GAMMA_ARGUMENT = 172;
+
 // Past this length an answer is compared as text only: evaluating it would cost more than it could tell.
 const MAX_EVALUATED_LENGTH = 2000;
 
@@ -107,6 +109,9 @@ function sharedComparer(): AnswerComparer {
 
 function mathjsReader(): ExpressionReader {
   const math = createMath();
+  // gamma(n) for a large integer n loops for a long time before it overflows; past 172 it is Infinity anyway.
+  const gamma = math.gamma;
+  math.import({ boundedGamma: (x: unknown) => (typeof x === 'number' && x > MAX_GAMMA_ARGUMENT ? Infinity : gamma(x as number)) });
   return {
     compile(latex: string): CompiledExpression | undefined {
       if (latex.length > MAX_EVALUATED_LENGTH) return undefined;

@@ -77,7 +77,7 @@ class Translator {
         this.i++;
         const last = out.pop();
         if (last === undefined || !value) throw new Unsupported();
-        out.push(`gamma((${last}) + 1)`);
+        out.push(`boundedGamma((${last}) + 1)`);
         continue;
       }
       if (c === '_') {
@@ -159,7 +159,7 @@ class Translator {
       if (name === 'binom') {
         const n = this.argument();
         const k = this.argument();
-        return `(gamma((${n}) + 1) / (gamma((${k}) + 1) * gamma((${n}) - (${k}) + 1)))`;
+        return `(boundedGamma((${n}) + 1) / (boundedGamma((${k}) + 1) * boundedGamma((${n}) - (${k}) + 1)))`;
       }
       if (name === 'sqrt') {
         this.skip();
