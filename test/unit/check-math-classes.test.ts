@@ -191,6 +191,20 @@ describe('soundness', () => {
     ]);
   });
 
+  test('numbers side by side are not a product; values past the float range have no value', () => {
+    different([
+      ['11 6/6', '11'],
+      ['11 7/6', '\\frac{73}{6}'],
+      ['\\frac{1}{2004!}', '\\frac{1}{2006!}'],
+      ['\\frac{1}{2^{99}}', '\\frac{1}{2^{98}}'],
+    ]);
+    same([
+      ['11 5/6', '\\frac{71}{6}'],
+      ['1 000 4/9', '\\frac{9004}{9}'],
+      ['11 + 4/9', '\\frac{103}{9}'],
+    ]);
+  });
+
   test('pathological inputs end quickly', () => {
     const inputs = [
       '(10^{10})!',

@@ -187,9 +187,9 @@ function parseValue(s: string): Answer {
   }
   const mixed = /^([-+]?)(\d+)\s*\\frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$/.exec(s);
   if (mixed) return { kind: 'expr', raw: `${mixed[1]}(${mixed[2]}+\\frac{${mixed[3]}}{${mixed[4]}})` };
-  const plainMixed = /^([-+]?)(\d+)\s+(\d+)\s*\/\s*(\d+)$/.exec(s);
+  const plainMixed = /^([-+]?)(\d{1,3}(?: \d{3})+|\d+)\s+(\d+)\s*\/\s*(\d+)$/.exec(s);
   if (plainMixed && Number(plainMixed[3]) < Number(plainMixed[4])) {
-    return { kind: 'expr', raw: `${plainMixed[1]}(${plainMixed[2]}+\\frac{${plainMixed[3]}}{${plainMixed[4]}})` };
+    return { kind: 'expr', raw: `${plainMixed[1]}(${plainMixed[2]!.replace(/ /g, '')}+\\frac{${plainMixed[3]}}{${plainMixed[4]}})` };
   }
   if (s !== '' && !/[\d\\]/.test(s) && /[a-zA-Z]{2,}\s+[a-zA-Z]{2,}/.test(s)) return { kind: 'text', raw: s };
   return { kind: 'expr', raw: s };

@@ -109,9 +109,10 @@ function sharedComparer(): AnswerComparer {
 
 function mathjsReader(): ExpressionReader {
   const math = createMath();
-  // gamma(n) for a large integer n loops for a long time before it overflows; past 172 it is Infinity anyway.
+  // gamma(n) for a large integer n loops for a long time before it overflows. Past 172 it has no value here rather
+  // than Infinity, so that 1/2004! and 1/2006! are not both 0.
   const gamma = math.gamma;
-  math.import({ boundedGamma: (x: unknown) => (typeof x === 'number' && x > MAX_GAMMA_ARGUMENT ? Infinity : gamma(x as number)) });
+  math.import({ boundedGamma: (x: unknown) => (typeof x === 'number' && x > MAX_GAMMA_ARGUMENT ? NaN : gamma(x as number)) });
   return {
     compile(latex: string): CompiledExpression | undefined {
       if (latex.length > MAX_EVALUATED_LENGTH) return undefined;

@@ -106,7 +106,10 @@ class Translator {
         }
         this.i = save;
       }
+      const before = this.i;
       const atom = this.atom();
+      // `11 6/6` is not 11 times 6/6: two numbers side by side are not a product anyone writes.
+      if (value && /^\d|^\.\d/.test(this.s.slice(before).trimStart()) && /^(?:\d+\.?\d*|\.\d+)$/.test(out[out.length - 1]!)) throw new Unsupported();
       if (value) out.push('*');
       out.push(atom);
       value = true;
