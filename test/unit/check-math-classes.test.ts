@@ -163,6 +163,27 @@ describe('percentages and rounding', () => {
       ['10^{-20}', '10^{-21}'],
     ]);
   });
+
+  test('rational constants compare exactly where floats cannot', () => {
+    different([
+      ['2^{64}', '2^{64} + 1'],
+      ['10^{15}', '10^{15} + 1'],
+      ['\\frac{1}{3}', '\\frac{333333333333}{1000000000000}'],
+    ]);
+    same([
+      ['\\frac{1}{3} + \\frac{1}{3} + \\frac{1}{3}', '1'],
+      ['2^{-3}', '\\frac{1}{8}'],
+      ['2^{100}', '1267650600228229401496703205376'],
+    ]);
+  });
+
+  test('a percentage in any form, a set with an item twice', () => {
+    same([
+      ['33\\frac{1}{3}\\%', '\\frac{1}{3}'],
+      ['\\{1, 2\\}', '\\{1, 2, 2\\}'],
+    ]);
+    different([['1, 2', '1, 2, 2']]);
+  });
 });
 
 describe('soundness', () => {
@@ -232,6 +253,7 @@ describe('answers with no box', () => {
     assert.ok(checkMath('Final Answer: The final answer is $12$. I hope it is correct.', '12').correct);
     assert.ok(checkMath('Working.\nMore working.\n42', '42').correct);
     assert.equal(bareAnswer('The answer is 8.'), '8');
+    assert.equal(bareAnswer('**15**'), '15');
   });
 
   test('words and sentences are no answer', () => {

@@ -13,6 +13,8 @@ export interface CompiledExpression {
   variables: readonly string[];
   /** undefined where the expression has no finite value (division by zero, outside a function's domain). */
   evaluate(scope: Readonly<Record<string, number>>): Complex | undefined;
+  /** A constant of integers, the four operations and small integer powers, as an exact fraction `n/d`. */
+  exact?(): string | undefined;
 }
 
 /** Reads LaTeX expressions; undefined when one cannot be read. */
@@ -82,8 +84,8 @@ export class AnswerComparer {
     // `10\%` and `0.1`: a percentage may also be read as its fraction (but `0.28` is not `28`).
     const answerFraction = percentAsFraction(answer);
     const goldFraction = percentAsFraction(gold);
-    if (answerFraction !== undefined && this.same(parseAnswer(answerFraction), parseAnswer(gold))) return true;
-    return goldFraction !== undefined && this.same(parseAnswer(answer), parseAnswer(goldFraction));
+    if (answerFraction !== undefined && this.same(answerFraction, parseAnswer(gold))) return true;
+    return goldFraction !== undefined && this.same(parseAnswer(answer), goldFraction);
   }
 
   private same(a: Answer, b: Answer): boolean {
@@ -266,6 +268,13 @@ export class AnswerComparer {
     const g = this.compile(b);
     if (!f || !g) return false;
     const variables = [...new Set([...f.variables, ...g.variables])];
+    // Rational constants compare exactly where floats cannot: 10^{15} + 1 and 10^{15}. A decimal is left to the
+    // rounding rule below, since 4.666666667 stands for 14/3.
+    if (variables.length === 0 && !x.includes('.') && !y.includes('.')) {
+      const p = f.exact?.();
+      const q = g.exact?.();
+      if (p !== undefined && q !== undefined) return p === q;
+    }
     // Infinity only where it is written: 200! and 300! both overflow, which says nothing.
     const infinite = /\\infty/.test(a) && /\\infty/.test(b);
     const rounded = variables.length === 0 ? roundingStep(x) ?? roundingStep(y) : undefined;

@@ -76,10 +76,11 @@ function dropThousands(s: string): string {
   return s;
 }
 
-/** `25\%` as the fraction it stands for, when the whole answer is a percentage; else undefined. */
-export function percentAsFraction(input: string): string | undefined {
-  const m = /^\s*\$?\s*([-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+))\s*\\?%\s*\$?\s*\.?\s*$/.exec(input);
-  return m ? `\\frac{${m[1]!.replace(/,/g, '')}}{100}` : undefined;
+/** `25\%`, `33\frac13\%` as the fraction they stand for, when the whole answer is one value in percent. */
+export function percentAsFraction(input: string): Answer | undefined {
+  if (!/%\s*\$?\s*\.?\s*$/.test(input)) return undefined;
+  const value = parseAnswer(input);
+  return value.kind === 'expr' ? { kind: 'expr', raw: `\\frac{${value.raw}}{100}` } : undefined;
 }
 
 const SUBSCRIPTED = '[a-zA-Z](?:_\\{?\\w+\\}?)?';
@@ -143,7 +144,9 @@ function parseValue(s: string): Answer {
 
   const set = /^\\\{(.*)\\\}$/s.exec(s);
   if (set && closes(s, 0) === s.length - 1) {
-    return { kind: 'list', raw: s, items: splitTopLevel(set[1]!, [',', ';']).flatMap(expandItem) };
+    // A set written with an item twice is the same set.
+    const items = [...new Set(splitTopLevel(set[1]!, [',', ';']).map((item) => item.replace(/\s+/g, ' ')))];
+    return { kind: 'list', raw: s, items: items.flatMap(expandItem) };
   }
 
   const matrix = /^\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$/s.exec(s);

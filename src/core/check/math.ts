@@ -25,6 +25,7 @@ import {
   eDependencies,
   expDependencies,
   factorialDependencies,
+  fractionDependencies,
   gammaDependencies,
   iDependencies,
   log10Dependencies,
@@ -44,6 +45,7 @@ import {
   unaryMinusDependencies,
   unaryPlusDependencies,
   create,
+  type Fraction,
   type EvalFunction,
   // @ts-expect-error TS1479, as above.
 } from 'mathjs';
@@ -99,6 +101,30 @@ const MAX_GAMMA_ARGUMENT = 172;
 // Past this length an answer is compared as text only: evaluating it would cost more than it could tell.
 const MAX_EVALUATED_LENGTH = 2000;
 
+/** Exact rational arithmetic (BigInt fractions) for + - * / and small integer powers: 2^{64} + 1 is not 2^{64}. */
+function createExactMath() {
+  return create(
+    {
+      addDependencies,
+      compileDependencies,
+      divideDependencies,
+      fractionDependencies,
+      multiplyDependencies,
+      parseDependencies,
+      powDependencies,
+      subtractDependencies,
+      unaryMinusDependencies,
+      unaryPlusDependencies,
+    },
+    { number: 'Fraction' },
+  );
+}
+
+// Only numbers, brackets, the four operations and powers: a function or a name has no exact value here.
+const RATIONAL_EXPRESSION = /^[\d\s()+\-*/^]*$/;
+// A power's exponent: a literal integer of a few digits, so that no exact power grows past what a check may cost.
+const EXPONENT = /\^\s*\(\(?\s*-?\d{1,3}\s*\)?\)/g;
+
 let comparer: AnswerComparer | undefined;
 
 /** The comparer, built on first use so that importing this module costs nothing. */
@@ -109,6 +135,7 @@ function sharedComparer(): AnswerComparer {
 
 function mathjsReader(): ExpressionReader {
   const math = createMath();
+  let exactMath: ReturnType<typeof createExactMath> | undefined;
   // gamma(n) for a large integer n loops for a long time before it overflows. Past 172 it has no value here rather
   // than Infinity, so that 1/2004! and 1/2006! are not both 0.
   const gamma = math.gamma;
@@ -129,6 +156,18 @@ function mathjsReader(): ExpressionReader {
         evaluate(scope) {
           try {
             return toComplex(code.evaluate({ ...scope }));
+          } catch {
+            return undefined;
+          }
+        },
+        exact() {
+          const expression = translated.expression;
+          if (translated.variables.length > 0 || !RATIONAL_EXPRESSION.test(expression)) return undefined;
+          if (expression.replace(EXPONENT, '').includes('^')) return undefined;
+          try {
+            exactMath ??= createExactMath();
+            const value: unknown = exactMath.compile(expression).evaluate();
+            return value !== null && typeof value === 'object' && 'toFraction' in value ? (value as Fraction).toFraction() : undefined;
           } catch {
             return undefined;
           }
@@ -221,7 +260,13 @@ function statedAnswer(answer: string): string | undefined {
   const stated = [...answer.matchAll(/(?:final answer|the answer)(?: is)?\s*[:：]?\s*(?:the final answer is\s*)?(.+)$/gim)].pop();
   const candidate = stated ? stated[1]!.replace(/\s*I hope it is correct\.?\s*$/i, '') : answer;
   const math = /^\$+([^$]+)\$+/.exec(candidate.trim()) ?? /^\\[([(]([^]*?)\\[\])]/.exec(candidate.trim());
-  const value = (math ? math[1]! : candidate).trim().replace(/[.,;]$/, '').trim();
+  // `**15**`: markdown emphasis around the value.
+  const value = (math ? math[1]! : candidate)
+    .trim()
+    .replace(/[.,;]$/, '')
+    .trim()
+    .replace(/^(\*{1,2}|_{1,2})(.+)\1$/, '$2')
+    .trim();
   if (value === '' || value.length > MAX_BARE_LENGTH || /\n/.test(value)) return undefined;
   // Math, not words: a digit or a command, and no run of plain words outside \text{}.
   const outsideText = value.replace(/\\(?:text|mathrm|textbf|mbox)\s*\{[^{}]*\}/g, ' ');
