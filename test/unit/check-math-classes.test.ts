@@ -47,6 +47,21 @@ describe('relations', () => {
     ]);
   });
 
+  test('a relation that is not linear is tested against the set at its ends', () => {
+    same([
+      ['|x| < 1', '(-1, 1)'],
+      ['-1 < x < 1', '|x| < 1'],
+      ['x^2 \\ge 9', '(-\\infty, -3] \\cup [3, \\infty)'],
+      ['\\frac{1}{x} > 0', 'x > 0'],
+    ]);
+    different([
+      ['|x| < 1', 'x < 1'],
+      ['|x| < 1', '[-1, 1]'],
+      ['x^2 < 4.0001', '(-2, 2)'],
+      ['x^2 > 9', '(-\\infty, -3] \\cup [3, \\infty)'],
+    ]);
+  });
+
   test('a relation it cannot solve is compared sign by sign', () => {
     same([['f(2) < f(1) < f(4)', 'f(4) > f(1) > f(2)']]);
     different([['f(2) < f(1) < f(4)', 'f(1) < f(2) < f(4)']]);

@@ -1,7 +1,7 @@
 // Whether two parsed final answers are the same: structure first (tuples in order, sets and lists in any order),
 // then each value exactly (plain numbers), as a word, or numerically at sample points (expressions).
 import { isVariableName, parseAnswer, percentAsFraction, textKey, type Answer } from './latex';
-import { flipped, interval, relationSet, sameSet, union, type LinearForm, type RealSet } from './relations';
+import { contains, flipped, interval, probePoints, relationSet, sameSet, union, type LinearForm, type RealSet, type Relation } from './relations';
 
 export interface Complex {
   re: number;
@@ -168,12 +168,33 @@ export class AnswerComparer {
       if (x.variable !== undefined && y.variable !== undefined && x.variable !== y.variable) return false;
       return sameSet(x.set, y.set, (p, q) => (Number.isFinite(p) || Number.isFinite(q) ? closeEnough({ re: p, im: 0 }, { re: q, im: 0 }) : p === q));
     }
+    // `|x| < 1`, `x^2 < 4`: not solved, but tested against the other side's set at and around its ends.
+    if (x && !y && b.kind === 'relation') return this.holdsOn(b, x.set);
+    if (y && !x && a.kind === 'relation') return this.holdsOn(a, y.set);
     if (a.kind !== 'relation' || b.kind !== 'relation' || a.ops.length !== b.ops.length) return false;
     // `f(2) < f(1) < f(4)`, read the same way or backwards with the signs turned.
     const forward = a.ops.every((op, i) => op === b.ops[i]) && a.parts.every((part, i) => this.sameValue(part, b.parts[i]!));
     const n = b.parts.length - 1;
     const backward = a.ops.every((op, i) => op === flipped(b.ops[n - 1 - i]!)) && a.parts.every((part, i) => this.sameValue(part, b.parts[n - i]!));
     return forward || backward;
+  }
+
+  /** The relation holds exactly where the set contains the point, at every probe point (one variable only). */
+  private holdsOn(relation: Relation, set: RealSet): boolean {
+    const parts = relation.parts.map((part) => this.compile(part));
+    if (parts.some((part) => !part)) return false;
+    const names = new Set(parts.flatMap((part) => part!.variables));
+    if (names.size !== 1) return false;
+    const variable = [...names][0]!;
+    const OPS: Record<string, (p: number, q: number) => boolean> = { '<': (p, q) => p < q, '>': (p, q) => p > q, le: (p, q) => p <= q, ge: (p, q) => p >= q, ne: (p, q) => p !== q };
+    for (const t of probePoints(set)) {
+      const values = parts.map((part) => part!.evaluate({ [variable]: t }));
+      // Where a side has no real value (1/x at 0), the relation does not hold.
+      const real = values.every((v) => v !== undefined && isReal(v) && Number.isFinite(v.re));
+      const holds = real && relation.ops.every((op, k) => OPS[op]!(values[k]!.re, values[k + 1]!.re));
+      if (holds !== contains(set, t)) return false;
+    }
+    return true;
   }
 
   private realSet(a: Answer): { variable?: string; set: RealSet } | undefined {
@@ -214,9 +235,12 @@ export class AnswerComparer {
     const f0 = at(0);
     const f1 = at(1);
     const f2 = at(2.5);
-    if (f0 === undefined || f1 === undefined || f2 === undefined) return undefined;
+    // A point on the other side of 0 too: |x| - 1 is linear on 0, 1, 2.5.
+    const f3 = at(-1.7);
+    if (f0 === undefined || f1 === undefined || f2 === undefined || f3 === undefined) return undefined;
     const slope = f1 - f0;
-    if (Math.abs(slope) < 1e-12 || Math.abs(f2 - (f0 + 2.5 * slope)) > 1e-9 * Math.max(1, Math.abs(f2))) return undefined;
+    const off = (value: number, t: number) => Math.abs(value - (f0 + t * slope)) > 1e-9 * Math.max(1, Math.abs(value));
+    if (Math.abs(slope) < 1e-12 || off(f2, 2.5) || off(f3, -1.7)) return undefined;
     return { variable, slope, intercept: f0 };
   }
 

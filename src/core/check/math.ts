@@ -123,7 +123,7 @@ function createExactMath() {
 // Only numbers, brackets, the four operations and powers: a function or a name has no exact value here.
 const RATIONAL_EXPRESSION = /^[\d\s()+\-*/^]*$/;
 // A power's exponent: a literal integer of a few digits, so that no exact power grows past what a check may cost.
-const EXPONENT = /\^\s*\(\(?\s*-?\d{1,3}\s*\)?\)/g;
+const EXPONENT = /\^\s*\(\(?\s*-?\s*\d{1,3}\s*\)?\)/g;
 
 let comparer: AnswerComparer | undefined;
 

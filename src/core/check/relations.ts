@@ -158,6 +158,27 @@ function normalize(set: RealSet): RealSet {
   return out;
 }
 
+export function contains(set: RealSet, t: number): boolean {
+  return set.some((p) => (p.lo < t || (p.lo === t && p.loClosed)) && (t < p.hi || (t === p.hi && p.hiClosed)));
+}
+
+// Points away from any end a person writes, from far left to far right.
+const GRID = [-1000, -97.3, -10.7, -3.61, -1.47, -0.53, 0.29, 1.13, 2.87, 7.31, 41.9, 1000];
+
+/** Where a relation that cannot be solved is tested against a set: each end of the set, just inside and out, and a
+ * grid between. */
+export function probePoints(set: RealSet): number[] {
+  const points = [...GRID];
+  for (const p of set) {
+    for (const end of [p.lo, p.hi]) {
+      if (!Number.isFinite(end)) continue;
+      const step = 1e-6 * Math.max(1, Math.abs(end));
+      points.push(end - step, end, end + step);
+    }
+  }
+  return points;
+}
+
 /** The same set: the same intervals, their ends equal within `close`, the same ends included. */
 export function sameSet(a: RealSet, b: RealSet, close: (x: number, y: number) => boolean): boolean {
   const x = normalize(a);
