@@ -1,4 +1,6 @@
-// Math answers: the last \boxed{} of the candidate against the gold answer, by value.
+// Math answers: the last \boxed{} of the candidate (or all its boxes, when the gold lists as many values; or, with no
+// box, a bare answer) against the gold answer, by value. Agreement with other graders' tests is measured on
+// test/fixtures/check/math-graders.jsonl (see math-graders.md).
 //
 // Library: mathjs 15.2.0, chosen over @cortex-js/compute-engine 0.140.0. On test/fixtures/check/math-rewrites.jsonl
 // (201 pairs, both behind the same structural layer of latex.ts / compare.ts) both agree 201/201 (1.000); mathjs
