@@ -1,13 +1,16 @@
 // Answer-checker benchmark: (1) the math checker's agreement with test/fixtures/check/math-rewrites.jsonl (MATH-500
-// gold answers against equivalent and non-equivalent rewritings); (2) how many HumanEval and MBPP canonical
-// solutions pass their tests in the sandbox (all should), and the LiveCodeBench sample's canonical solutions pass
-// and its wrong ones fail; (3) code runs per second on the HumanEval canonical solutions with 2 workers.
+// gold answers against equivalent and non-equivalent rewritings) and with test/fixtures/check/math-graders.jsonl
+// (pairs from other graders' tests and written to their classes; its agreement and false "equivalent" rate are the
+// final line's math figures), with the time of one check; (2) how many HumanEval and MBPP canonical solutions pass
+// their tests in the sandbox (all should), and the LiveCodeBench sample's canonical solutions pass and its wrong
+// ones fail; (3) code runs per second on the HumanEval canonical solutions with 2 workers.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CodeRunner } from '../src/core/check/code';
 import { checkMath } from '../src/core/check/math';
 import { checkTestCases } from '../src/core/check/testcases';
 import { testCasesOf } from '../src/core/seedTestCases';
+import { readPairs, scoreMathTable } from './mathTable';
 import { describeIsolation, detectIsolation } from '../src/core/check/sandbox';
 
 const FIXTURES = path.resolve(__dirname, '../test/fixtures');
@@ -42,8 +45,15 @@ async function main(): Promise<void> {
   const disagreements = rewrites.filter((row) => checkMath(`\\boxed{${row.answer}}`, row.gold).correct !== row.equivalent);
   const mathMs = performance.now() - mathStarted;
   const agree = (rewrites.length - disagreements.length) / rewrites.length;
-  console.log(`math: ${rewrites.length - disagreements.length}/${rewrites.length} pairs agree (${rewrites.filter((r) => r.equivalent).length} equivalent), ${mathMs.toFixed(0)} ms`);
+  console.log(`math: ${rewrites.length - disagreements.length}/${rewrites.length} pairs agree (${agree.toFixed(3)}; ${rewrites.filter((r) => r.equivalent).length} equivalent), ${mathMs.toFixed(0)} ms`);
   for (const row of disagreements) console.log(`  disagrees: ${row.gold} vs ${row.answer} (${row.note}), expected ${row.equivalent ? 'equivalent' : 'different'}`);
+  const graders = scoreMathTable(readPairs(path.join(FIXTURES, 'check/math-graders.jsonl')));
+  const mathAgree = graders.agree / graders.pairs;
+  const mathFalseEquivalent = graders.falseEquivalent / graders.different;
+  console.log(
+    `math (graders' table): ${graders.agree}/${graders.pairs} pairs agree (${graders.pairs - graders.different} equivalent), ${graders.falseEquivalent}/${graders.different} different pairs said equivalent; per check ${graders.meanMs.toFixed(2)} ms mean, ${graders.p99Ms.toFixed(2)} ms p99`,
+  );
+  for (const row of graders.disagreements) console.log(`  disagrees [${row.class}]: ${row.gold} vs ${row.text ?? row.answer} (${row.note}), expected ${row.equivalent ? 'equivalent' : 'different'}`);
 
   console.log(`sandbox isolation: ${describeIsolation(await detectIsolation())}`);
   const runner = new CodeRunner({ workers: 2 });
@@ -87,7 +97,7 @@ async function main(): Promise<void> {
     lcbWrong.forEach((r, i) => r.correct && console.log(`  ${lcb[i]!.id}: the wrong solution passes`));
 
     console.log(
-      `checkers: math_agree=${agree.toFixed(3)} lcb_pass=${(lcbPassed / lcb.length).toFixed(3)} humaneval_pass=${(hePassed / humaneval.length).toFixed(3)} mbpp_pass=${(mbPassed / mbpp.length).toFixed(3)} code_runs_per_s=${runsPerSecond.toFixed(1)}`,
+      `checkers: math_agree=${mathAgree.toFixed(3)} math_false_equiv=${mathFalseEquivalent.toFixed(3)} lcb_pass=${(lcbPassed / lcb.length).toFixed(3)} humaneval_pass=${(hePassed / humaneval.length).toFixed(3)} mbpp_pass=${(mbPassed / mbpp.length).toFixed(3)} code_runs_per_s=${runsPerSecond.toFixed(1)}`,
     );
   } finally {
     await runner.close();

@@ -1,11 +1,14 @@
 // A LaTeX final answer in the shape the math checker compares: first cleaned of what does not change its value
 // (spacing, \left \right, dollar signs, units, degree signs, thousands separators), then split into its structure.
+import { splitRelation, type RelationOp } from './relations';
 
 /** What a final answer is. `raw` is the cleaned text, kept for comparing words. */
 export type Answer =
   | { kind: 'text'; raw: string }
   /** `name`: the `y` of `y = 2x + 3`, dropped from raw, kept to compare with an equation. */
   | { kind: 'expr'; raw: string; name?: string }
+  /** `a < x \le b`, `x \ne 3`: signs normalised to \le, \ge, \ne, <, >. */
+  | { kind: 'relation'; raw: string; parts: string[]; ops: RelationOp[] }
   | { kind: 'equation'; raw: string; left: string; right: string }
   /** Ordered, with its brackets: a tuple, a point, an interval. */
   | { kind: 'seq'; raw: string; open: string; close: string; items: Answer[] }
@@ -28,10 +31,19 @@ export function cleanLatex(input: string): string {
   s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|bigg|Bigg|big|Big)(?![a-zA-Z])\.?/g, '');
   s = s.replace(/\\(?:dfrac|tfrac|cfrac)(?![a-zA-Z])/g, '\\frac').replace(/\\(?:dbinom|tbinom)(?![a-zA-Z])/g, '\\binom');
   // Thin and negative spaces: `10,\!080`, `1\,000`. A preceding backslash makes it a row break (`\\`), kept.
+  s = s.replace(/,\s*\\!\s*/g, ',');
   s = s.replace(/(?<!\\)\\[,;:! ]/g, ' ').replace(/\\q?quad(?![a-zA-Z])/g, ' ').replace(/~/g, ' ');
   s = s.replace(/\{,\}/g, ',');
+  // `\cos 60^\circ`: an angle in degrees inside a function is converted, elsewhere the sign is dropped.
+  s = s.replace(/(\\(?:sin|cos|tan|cot|sec|csc)\s*\(?\s*)(\d+(?:\.\d+)?)\s*\^\s*\{?\s*\\circ\s*\}?/g, '$1\\frac{$2\\pi}{180}');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?/g, '').replace(/\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])|°/g, '');
   s = s.replace(/\\?%/g, '');
+  s = s
+    .replace(/\\(?:geqslant|geq|ge)(?![a-zA-Z])|>=|≥/g, '\\ge ')
+    .replace(/\\(?:leqslant|leq|le)(?![a-zA-Z])|<=|≤/g, '\\le ')
+    .replace(/\\(?:neq|ne)(?![a-zA-Z])|!=|≠/g, '\\ne ')
+    .replace(/\\lt(?![a-zA-Z])/g, '<')
+    .replace(/\\gt(?![a-zA-Z])/g, '>');
   s = s.replace(/[\u2212\u2013]/g, '-').replace(/×/g, '\\times ').replace(/[·⋅]/g, '\\cdot ').replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ');
   s = s.replace(/\s+/g, ' ').trim();
   s = s.replace(/\s*\.$/, '');
@@ -57,8 +69,42 @@ function dropUnits(s: string): string {
 
 /** `1,000` and `11,111,100` as one number; a comma between other things separates list items. */
 function dropThousands(s: string): string {
-  const compact = s.replace(/\s+/g, '');
-  return /^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(compact) ? compact.replace(/,/g, '') : s;
+  const t = s.trim();
+  // `32, 349` is two numbers: a separator has no space after it. `1 000` (a thin space) is one.
+  if (/^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(t)) return t.replace(/,/g, '');
+  if (/^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?$/.test(t)) return t.replace(/ /g, '');
+  return s;
+}
+
+/** `25\%`, `33\frac13\%` as the fraction they stand for, when the whole answer is one value in percent. */
+export function percentAsFraction(input: string): Answer | undefined {
+  if (!/%\s*\$?\s*\.?\s*$/.test(input)) return undefined;
+  const value = parseAnswer(input);
+  return value.kind === 'expr' ? { kind: 'expr', raw: `\\frac{${value.raw}}{100}` } : undefined;
+}
+
+const SUBSCRIPTED = '[a-zA-Z](?:_\\{?\\w+\\}?)?';
+/** What names a value rather than being part of it: `x`, `x_1`, `AB`, `\angle ABC`, `f(x)`, `(p, q)`, `\theta`. */
+const LABEL = new RegExp(
+  `^(?:${[
+    '',
+    SUBSCRIPTED,
+    '[A-Z]{2,3}',
+    '(?:m\\s*)?\\\\angle\\s*[A-Z]{1,3}',
+    '\\\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|omega|sigma|rho|tau)',
+    '[a-zA-Z]\\s*\\(\\s*[a-zA-Z0-9]+(?:\\s*,\\s*[a-zA-Z0-9]+)*\\s*\\)',
+    `\\(\\s*${SUBSCRIPTED}(?:\\s*,\\s*${SUBSCRIPTED})+\\s*\\)`,
+  ].join('|')})$`,
+);
+const VARIABLE_NAME = new RegExp(`^${SUBSCRIPTED}$`);
+
+export function isLabel(s: string): boolean {
+  return LABEL.test(s.trim());
+}
+
+/** A name an equation can be rebuilt from (`y` of `y = 2x`). */
+export function isVariableName(s: string): boolean {
+  return VARIABLE_NAME.test(s);
 }
 
 /** The cleaned answer, parsed into its structure. */
@@ -67,16 +113,27 @@ export function parseAnswer(input: string): Answer {
   const whole = WHOLE_TEXT.exec(cleaned);
   // A whole-answer \text{} with no digit is a word answer (a name, a direction, a choice "(C)").
   if (whole && !/\d/.test(whole[1]!)) return { kind: 'text', raw: whole[1]!.trim() };
-  return parseStructure(dropThousands(dropUnits(cleaned)));
+  let s = dropUnits(cleaned);
+  // `1 and 2`, `x = 1 or x = 2`: words between values separate them.
+  if (/[\d\\]/.test(s)) s = s.replace(/\s+(?:and|or)\s+/gi, ', ');
+  return parseStructure(dropThousands(s));
 }
 
 function parseStructure(input: string): Answer {
   // `x \in [-2, 7]`, `x = 5`: the name of what is answered is not part of the answer.
-  const s = input.trim().replace(/^[a-zA-Z]\s*\\in\s+/, '');
-  const named = /^([a-zA-Z](?:_\{?\w+\}?)?)\s*=(?!=)(.*)$/s.exec(s);
-  if (named && topLevelIndexOf(named[2]!, '=').length === 0) {
-    const value = parseValue(dropThousands(named[2]!.trim()));
-    return value.kind === 'expr' ? { ...value, name: named[1]! } : value;
+  let s = input.trim().replace(/^[a-zA-Z]\s*\\in\s+/, '');
+  // `\frac13 \approx 0.33` is the exact value; `x \approx 0.33` the approximation.
+  const approx = splitTopLevel(s, ['\\approx']);
+  if (approx.length > 1) s = isLabel(approx[0]!) ? approx[approx.length - 1]! : approx[0]!;
+  const equals = topLevelIndexOf(s, '=');
+  if (equals.length > 0) {
+    const left = s.slice(0, equals[0]).trim();
+    // `x = 5 + 6 = 11`: the last value. `AB = 4, CD = 5` is a list of labelled values, split first.
+    const rest = dropThousands(s.slice(equals[0]! + 1).trim());
+    if (isLabel(left) && splitTopLevel(rest, [',', ';']).length === 1) {
+      const value = parseValue(dropThousands(s.slice(equals[equals.length - 1]! + 1).trim()));
+      return value.kind === 'expr' && left !== '' ? { ...value, name: left.replace(/\s+/g, '') } : value;
+    }
   }
   return parseValue(dropThousands(s));
 }
@@ -87,7 +144,9 @@ function parseValue(s: string): Answer {
 
   const set = /^\\\{(.*)\\\}$/s.exec(s);
   if (set && closes(s, 0) === s.length - 1) {
-    return { kind: 'list', raw: s, items: splitTopLevel(set[1]!, [',', ';']).flatMap(expandItem) };
+    // A set written with an item twice is the same set.
+    const items = [...new Set(splitTopLevel(set[1]!, [',', ';']).map((item) => item.replace(/\s+/g, ' ')))];
+    return { kind: 'list', raw: s, items: items.flatMap(expandItem) };
   }
 
   const matrix = /^\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$/s.exec(s);
@@ -100,7 +159,17 @@ function parseValue(s: string): Answer {
 
   const first = s[0];
   const last = s[s.length - 1];
-  if ((first === '(' || first === '[') && (last === ')' || last === ']') && closes(s, 0) === s.length - 1) {
+  const wrapped = closes(s, 0) === s.length - 1;
+  // `{1, 2, 3}` written with plain braces is a set; `{x}` a group.
+  if (first === '{' && wrapped) {
+    const items = splitTopLevel(s.slice(1, -1), [',', ';']);
+    return items.length > 1 ? { kind: 'list', raw: s, items: items.flatMap(expandItem) } : parseStructure(s.slice(1, -1));
+  }
+  // A matrix in brackets: `\left[\begin{array}{cc} ... \end{array}\right]`.
+  if ((first === '(' || first === '[') && wrapped && /^\\begin\{[a-zA-Z]*\}.*\\end\{[a-zA-Z]*\}$/s.test(s.slice(1, -1).trim())) {
+    return parseValue(s.slice(1, -1).trim());
+  }
+  if ((first === '(' || first === '[') && (last === ')' || last === ']') && wrapped) {
     const items = splitTopLevel(s.slice(1, -1), [',']);
     if (items.length > 1) return { kind: 'seq', raw: s, open: first, close: last, items: items.map(parseStructure) };
   }
@@ -111,6 +180,9 @@ function parseValue(s: string): Answer {
   const expanded = expandPlusMinus(s);
   if (expanded.length > 1) return { kind: 'list', raw: s, items: expanded.map(parseStructure) };
 
+  const relation = splitRelation(s);
+  if (relation) return { kind: 'relation', raw: s, ...relation };
+
   const equals = topLevelIndexOf(s, '=');
   if (equals.length === 1) {
     const at = equals[0]!;
@@ -118,6 +190,10 @@ function parseValue(s: string): Answer {
   }
   const mixed = /^([-+]?)(\d+)\s*\\frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$/.exec(s);
   if (mixed) return { kind: 'expr', raw: `${mixed[1]}(${mixed[2]}+\\frac{${mixed[3]}}{${mixed[4]}})` };
+  const plainMixed = /^([-+]?)(\d{1,3}(?: \d{3})+|\d+)\s+(\d+)\s*\/\s*(\d+)$/.exec(s);
+  if (plainMixed && Number(plainMixed[3]) < Number(plainMixed[4])) {
+    return { kind: 'expr', raw: `${plainMixed[1]}(${plainMixed[2]!.replace(/ /g, '')}+\\frac{${plainMixed[3]}}{${plainMixed[4]}})` };
+  }
   if (s !== '' && !/[\d\\]/.test(s) && /[a-zA-Z]{2,}\s+[a-zA-Z]{2,}/.test(s)) return { kind: 'text', raw: s };
   return { kind: 'expr', raw: s };
 }

@@ -17,6 +17,10 @@ const OPERATORS: Record<string, string> = { cdot: '*', times: '*', ast: '*', div
 
 class Unsupported extends Error {}
 
+// A sum written out longer than this is not read: no answer needs it, and it would cost.
+const MAX_SUM_TERMS = 200;
+const MAX_SUM_LENGTH = 20_000;
+
 export function latexToMathjs(latex: string): Translated | undefined {
   try {
     const t = new Translator(latex);
@@ -32,6 +36,8 @@ export function latexToMathjs(latex: string): Translated | undefined {
 class Translator {
   i = 0;
   readonly variables = new Set<string>();
+  /** The index letters of the sums being read: `i` there is not the imaginary unit. */
+  private readonly indices = new Set<string>();
 
   constructor(private readonly s: string) {}
 
@@ -67,8 +73,11 @@ class Translator {
         continue;
       }
       if (c === '!') {
-        out.push('!');
+        // n! as gamma(n + 1): defined between the integers too, so that sample points can be non-integers.
         this.i++;
+        const last = out.pop();
+        if (last === undefined || !value) throw new Unsupported();
+        out.push(`boundedGamma((${last}) + 1)`);
         continue;
       }
       if (c === '_') {
@@ -89,9 +98,18 @@ class Translator {
           value = false;
           continue;
         }
+        if (name === 'sum') {
+          if (value) out.push('*');
+          out.push(this.sum(end));
+          value = true;
+          continue;
+        }
         this.i = save;
       }
+      const before = this.i;
       const atom = this.atom();
+      // `11 6/6` is not 11 times 6/6: two numbers side by side are not a product anyone writes.
+      if (value && /^\d|^\.\d/.test(this.s.slice(before).trimStart()) && /^(?:\d+\.?\d*|\.\d+)$/.test(out[out.length - 1]!)) throw new Unsupported();
       if (value) out.push('*');
       out.push(atom);
       value = true;
@@ -112,7 +130,7 @@ class Translator {
     }
     if (/[a-zA-Z]/.test(c)) {
       this.i++;
-      if (c === 'i' || c === 'e') return c;
+      if ((c === 'i' || c === 'e') && !this.indices.has(c)) return c;
       const name = `v_${c}`;
       this.variables.add(name);
       return name;
@@ -141,7 +159,11 @@ class Translator {
     if (c === '\\') {
       const name = this.command();
       if (name === 'frac') return `((${this.argument()})/(${this.argument()}))`;
-      if (name === 'binom') return `combinations(${this.argument()}, ${this.argument()})`;
+      if (name === 'binom') {
+        const n = this.argument();
+        const k = this.argument();
+        return `(boundedGamma((${n}) + 1) / (boundedGamma((${k}) + 1) * boundedGamma((${n}) - (${k}) + 1)))`;
+      }
       if (name === 'sqrt') {
         this.skip();
         if (this.s[this.i] === '[') {
@@ -179,9 +201,55 @@ class Translator {
       } else break;
       this.skip();
     }
-    const arg = this.argument();
+    // `\log_3 81`, `\sin 30`: a whole number, where \frac43 would take one digit.
+    const number = /^(?:\d+\.?\d*|\.\d+)/.exec(this.s.slice(this.i));
+    if (number) this.i += number[0].length;
+    this.skip();
+    const grouped = this.s[this.i] === '(' || this.s[this.i] === '{';
+    let arg = number ? number[0] : this.argument();
+    // `\ln e^3` is ln(e^3); `\sin(x)^2` stays (sin x)^2.
+    this.skip();
+    if (!grouped && this.s[this.i] === '^') {
+      this.i++;
+      arg = `(${arg})^(${this.argument()})`;
+    }
     const call = base !== undefined ? `log(${arg}, ${base})` : `${FUNCTIONS[name]}(${arg})`;
     return power === undefined ? call : `(${call})^(${power})`;
+  }
+
+  /** `\sum_{k=1}^{10} body`, the body up to the next + or -, written out term by term (integer bounds only). */
+  private sum(end: Set<string>): string {
+    this.skip();
+    if (this.s[this.i] !== '_') throw new Unsupported();
+    this.i++;
+    const bound = /^\s*([a-zA-Z])\s*=\s*(-?\d+)\s*$/.exec(this.rawArgument());
+    this.skip();
+    if (!bound || this.s[this.i] !== '^') throw new Unsupported();
+    this.i++;
+    const top = /^\s*(-?\d+)\s*$/.exec(this.rawArgument());
+    if (!top) throw new Unsupported();
+    const from = Number(bound[2]);
+    const to = Number(top[1]);
+    if (to - from + 1 > MAX_SUM_TERMS) throw new Unsupported();
+    const letter = bound[1]!;
+    const name = `v_${letter}`;
+    const had = this.variables.has(name);
+    const nested = this.indices.has(letter);
+    this.indices.add(letter);
+    const body = this.sequence(new Set([...end, '+', '-', '=']));
+    if (!nested) this.indices.delete(letter);
+    if (!had) this.variables.delete(name);
+    const index = new RegExp(`${name}(?![_a-zA-Z0-9])`, 'g');
+    const terms: string[] = [];
+    let length = 0;
+    for (let k = from; k <= to; k++) {
+      const term = `(${body.replace(index, `(${k})`)})`;
+      length += term.length;
+      // Nested sums multiply: the written-out expression is capped, not the count alone.
+      if (length > MAX_SUM_LENGTH) throw new Unsupported();
+      terms.push(term);
+    }
+    return terms.length === 0 ? '0' : `(${terms.join(' + ')})`;
   }
 
   /** A braced group, else one atom (`\frac43`, `x^2`). */
