@@ -26,6 +26,8 @@ export interface Isolator {
   python: string;
   /** The seccomp filter, handed to bwrap on an inherited file descriptor. */
   filter: Buffer;
+  /** Folders the boot script puts on sys.path (where the packages let in are). */
+  sitePaths: string[];
 }
 
 export interface NoIsolator {
@@ -36,6 +38,13 @@ export interface NoIsolator {
 
 export type Isolation = Isolator | NoIsolator;
 
+/**
+ * Third-party packages a program may import, when installed: numpy, as the judges of AtCoder and Codeforces allow
+ * it (LiveCodeBench's problems come from there). Read-only, like the standard library; nothing else of
+ * site-packages is in the sandbox.
+ */
+export const SANDBOX_PACKAGES = ['numpy'] as const;
+
 /** What a candidate's truth reads when its code was not run for want of a sandbox. */
 export const NOT_CHECKED = 'not checked: no sandbox on this machine';
 
@@ -45,6 +54,10 @@ interface Interpreter {
   stdlib: string[];
   /** Folders of third-party packages inside the standard library's folder, hidden again. */
   hidden: string[];
+  /** The third-party folders on sys.path, where the packages let in are found. */
+  site: string[];
+  /** The packages let in that are installed: their folders (and the `<name>.libs` folder of a wheel's libraries). */
+  packages: string[];
 }
 
 function run(command: string, args: string[], timeout = 10_000): Promise<{ ok: boolean; stdout: string; stderr: string }> {
@@ -61,11 +74,24 @@ paths = sysconfig.get_paths()
 stdlib = sorted({os.path.realpath(paths['stdlib']), os.path.realpath(paths['platstdlib'])})
 site = {os.path.realpath(paths['purelib']), os.path.realpath(paths['platlib'])}
 hidden = sorted(p for p in site if any(p.startswith(s + os.sep) for s in stdlib) and os.path.isdir(p))
-print(json.dumps({'executable': os.path.realpath(sys.executable), 'stdlib': stdlib, 'hidden': hidden}))
+import importlib.util
+packages = []
+for name in sys.argv[1:]:
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:
+        continue
+    for where in (spec.submodule_search_locations or []) if spec else []:
+        where = os.path.realpath(where)
+        packages.append(where)
+        if os.path.isdir(where + '.libs'):
+            packages.append(where + '.libs')
+print(json.dumps({'executable': os.path.realpath(sys.executable), 'stdlib': stdlib, 'hidden': hidden, 'site': sorted(site), 'packages': packages}))
 `;
 
 async function describeInterpreter(python: string): Promise<Interpreter | string> {
-  const found = await run(python, ['-I', '-S', '-c', DESCRIBE]);
+  // Without -S: the packages let in live in site-packages.
+  const found = await run(python, ['-I', '-c', DESCRIBE, ...SANDBOX_PACKAGES]);
   if (!found.ok) return `${python} could not be started${found.stderr ? `: ${found.stderr.trim().split('\n').at(-1)}` : ''}`;
   try {
     return JSON.parse(found.stdout) as Interpreter;
@@ -114,6 +140,7 @@ function mountArgs(interpreter: Interpreter, libraries: string[], sandboxBytes: 
   bind(interpreter.executable);
   for (const dir of interpreter.stdlib) bind(dir);
   for (const dir of interpreter.hidden) args.push('--tmpfs', dir);
+  for (const dir of interpreter.packages) bind(dir);
   // The loader's cache of library paths (not secret; without it some libraries are not found).
   bind('/etc/ld.so.cache');
   for (const device of ['/dev/null', '/dev/zero', '/dev/urandom', '/dev/random']) args.push('--dev-bind', device, device);
@@ -188,7 +215,14 @@ async function find(python: string, sandboxBytes: number): Promise<Isolation> {
   const variants = [USER_ARGS, ...(process.getuid?.() === 0 ? [] : [[]])];
   let why = '';
   for (const user of variants) {
-    const isolator: Isolator = { kind: 'bwrap', command: bwrap, args: [...BASE_ARGS, ...user, ...mounts], python: interpreter.executable, filter };
+    const isolator: Isolator = {
+      kind: 'bwrap',
+      command: bwrap,
+      args: [...BASE_ARGS, ...user, ...mounts],
+      python: interpreter.executable,
+      filter,
+      sitePaths: interpreter.site,
+    };
     const probe = await tryIsolator(isolator, PROBE);
     if (probe.ok) return isolator;
     why = probe.output.split('\n').at(-1) ?? '';

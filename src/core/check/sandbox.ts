@@ -75,8 +75,8 @@ const FD = { filter: 3, program: 4, boot: 5, finished: 6 } as const;
 
 // Sets the limits, then runs program.py as module `solution` (so that an `if __name__ == "__main__":` demo in the
 // candidate does not run, as in the reference harnesses). The nonce written on FD.finished after the program's end
-// tells a real finish from an `os._exit(0)`. -S: site's .pth files are skipped; third-party packages are not in the
-// sandbox anyway.
+// tells a real finish from an `os._exit(0)`. -S: site's .pth files are skipped; of third-party packages the sandbox
+// holds only those isolation.ts lets in.
 const BOOT = String.raw`
 import builtins, os, sys, resource, types, _sitebuiltins
 builtins.exit = _sitebuiltins.Quitter('exit', 'Ctrl-D (i.e. EOF)')
@@ -104,7 +104,10 @@ def _limit(which, value):
     resource.setrlimit(which, (value, value if which != resource.RLIMIT_CPU else value + 1))
 
 def _main():
+    import json
     nonce, memory_mb, cpu_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    # site-packages as the sandbox has it: empty but for the packages let in (isolation.ts).
+    sys.path.extend(p for p in json.loads(sys.argv[4]) if p not in sys.path)
     with open('program.py', encoding='utf-8') as f:
         source = f.read()
     # Hard limits too: lowering them cannot be undone without privileges the sandbox does not have.
@@ -257,6 +260,7 @@ export async function runPython(program: string, options: SandboxOptions = {}): 
     '--file', String(FD.boot), `${SANDBOX_DIR}/boot.py`,
     ...environmentArgs(),
     isolation.python, '-I', '-B', '-S', `${SANDBOX_DIR}/boot.py`, nonce, String(memoryMb), String(Math.ceil(timeoutMs / 1000) + 1),
+    JSON.stringify(isolation.sitePaths),
   ];
 
   return new Promise((resolve) => {
