@@ -3,15 +3,14 @@
 // CLI prints is searched for it.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT_CODES } from '../../src/core/errors';
+import { ROOT, runCli } from '../fixtures/cli';
 import { methodHandler, startScriptedServer, type ChatHandler, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'dist/cli.js');
 const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
 const FAKE_TRAINER = path.join(ROOT, 'test/fixtures/fake-trainer.py');
 
@@ -22,22 +21,7 @@ const KEY = `sk-${CORE}.+*?^$(x)|[y]"\\z`;
 const OTHER_KEY = 'sk-openai-env-key-5b1c77d0';
 const PASSWORD = 'pa55-in-the-url-c9d2';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function svd(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, SVD_API_KEY: '', OPENAI_API_KEY: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const svd = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, { env });
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
