@@ -238,6 +238,11 @@ export interface OpenOptions {
   initScript?: () => void;
   /** Called with the page before it loads (to route requests, say). */
   beforeLoad?: (page: Page) => Promise<void>;
+  /**
+   * What page.goto waits for (default 'load'). A test that holds back a script the page adds while it loads must not
+   * wait for 'load': a script added before the load event delays it.
+   */
+  waitUntil?: 'load' | 'domcontentloaded' | 'commit';
 }
 
 export async function openReview(harness: Harness, host: FakeHost, options: OpenOptions = {}): Promise<ReviewPage> {
@@ -268,7 +273,7 @@ export async function openReview(harness: Harness, host: FakeHost, options: Open
   if (options.initScript) await page.addInitScript(options.initScript);
   host.attach(page);
   await options.beforeLoad?.(page);
-  await page.goto(`${harness.origin}/review.html?theme=${options.theme ?? 'dark'}`);
+  await page.goto(`${harness.origin}/review.html?theme=${options.theme ?? 'dark'}`, { waitUntil: options.waitUntil ?? 'load' });
   return {
     page,
     context,

@@ -91,6 +91,8 @@ describe('the review webview', () => {
     // Not open(): it waits for rendered text.
     const review = await openReview(harness, new FakeHost(reviewRun().events, 7), {
       viewport: TALL,
+      // The renderer is requested once the first rows are painted, which may come before the load event.
+      waitUntil: 'domcontentloaded',
       beforeLoad: (page) =>
         page.route('**/dist/webview/render.js', async (route) => {
           asked = true;
