@@ -9,7 +9,7 @@ import path from 'node:path';
 import { CodeRunner } from '../src/core/check/code';
 import { checkMath } from '../src/core/check/math';
 import { checkTestCases } from '../src/core/check/testcases';
-import { testCasesOf } from '../src/core/seedTestCases';
+import { testCasesOf } from '../src/core/method/seedTestCases';
 import { readPairs, scoreMathTable } from './mathTable';
 import { describeIsolation, detectIsolation } from '../src/core/check/sandbox';
 

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseRunConfig } from '../src/core/config';
-import { runPipeline } from '../src/core/pipeline';
+import { parseRunConfig } from '../src/core/base/config';
+import { runPipeline } from '../src/core/method/pipeline';
 import type { SeedScript } from '../test/fixtures/scripted-server';
-import { PURPOSES } from '../src/core/types';
+import { PURPOSES } from '../src/core/base/types';
 
 const ROOT = path.resolve(__dirname, '..');
 const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');

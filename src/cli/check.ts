@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { createAnswerChecker } from '../core/check/index';
 import { asCodingAnswer, taskFromRow, type CheckTask } from '../core/check/tasks';
-import { SvdError, describeError } from '../core/errors';
-import { DOMAINS, type Domain, type Gold } from '../core/types';
+import { SvdError, describeError } from '../core/base/errors';
+import { DOMAINS, type Domain, type Gold } from '../core/base/types';
 import { commandCheckPairs } from './checkPairs';
 import type { Io as FullIo } from './io';
 

@@ -5,9 +5,9 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createAnswerChecker } from '../core/check/index';
 import { taskFromPair, type CheckTask } from '../core/check/tasks';
-import type { CheckOptions, CheckOutcome, CheckResult } from '../core/check/types';
-import { EXIT_CODES, SvdError, describeError, isSvdError } from '../core/errors';
-import type { Domain } from '../core/types';
+import type { CheckOptions, CheckOutcome, CheckResult } from '../core/base/checker';
+import { EXIT_CODES, SvdError, describeError, isSvdError } from '../core/base/errors';
+import type { Domain } from '../core/base/types';
 import type { Io as FullIo } from './io';
 
 type Io = Pick<FullIo, 'out' | 'err'>;

@@ -2,11 +2,11 @@
 // and after training), and with --ttc the test-time baseline that answers with the method's own cascade.
 import path from 'node:path';
 import { createAnswerChecker } from '../core/check/index';
-import type { RunConfigInput } from '../core/config';
-import { SvdError } from '../core/errors';
-import { EVAL_RESULT, runEvaluation, type EvalResult, type Pass } from '../core/evaluate';
-import { count, ratio } from '../core/status';
-import { DOMAINS } from '../core/types';
+import type { RunConfigInput } from '../core/base/config';
+import { SvdError } from '../core/base/errors';
+import { EVAL_RESULT, runEvaluation, type EvalResult, type Pass } from '../core/experiments/evaluate';
+import { count, ratio } from '../core/record/status';
+import { DOMAINS } from '../core/base/types';
 import { methodConfig, type MethodFlags, type SweepDeps } from './sweep';
 import { eventStream, type Io } from './io';
 

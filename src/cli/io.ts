@@ -1,7 +1,7 @@
 // Where the CLI writes, and the `--events` stream (one JSON object per line on stdout) that tools and the editor read.
-import { redactText } from '../core/redact';
-import { formatProblem } from '../core/seeds';
-import type { SeedProblem } from '../core/types';
+import { redactText } from '../core/base/redact';
+import { formatProblem } from '../core/method/seeds';
+import type { SeedProblem } from '../core/base/types';
 
 export interface Io {
   out: (text: string) => void;

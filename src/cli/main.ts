@@ -4,16 +4,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { createAnswerChecker } from '../core/check/index';
-import { PRESETS, parseRunConfig, type RunConfigInput } from '../core/config';
-import { EXIT_CODES, SvdError, describeError, isSvdError } from '../core/errors';
-import { EXPORT_FORMATS, exportRun, planExport, runProtection, type ExportFormat, type ExportOptions } from '../core/export';
-import { ModelClient } from '../core/model';
-import { makeOverride } from '../core/overrides';
-import { runPipeline, type Endpoint } from '../core/pipeline';
-import { funnelJson, formatFunnel } from '../core/status';
-import { RunStore, checkRunId, defaultRunsDir, listRuns, resolveRunDir } from '../core/store';
-import { foldRun } from '../core/runview';
-import { DOMAINS, type Domain, type OverrideAction } from '../core/types';
+import { PRESETS, parseRunConfig, type RunConfigInput } from '../core/base/config';
+import { EXIT_CODES, SvdError, describeError, isSvdError } from '../core/base/errors';
+import { EXPORT_FORMATS, exportRun, planExport, runProtection, type ExportFormat, type ExportOptions } from '../core/training/export';
+import { ModelClient } from '../core/method/model';
+import { makeOverride } from '../core/record/overrides';
+import { runPipeline, type Endpoint } from '../core/method/pipeline';
+import { funnelJson, formatFunnel } from '../core/record/status';
+import { RunStore, checkRunId, defaultRunsDir, listRuns, resolveRunDir } from '../core/record/store';
+import { foldRun } from '../core/record/runview';
+import { DOMAINS, type Domain, type OverrideAction } from '../core/base/types';
 import { registerCheckCommand } from './check';
 import { DownloadBar, ProgressLine } from './progress';
 import { TRAINERS, commandTrain, type TrainFlags } from './train';
@@ -22,7 +22,7 @@ import { commandSweep, integerList, methodConfig, type SweepFlags } from './swee
 import { ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
 import { eventStream, redactingIo, type Io } from './io';
-import { addSecretsFromEnv, apiKeyFromEnv, withoutCredentials } from '../core/redact';
+import { addSecretsFromEnv, apiKeyFromEnv, withoutCredentials } from '../core/base/redact';
 
 const VERSION = '0.1.0';
 

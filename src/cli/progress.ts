@@ -1,6 +1,6 @@
 // The live progress line: redrawn in place on a terminal, a plain line every few seconds elsewhere (CI logs).
-import type { Progress } from '../core/pipeline';
-import { formatDuration } from '../core/status';
+import type { Progress } from '../core/method/pipeline';
+import { formatDuration } from '../core/record/status';
 import type { DownloadProgress } from '../engine/download';
 
 const PLAIN_EVERY_MS = 5000;

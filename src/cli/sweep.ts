@@ -2,12 +2,12 @@
 // table of what each budget buys (accepted answers, and with gold the judges' precision and recall) and costs.
 import path from 'node:path';
 import { createAnswerChecker } from '../core/check/index';
-import { parseRunConfig, type RunConfig, type RunConfigInput } from '../core/config';
-import { EXIT_CODES, SvdError } from '../core/errors';
-import type { Endpoint } from '../core/pipeline';
-import { count, ratio } from '../core/status';
-import { SWEEP_CSV, SWEEP_JSON, runSweep, type SweepResult } from '../core/sweep';
-import type { Domain } from '../core/types';
+import { parseRunConfig, type RunConfig, type RunConfigInput } from '../core/base/config';
+import { EXIT_CODES, SvdError } from '../core/base/errors';
+import type { Endpoint } from '../core/method/pipeline';
+import { count, ratio } from '../core/record/status';
+import { SWEEP_CSV, SWEEP_JSON, runSweep, type SweepResult } from '../core/experiments/sweep';
+import type { Domain } from '../core/base/types';
 import { ProgressLine } from './progress';
 import { eventStream, type Io } from './io';
 

@@ -2,12 +2,12 @@
 // trainer (an OpenAI-compatible fine-tuning API, TRL, LLaMA-Factory or the user's own command). Never a trainer of
 // its own.
 import path from 'node:path';
-import { SvdError, describeError } from '../core/errors';
-import { expandTemplate, launchTrainer } from '../core/launcher';
-import { withoutCredentials } from '../core/redact';
-import { RunStore } from '../core/store';
-import { exportTrainingData, followApiJob, LocalTrainingLog, startApiJob, TRAINERS, type Trainer } from '../core/training';
-import { pythonPreflight, writeTrainerFiles, type LocalTrainer } from '../core/trainers';
+import { SvdError, describeError } from '../core/base/errors';
+import { expandTemplate, launchTrainer } from '../core/training/launcher';
+import { withoutCredentials } from '../core/base/redact';
+import { RunStore } from '../core/record/store';
+import { exportTrainingData, followApiJob, LocalTrainingLog, startApiJob, TRAINERS, type Trainer } from '../core/training/record';
+import { pythonPreflight, writeTrainerFiles, type LocalTrainer } from '../core/training/trainers';
 import type { Io as FullIo } from './io';
 
 export { TRAINERS, type Trainer };

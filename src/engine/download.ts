@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SvdError, describeError } from '../core/errors';
+import { SvdError, describeError } from '../core/base/errors';
 
 export interface ModelSource {
   /** File name in the cache. */

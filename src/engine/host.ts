@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { SvdError } from '../core/errors';
+import { SvdError } from '../core/base/errors';
 import { ENGINE_ENV, HealthSchema, ReadyLineSchema } from './protocol';
 
 export interface EngineOptions {

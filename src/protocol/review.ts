@@ -8,7 +8,7 @@
 // `runTests` (a coding candidate against its seed's tests) is answered by a `testResult` (and by `events` when the
 // host recorded the result in the run).
 import * as z from 'zod';
-import { DOMAINS, PURPOSES, STAGES } from '../core/types';
+import { DOMAINS, PURPOSES, STAGES } from '../core/base/types';
 import { MAX_HREF_LENGTH, isOpenableHref } from './links';
 
 export { MAX_HREF_LENGTH, isOpenableHref };

@@ -2,10 +2,10 @@
 // `events` message after the record grew, and tests run on a coding candidate from the panel. Pure, so the host stays
 // a thin adapter and tests drive the same code.
 // The host's side only: core/audit takes zod whole, which the webview's bundle must not.
-import { auditRun } from '../core/audit';
-import { eventIds, type NewRunEvent, type RunEvent } from '../core/events';
-import { foldRun, seedIdOfCandidate, type CandidateView, type RunView, type SeedView } from '../core/runview';
-import type { Domain, Gold } from '../core/types';
+import { auditRun } from '../core/record/audit';
+import { eventIds, type NewRunEvent, type RunEvent } from '../core/record/events';
+import { foldRun, seedIdOfCandidate, type CandidateView, type RunView, type SeedView } from '../core/record/runview';
+import type { Domain, Gold } from '../core/base/types';
 import {
   DEFAULT_FILTER,
   filterKey,

@@ -1,9 +1,9 @@
 // The run's fold in the review protocol's shape, and the review's filter. Pure: the host calls these on the whole run,
 // the webview on the seeds a live update re-sent.
-import type { RunEvent, VoteEvent } from '../core/events';
-import { seedIdOfCandidate, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/runview';
-import { splitTrace } from '../core/trace';
-import { DOMAINS, PURPOSES, STAGES, type GoldTestCases, type Purpose, type Stage } from '../core/types';
+import type { RunEvent, VoteEvent } from '../core/record/events';
+import { seedIdOfCandidate, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/record/runview';
+import { splitTrace } from '../core/method/trace';
+import { DOMAINS, PURPOSES, STAGES, type GoldTestCases, type Purpose, type Stage } from '../core/base/types';
 import {
   MAX_GOLD_TEXT,
   type JudgesWrong,

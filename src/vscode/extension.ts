@@ -3,11 +3,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { describeError, isSvdError, SvdError } from '../core/errors';
-import { EXPORT_FORMATS, exportRun, planExport, runProtection, type ExportFormat, type ExportOptions } from '../core/export';
-import { addSecretsFromEnv, secrets } from '../core/redact';
-import { RunStore, resolveRunDir } from '../core/store';
-import { formatDuration } from '../core/status';
+import { describeError, isSvdError, SvdError } from '../core/base/errors';
+import { EXPORT_FORMATS, exportRun, planExport, runProtection, type ExportFormat, type ExportOptions } from '../core/training/export';
+import { addSecretsFromEnv, secrets } from '../core/base/redact';
+import { RunStore, resolveRunDir } from '../core/record/store';
+import { formatDuration } from '../core/record/status';
 import {
   displayStatus,
   exportTrainingData,
@@ -21,19 +21,19 @@ import {
   updateTraining,
   writeLineage,
   type TrainingRecord,
-} from '../core/training';
-import { pickEndpoint } from './endpoint';
-import { ExperimentCatalog } from './experimentFiles';
-import { registerExperiments } from './experiments';
-import { openReviewPanel, registerReviewSerializer } from './reviewPanel';
-import { ActiveRun, type RunOutcome, type RunRequest } from './runner';
-import { RunsTreeProvider, type RunNode } from './runsTree';
-import { SeedDiagnostics } from './diagnostics';
-import { SeedCodeLensProvider, isSeedFile } from './codelens';
-import { RunStatusBar } from './statusBar';
-import { readSettings, type ExtensionSettings } from './settings';
-import { TrainingJobs } from './trainingJobs';
-import { redactingLog } from './redactingLog';
+} from '../core/training/record';
+import { pickEndpoint } from './platform/endpoint';
+import { ExperimentCatalog } from '../core/experiments/catalog';
+import { registerExperiments } from './experiments/experiments';
+import { openReviewPanel, registerReviewSerializer } from './review/reviewPanel';
+import { ActiveRun, type RunOutcome, type RunRequest } from './runs/runner';
+import { RunsTreeProvider, type RunNode } from './runs/runsTree';
+import { SeedDiagnostics } from './seeds/diagnostics';
+import { SeedCodeLensProvider, isSeedFile } from './seeds/codelens';
+import { RunStatusBar } from './runs/statusBar';
+import { readSettings, type ExtensionSettings } from './platform/settings';
+import { TrainingJobs } from './training/trainingJobs';
+import { redactingLog } from './platform/redactingLog';
 
 const SECRET_PREFIX = 'svd.apiKey:';
 const OPENAI_URL = 'https://api.openai.com/v1';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { lastBoxed, lastCodeBlock, staticFilter } from '../../src/core/answer';
-import { fullTrace, splitTrace } from '../../src/core/trace';
-import type { Domain, InvalidReason } from '../../src/core/types';
+import { lastBoxed, lastCodeBlock, staticFilter } from '../../src/core/method/answer';
+import { fullTrace, splitTrace } from '../../src/core/method/trace';
+import type { Domain, InvalidReason } from '../../src/core/base/types';
 
 describe('lastBoxed', () => {
   const cases: Array<[string, string, string | undefined]> = [

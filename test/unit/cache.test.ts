@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { ResponseCache, defaultCacheDir, sampleKey } from '../../src/core/cache';
-import { isSvdError } from '../../src/core/errors';
-import type { Sample, SampleRequest } from '../../src/core/types';
+import { ResponseCache, defaultCacheDir, sampleKey } from '../../src/core/record/cache';
+import { isSvdError } from '../../src/core/base/errors';
+import type { Sample, SampleRequest } from '../../src/core/base/types';
 
 const cleanups: (() => void)[] = [];
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { EXIT_CODES } from '../../src/core/errors';
+import { EXIT_CODES } from '../../src/core/base/errors';
 import { ROOT, runCli } from '../fixtures/cli';
 
 const svd = (args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}) => runCli(args, { stdin, env });

@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import { CodeRunner } from '../../src/core/check/code';
 import { createAnswerChecker } from '../../src/core/check/index';
 import { checkTestCases } from '../../src/core/check/testcases';
-import { MAX_CASES } from '../../src/core/seedTestCases';
-import { readSeeds, type SeedRecord } from '../../src/core/seeds';
-import type { GoldTestCases, Seed } from '../../src/core/types';
-import type { RunEvent } from '../../src/core/events';
+import { MAX_CASES } from '../../src/core/method/seedTestCases';
+import { readSeeds, type SeedRecord } from '../../src/core/method/seeds';
+import type { GoldTestCases, Seed } from '../../src/core/base/types';
+import type { RunEvent } from '../../src/core/record/events';
 import { ReviewFeed, ReviewTestRuns } from '../../src/protocol/reviewFeed';
 import { toReviewSeed } from '../../src/protocol/reviewSeeds';
-import { foldRun } from '../../src/core/runview';
+import { foldRun } from '../../src/core/record/runview';
 import { AUDIT, auditReviewRun } from '../webview/fixtures';
 
 const SAMPLE = path.resolve(__dirname, '../fixtures/data/livecodebench_sample.jsonl');

@@ -5,8 +5,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { EXIT_CODES } from '../../src/core/errors';
-import { processStart } from '../../src/core/process';
+import { EXIT_CODES } from '../../src/core/base/errors';
+import { processStart } from '../../src/core/record/process';
 import { zombie } from '../fixtures/processes';
 import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 

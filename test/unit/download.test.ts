@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isSvdError } from '../../src/core/errors';
+import { isSvdError } from '../../src/core/base/errors';
 import { ensureModel, type DownloadProgress } from '../../src/engine/download';
 
 const BLOB = randomBytes(1 << 20);

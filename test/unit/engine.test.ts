@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { z } from 'zod';
-import { isSvdError } from '../../src/core/errors';
+import { isSvdError } from '../../src/core/base/errors';
 import { startEngine, type EmbeddedEngine, type EngineExit, type EngineOptions } from '../../src/engine/host';
 import { HealthSchema, parseEngineSettings, type Health } from '../../src/engine/protocol';
 import { writeCorruptGguf, writeTinyGguf } from '../fixtures/tiny-gguf';

@@ -4,11 +4,11 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
-import { EXIT_CODES } from '../../src/core/errors';
-import { parseRunConfig } from '../../src/core/config';
-import { isSvdError } from '../../src/core/errors';
-import { readEvaluation, runEvaluation, type EvalResult } from '../../src/core/evaluate';
-import { listRuns } from '../../src/core/store';
+import { EXIT_CODES } from '../../src/core/base/errors';
+import { parseRunConfig } from '../../src/core/base/config';
+import { isSvdError } from '../../src/core/base/errors';
+import { readEvaluation, runEvaluation, type EvalResult } from '../../src/core/experiments/evaluate';
+import { listRuns } from '../../src/core/record/store';
 import { parsePrompt, startScriptedServer, type ChatHandler, type ScriptedServer } from '../fixtures/scripted-server';
 import { boxedEqualsGold } from '../fixtures/checkers';
 

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createAnswerChecker } from '../../src/core/check/index';
-import { readSeeds } from '../../src/core/seeds';
-import type { Seed } from '../../src/core/types';
+import { readSeeds } from '../../src/core/method/seeds';
+import type { Seed } from '../../src/core/base/types';
 
 const ROOT = path.resolve(__dirname, '../..');
 

@@ -1,14 +1,14 @@
-// The experiment views' HTML (webview-ui/experiments.ts) and the list of saved experiments
-// (src/vscode/experimentFiles.ts): figures in tables and SVG, no script, no inline style, every file string escaped.
+// The experiment views' HTML (src/vscode/experiments/views.ts) and the list of saved experiments
+// (src/core/experiments/catalog.ts): figures in tables and SVG, no script, no inline style, every file string escaped.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { EvalResultSchema, type EvalResult, type Pass } from '../../src/core/evaluate';
-import { SweepResultSchema, type SweepCell, type SweepResult } from '../../src/core/sweep';
-import { ExperimentCatalog, evalHeadline, parseBudgetList, sweepHeadline } from '../../src/vscode/experimentFiles';
-import { evaluationHtml, experimentsCsp, sweepHtml } from '../../webview-ui/experiments';
+import { EvalResultSchema, type EvalResult, type Pass } from '../../src/core/experiments/evaluate';
+import { SweepResultSchema, type SweepCell, type SweepResult } from '../../src/core/experiments/sweep';
+import { ExperimentCatalog, evalHeadline, parseBudgetList, sweepHeadline } from '../../src/core/experiments/catalog';
+import { evaluationHtml, experimentsCsp, sweepHtml } from '../../src/vscode/experiments/views';
 
 const HOSTILE = `<script>alert("x")</script><img src=x onerror='alert(1)'>&`;
 const OPTIONS = { cspSource: 'https://*.vscode-cdn.net', styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/experiments.css' };

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isSvdError } from '../../src/core/errors';
-import type { RunEvent } from '../../src/core/events';
-import { writeFileAtomic } from '../../src/core/atomicFile';
-import { EXPORT_FORMATS, EXPORT_ROW_SCHEMAS, exportRun, planExport, runProtection, splitPoint } from '../../src/core/export';
+import { isSvdError } from '../../src/core/base/errors';
+import type { RunEvent } from '../../src/core/record/events';
+import { writeFileAtomic } from '../../src/core/record/atomicFile';
+import { EXPORT_FORMATS, EXPORT_ROW_SCHEMAS, exportRun, planExport, runProtection, splitPoint } from '../../src/core/training/export';
 import { EventLog, SYSTEM_PROMPT, sampleRun } from '../fixtures/events';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'svd-export-'));

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer } from 'node:net';
-import { cancelFineTune, followFineTune, parseStepLoss, startFineTune, type FineTuneStatus } from '../../src/core/finetune';
-import { SvdError } from '../../src/core/errors';
+import { cancelFineTune, followFineTune, parseStepLoss, startFineTune, type FineTuneStatus } from '../../src/core/training/finetune';
+import { SvdError } from '../../src/core/base/errors';
 import { FAIL_MESSAGE, startFineTuneServer, type FineTuneServer } from '../fixtures/finetune-server';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svd-finetune-'));

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { isSvdError } from '../../src/core/errors';
-import { ModelCallError, ModelClient, parseRetryAfter, type ModelClientOptions, type RetryInfo } from '../../src/core/model';
-import type { Purpose, SampleRequest } from '../../src/core/types';
+import { isSvdError } from '../../src/core/base/errors';
+import { ModelCallError, ModelClient, parseRetryAfter, type ModelClientOptions, type RetryInfo } from '../../src/core/method/model';
+import type { Purpose, SampleRequest } from '../../src/core/base/types';
 import { DEFAULT_MODEL, startScriptedServer, type ScriptedServer, type ScriptedServerOptions } from '../fixtures/scripted-server';
 
 const request = (purpose: Purpose = 'generate', content = 'Say something useful.'): SampleRequest => ({

@@ -5,10 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as esbuild from 'esbuild';
-import { isSvdError } from '../../src/core/errors';
-import { PromptSet, TEMPLATE_NAMES, builtinPromptsDir } from '../../src/core/prompts';
-import type { TemplateName, TemplateVars } from '../../src/core/prompts';
-import { DOMAINS } from '../../src/core/types';
+import { isSvdError } from '../../src/core/base/errors';
+import { PromptSet, TEMPLATE_NAMES, builtinPromptsDir } from '../../src/core/method/prompts';
+import type { TemplateName, TemplateVars } from '../../src/core/method/prompts';
+import { DOMAINS } from '../../src/core/base/types';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BUILTIN = path.join(ROOT, 'prompts');
@@ -143,7 +143,7 @@ describe('built-in templates', () => {
     try {
       const outfile = path.join(outdir, 'prompts.js');
       await esbuild.build({
-        entryPoints: [path.join(ROOT, 'src/core/prompts.ts')],
+        entryPoints: [path.join(ROOT, 'src/core/method/prompts.ts')],
         bundle: true,
         platform: 'node',
         format: 'cjs',

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isSvdError } from '../../src/core/errors';
+import { isSvdError } from '../../src/core/base/errors';
 import {
   MIN_SECRET_LENGTH,
   REDACTED,
@@ -10,7 +10,7 @@ import {
   redactSecrets,
   withoutApiKeys,
   withoutCredentials,
-} from '../../src/core/redact';
+} from '../../src/core/base/redact';
 
 const WEIRD = 'sk-a.b+c*d?e^f$g(h)i|j[k]l{m}n"o\\p';
 

@@ -2,9 +2,9 @@
 // filter, the audit in the run's summary, and the host's "Run tests" (checker faked, recording decided by the host).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuditSchema } from '../../src/core/audit';
-import { foldRun } from '../../src/core/runview';
-import type { RunEvent } from '../../src/core/events';
+import { AuditSchema } from '../../src/core/record/audit';
+import { foldRun } from '../../src/core/record/runview';
+import type { RunEvent } from '../../src/core/record/events';
 import {
   DEFAULT_FILTER,
   filterKey,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isSvdError } from '../../src/core/errors';
-import { RunEvent } from '../../src/core/events';
-import { makeOverride } from '../../src/core/overrides';
-import { foldRun, type CandidateView, type RunView } from '../../src/core/runview';
-import { formatFunnel, formatDuration, funnelJson } from '../../src/core/status';
+import { isSvdError } from '../../src/core/base/errors';
+import { RunEvent } from '../../src/core/record/events';
+import { makeOverride } from '../../src/core/record/overrides';
+import { foldRun, type CandidateView, type RunView } from '../../src/core/record/runview';
+import { formatFunnel, formatDuration, funnelJson } from '../../src/core/record/status';
 import { EventLog, sampleRun, usageOf } from '../fixtures/events';
 
 function candidate(view: RunView, candidateId: string): CandidateView {

@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CodeRunner } from '../../src/core/check/code';
-import { NOT_CHECKED } from '../../src/core/check/isolation';
+import { NOT_CHECKED } from '../../src/core/base/checker';
 import { describeIsolation, detectIsolation, resolvePython, runPython, type SandboxResult } from '../../src/core/check/sandbox';
-import { isSvdError } from '../../src/core/errors';
+import { isSvdError } from '../../src/core/base/errors';
 
 const SECRET = `sk-parent-${randomBytes(8).toString('hex')}`;
 const FILE_SECRET = `file-secret-${randomBytes(8).toString('hex')}`;

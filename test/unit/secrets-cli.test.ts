@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EXIT_CODES } from '../../src/core/errors';
+import { EXIT_CODES } from '../../src/core/base/errors';
 import { ROOT, runCli } from '../fixtures/cli';
 import { methodHandler, startScriptedServer, type ChatHandler, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 

@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SeedEvent } from '../../src/core/events';
-import { buildChoiceQuestion, derivedShuffleSeed, mulberry32, seededShuffle } from '../../src/core/seedChoices';
-import { readSeeds, type SeedReadOptions } from '../../src/core/seeds';
-import type { Seed, SeedProblem } from '../../src/core/types';
+import { SeedEvent } from '../../src/core/record/events';
+import { buildChoiceQuestion, derivedShuffleSeed, mulberry32, seededShuffle } from '../../src/core/method/seedChoices';
+import { readSeeds, type SeedReadOptions } from '../../src/core/method/seeds';
+import type { Seed, SeedProblem } from '../../src/core/base/types';
 
 let dir = '';
 before(async () => {

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isSvdError } from '../../src/core/errors';
-import { formatProblem, parseDomain, readSeeds, scanSeeds, type SeedReadOptions } from '../../src/core/seeds';
-import type { Seed, SeedProblem } from '../../src/core/types';
+import { isSvdError } from '../../src/core/base/errors';
+import { formatProblem, parseDomain, readSeeds, scanSeeds, type SeedReadOptions } from '../../src/core/method/seeds';
+import type { Seed, SeedProblem } from '../../src/core/base/types';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'seeds');
 let dir = '';

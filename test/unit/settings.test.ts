@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { isSvdError } from '../../src/core/errors';
-import { parseRunConfig } from '../../src/core/config';
-import { readSettings } from '../../src/vscode/settings';
+import { isSvdError } from '../../src/core/base/errors';
+import { parseRunConfig } from '../../src/core/base/config';
+import { readSettings } from '../../src/vscode/platform/settings';
 
 const root = path.resolve('/work/space');
 

@@ -4,11 +4,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { parseRunConfig } from '../../src/core/config';
-import { isSvdError } from '../../src/core/errors';
-import { isProcessAlive, processStart } from '../../src/core/process';
+import { parseRunConfig } from '../../src/core/base/config';
+import { isSvdError } from '../../src/core/base/errors';
+import { isProcessAlive, processStart } from '../../src/core/record/process';
 import { zombie } from '../fixtures/processes';
-import type { NewRunEvent, RunEvent } from '../../src/core/events';
+import type { NewRunEvent, RunEvent } from '../../src/core/record/events';
 import {
   RUN_ID_MAX_LENGTH,
   RunStore,
@@ -19,7 +19,7 @@ import {
   runIdStem,
   writeFileAtomic,
   type RunManifest,
-} from '../../src/core/store';
+} from '../../src/core/record/store';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const cleanups: (() => void)[] = [];
@@ -515,7 +515,7 @@ describe('RunStore after SIGKILL', () => {
   // The child continues the run from where the last one stopped, re-appending its previous event each time to
   // exercise the duplicate check, and reports once it is writing.
   const childSource = `
-const { RunStore } = require(${JSON.stringify(path.join(repoRoot, 'src', 'core', 'store.ts'))});
+const { RunStore } = require(${JSON.stringify(path.join(repoRoot, 'src', 'core', 'record', 'store.ts'))});
 const store = RunStore.open(process.env.SVD_TEST_RUN_DIR);
 let n = store.size;
 let announced = false;

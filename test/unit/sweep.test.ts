@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
-import { EXIT_CODES } from '../../src/core/errors';
-import { parseRunConfig } from '../../src/core/config';
-import { runPipeline } from '../../src/core/pipeline';
-import { SWEEP_CSV, readSweep, runSweep, sweepCells, type SweepResult } from '../../src/core/sweep';
+import { EXIT_CODES } from '../../src/core/base/errors';
+import { parseRunConfig } from '../../src/core/base/config';
+import { runPipeline } from '../../src/core/method/pipeline';
+import { SWEEP_CSV, readSweep, runSweep, sweepCells, type SweepResult } from '../../src/core/experiments/sweep';
 import { parsePrompt, startScriptedServer, type ChatHandler, type ScriptedServer } from '../fixtures/scripted-server';
 import { boxedEqualsGold } from '../fixtures/checkers';
 

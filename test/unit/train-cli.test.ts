@@ -6,8 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseRunConfig } from '../../src/core/config';
-import { runPipeline } from '../../src/core/pipeline';
+import { parseRunConfig } from '../../src/core/base/config';
+import { runPipeline } from '../../src/core/method/pipeline';
 import { startFineTuneServer, type FineTuneServer } from '../fixtures/finetune-server';
 import { methodHandler, startScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 

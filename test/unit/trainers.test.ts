@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isSvdError } from '../../src/core/errors';
-import { expandTemplate, launchTrainer, TrainLogParser, type TrainMetrics } from '../../src/core/launcher';
-import { defaultsForModel, pythonPreflight, writeTrainerFiles } from '../../src/core/trainers';
+import { isSvdError } from '../../src/core/base/errors';
+import { expandTemplate, launchTrainer, TrainLogParser, type TrainMetrics } from '../../src/core/training/launcher';
+import { defaultsForModel, pythonPreflight, writeTrainerFiles } from '../../src/core/training/trainers';
 import { pidAlive } from '../fixtures/processes';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'svd trainers "q" '));

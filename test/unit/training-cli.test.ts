@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { parseRunConfig } from '../../src/core/config';
-import { runPipeline } from '../../src/core/pipeline';
-import { metricsFile, readTraining, trainLogFile } from '../../src/core/training';
+import { parseRunConfig } from '../../src/core/base/config';
+import { runPipeline } from '../../src/core/method/pipeline';
+import { metricsFile, readTraining, trainLogFile } from '../../src/core/training/record';
 import { methodHandler, startScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 import { pidAlive } from '../fixtures/processes';
 

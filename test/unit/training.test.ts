@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { SvdError } from '../../src/core/errors';
+import { SvdError } from '../../src/core/base/errors';
 import {
   appendMetrics,
   cancelApiJob,
@@ -28,8 +28,8 @@ import {
   writeLineage,
   writeTraining,
   type TrainingRecord,
-} from '../../src/core/training';
-import { runTooltipMarkdown } from '../../src/vscode/present';
+} from '../../src/core/training/record';
+import { runTooltipMarkdown } from '../../src/vscode/runs/present';
 import { FAIL_MESSAGE, startFineTuneServer, type FineTuneServer } from '../fixtures/finetune-server';
 
 function runDir(): string {

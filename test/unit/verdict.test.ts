@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseInferredQuestion, parseVerdict } from '../../src/core/verdict';
-import type { ParsedVerdict } from '../../src/core/verdict';
+import { parseInferredQuestion, parseVerdict } from '../../src/core/method/verdict';
+import type { ParsedVerdict } from '../../src/core/method/verdict';
 
 type Row = [name: string, text: string, verdict: ParsedVerdict['verdict'], via: ParsedVerdict['via']];
 

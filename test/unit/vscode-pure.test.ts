@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Progress } from '../../src/core/pipeline';
-import { foldRun, type Funnel } from '../../src/core/runview';
-import type { SeedProblem } from '../../src/core/types';
+import type { Progress } from '../../src/core/method/pipeline';
+import { foldRun, type Funnel } from '../../src/core/record/runview';
+import type { SeedProblem } from '../../src/core/base/types';
 import {
   displayState,
   escapeMarkdown,
@@ -17,7 +17,7 @@ import {
   statusBarTooltip,
   summarizeRun,
   type RunSummary,
-} from '../../src/vscode/present';
+} from '../../src/vscode/runs/present';
 
 function funnel(values: Partial<Funnel> = {}): Funnel {
   return {

@@ -1,6 +1,6 @@
 // Runs for the review webview's tests and benchmark, built with the same EventLog the core tests use.
-import { candidateIdOf, eventIds, type RunEvent, type VoteEvent } from '../../src/core/events';
-import type { Stage, Verdict } from '../../src/core/types';
+import { candidateIdOf, eventIds, type RunEvent, type VoteEvent } from '../../src/core/record/events';
+import type { Stage, Verdict } from '../../src/core/base/types';
 import { EventLog, sampleRun } from '../fixtures/events';
 
 export const RICH_ANSWER = [

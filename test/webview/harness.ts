@@ -8,11 +8,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { RunEvent } from '../../src/core/events';
-import { makeOverride } from '../../src/core/overrides';
+import type { RunEvent } from '../../src/core/record/events';
+import { makeOverride } from '../../src/core/record/overrides';
 import { parseWebviewMessage, type HostMessage, type WebviewMessage } from '../../src/protocol/review';
 import { ReviewFeed } from '../../src/protocol/reviewFeed';
-import { reviewHtml } from '../../webview-ui/html';
+import { reviewHtml } from '../../src/vscode/review/html';
 
 // __filename, not __dirname: under tsx's ESM loader only the former is this file's.
 const HERE = path.dirname(__filename);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { foldRun } from '../../src/core/runview.ts';
+import { foldRun } from '../../src/core/record/runview.ts';
 import {
   DEFAULT_FILTER,
   HostMessage,
@@ -19,7 +19,7 @@ import {
 } from '../../src/protocol/review.ts';
 import { ReviewFeed } from '../../src/protocol/reviewFeed.ts';
 import { changedSeedIds, filterSeeds, pendingVotesOf, toReviewSeed } from '../../src/protocol/reviewSeeds.ts';
-import { reviewCsp, reviewHtml, reviewNonce } from '../../webview-ui/html.ts';
+import { reviewCsp, reviewHtml, reviewNonce } from '../../src/vscode/review/html.ts';
 import { CANDIDATES, RICH_THINKING, reviewRun, vote } from './fixtures.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -309,10 +309,10 @@ describe('layers', () => {
   });
 
   it('src/protocol reaches into core only for pure modules', () => {
-    const allowed = new Set(['../core/types', '../core/events', '../core/runview', '../core/trace', '../core/audit']);
+    const allowed = new Set(['../core/base/types', '../core/record/events', '../core/record/runview', '../core/method/trace', '../core/record/audit']);
     // core/audit imports zod whole: only the host's side may reach it, or the webview's bundle takes all of zod.
     const webviewSide = ['src/protocol/review.ts', 'src/protocol/reviewSeeds.ts'];
-    assert.deepEqual(webviewSide.filter((file) => importsOf(file).includes('../core/audit')), []);
+    assert.deepEqual(webviewSide.filter((file) => importsOf(file).includes('../core/record/audit')), []);
     const offenders = sources('src/protocol').flatMap((file) =>
       importsOf(file)
         .filter((i) => i.startsWith('../') && !allowed.has(i))

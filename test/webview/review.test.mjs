@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventIds } from '../../src/core/events.ts';
+import { eventIds } from '../../src/core/record/events.ts';
 import { bigRun, CANDIDATES, reviewRun, vote } from './fixtures.ts';
 import { FakeHost, harnessRecord, openReview, ROOT, startHarness, waitForList } from './harness.ts';
 import { assertClean, choose, contrastOf, expectSelected, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';

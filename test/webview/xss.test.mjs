@@ -4,7 +4,7 @@
 // The payloads point at the harness's own origin, which the CSP allows: the sanitiser has to stop them on its own.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventIds } from '../../src/core/events.ts';
+import { eventIds } from '../../src/core/record/events.ts';
 import { isOpenableHref } from '../../src/protocol/review.ts';
 import { EventLog } from '../fixtures/events.ts';
 import { vote } from './fixtures.ts';

@@ -2,7 +2,7 @@
 // audit against gold) and the help line. Templates only.
 import { html, nothing, svg, type TemplateResult } from 'lit';
 import type { JudgesWrong, ReviewFilter, RunSummary, Show, TrainingView } from '../../src/protocol/review';
-import { PURPOSES, STAGES } from '../../src/core/types';
+import { PURPOSES, STAGES } from '../../src/core/base/types';
 
 export interface ChromeContext {
   run: RunSummary | undefined;

@@ -1,7 +1,7 @@
 // Multiple choice: the option letter the candidate settled on, against the gold letter.
-import { splitTrace } from '../trace';
+import { splitTrace } from '../method/trace';
 import { finalBoxedAnswer } from './math';
-import type { CheckResult } from './types';
+import type { CheckResult } from '../base/checker';
 
 /** A gold answer that is an option letter (A to J, as in MMLU and MMLU-Pro), else undefined. */
 export function choiceLetter(gold: string): string | undefined {

@@ -1,12 +1,12 @@
 // Coding answers: the candidate's last Python code block, run with the row's tests in the sandbox.
 // Layouts as in the reference harnesses: HumanEval `prompt + completion + "\n" + tests` (the tests end with
 // `check(entry_point)`), MBPP `solution + "\n" + tests` (bare asserts).
-import { lastCodeBlock } from '../answer';
-import { SvdError } from '../errors';
-import { splitTrace } from '../trace';
-import { NOT_CHECKED } from './isolation';
+import { lastCodeBlock } from '../method/answer';
+import { SvdError } from '../base/errors';
+import { splitTrace } from '../method/trace';
+import { NOT_CHECKED } from '../base/checker';
 import { DEFAULT_MEMORY_MB, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT_MS, runPython, type SandboxOptions, type SandboxResult } from './sandbox';
-import type { CheckOptions, CheckResult } from './types';
+import type { CheckOptions, CheckResult } from '../base/checker';
 
 export interface CodeTask {
   tests: string;

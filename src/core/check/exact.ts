@@ -1,9 +1,9 @@
 // Short answers in words (science: "mitochondria", "the Krebs cycle"): exact match after the normalisation SQuAD's
 // and TriviaQA's graders use (case, punctuation, articles, whitespace), plus Unicode (NFKC, accents) and the LaTeX a
 // boxed answer wraps words in. Answers that are numbers or formulas go to the math checker instead (isWordAnswer).
-import { splitTrace } from '../trace';
+import { splitTrace } from '../method/trace';
 import { finalBoxedAnswer } from './math';
-import type { CheckResult } from './types';
+import type { CheckResult } from '../base/checker';
 
 // H2O, CO2, NaCl, Na^+: a chemical formula names a substance; it is not a product of symbols.
 const FORMULA = /^(?:[A-Z][a-z]?(?:_?\{?\d+\}?)?)+(?:\^?\{?\d*[+-]\}?)?$/;

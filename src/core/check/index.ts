@@ -1,12 +1,12 @@
 // The answer checker: picks the check that fits the domain and the gold. It measures (audit, sweep, eval) and is
 // never used to decide what becomes training data.
-import type { Domain, Gold } from '../types';
+import type { Domain, Gold } from '../base/types';
 import { checkChoice, choiceLetter } from './choice';
 import { CodeRunner } from './code';
 import { checkExact, isWordAnswer } from './exact';
 import { checkMath } from './math';
 import { checkTestCases } from './testcases';
-import type { AnswerChecker, CheckOptions, CheckResult } from './types';
+import type { AnswerChecker, CheckOptions, CheckResult } from '../base/checker';
 
 export interface AnswerCheckerOptions {
   /** Coding: programs run at once (default 2). */

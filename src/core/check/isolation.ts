@@ -45,9 +45,6 @@ export type Isolation = Isolator | NoIsolator;
  */
 export const SANDBOX_PACKAGES = ['numpy'] as const;
 
-/** What a candidate's truth reads when its code was not run for want of a sandbox. */
-export const NOT_CHECKED = 'not checked: no sandbox on this machine';
-
 interface Interpreter {
   executable: string;
   /** The standard library folders (pure and platform). */

@@ -51,12 +51,12 @@ import {
   type EvalFunction,
   // @ts-expect-error TS1479, as above.
 } from 'mathjs';
-import { lastBoxed } from '../answer';
-import { splitTrace } from '../trace';
+import { lastBoxed } from '../method/answer';
+import { splitTrace } from '../method/trace';
 import { AnswerComparer, type CompiledExpression, type Complex, type ExpressionReader } from './compare';
 import { parseAnswer } from './latex';
 import { latexToMathjs } from './translate';
-import type { CheckResult } from './types';
+import type { CheckResult } from '../base/checker';
 
 /** A mathjs instance with only the functions translate.ts can emit. */
 function createMath() {

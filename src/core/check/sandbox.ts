@@ -15,7 +15,8 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { findIsolation, NOT_CHECKED, SANDBOX_DIR, environmentArgs, type Isolation } from './isolation';
+import { NOT_CHECKED } from '../base/checker';
+import { findIsolation, SANDBOX_DIR, environmentArgs, type Isolation } from './isolation';
 
 export interface SandboxOptions {
   /** Wall-clock limit (default 10 s). */

@@ -3,8 +3,8 @@
 // a seed file may use (math answers, options in the question or as fields, HumanEval and MBPP tests, ...) checks
 // the same way here as in the audit.
 import { z } from 'zod';
-import { parseDomain, seedOfRow } from '../seeds';
-import type { Domain, Gold } from '../types';
+import { parseDomain, seedOfRow } from '../method/seeds';
+import type { Domain, Gold } from '../base/types';
 import { candidateCode } from './code';
 import { choiceLetter } from './choice';
 

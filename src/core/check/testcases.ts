@@ -4,10 +4,10 @@
 // The verdict is made here, from the digests of the outputs (see harness.ts for why).
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { GoldTestCases } from '../types';
+import type { GoldTestCases } from '../base/types';
 import { candidateCode, toCheckResult, type CodeRunner } from './code';
 import { HARNESS } from './harness';
-import type { CheckOptions, CheckResult } from './types';
+import type { CheckOptions, CheckResult } from '../base/checker';
 
 /** LiveCodeBench's time limit per test case (run_test's `timeout=6`). */
 export const CASE_TIMEOUT_MS = 6_000;

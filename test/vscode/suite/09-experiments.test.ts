@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { EvalResult } from '../../../src/core/evaluate';
-import type { SweepResult } from '../../../src/core/sweep';
-import type { RunsTreeNode } from '../../../src/vscode/runsTree';
+import type { EvalResult } from '../../../src/core/experiments/evaluate';
+import type { SweepResult } from '../../../src/core/experiments/sweep';
+import type { RunsTreeNode } from '../../../src/vscode/runs/runsTree';
 import { api, fixture, seedFile, waitFor, type SvdApi } from './helpers';
 
 /** Titles of the open webview tabs. */

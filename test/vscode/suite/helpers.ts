@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SvdApi } from '../../../src/vscode/extension';
-import type { RunOutcome } from '../../../src/vscode/runner';
+import type { RunOutcome } from '../../../src/vscode/runs/runner';
 
 export type { RunOutcome, SvdApi };
 

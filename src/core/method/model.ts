@@ -1,0 +1,678 @@
+// The only module that talks to a model server. It owns retries (the openai client's own are off so that a retry
+// wait never holds a concurrency slot), the concurrency bound, timeouts, cancellation and usage counting.
+import http from 'node:http';
+import https from 'node:https';
+import zlib from 'node:zlib';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { z } from 'zod';
+import { abortableSleep } from '../base/abort';
+import { SvdError, type ErrorCode } from '../base/errors';
+import type { UsageCounts } from '../record/events';
+import { endpointAuth, redactText, secrets } from '../base/redact';
+import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
+
+export interface RetryInfo {
+  purpose: Purpose;
+  /** 1 for the first retry. */
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface ModelClientOptions {
+  baseURL: string;
+  model: string;
+  /** Callers pass SVD_API_KEY ?? OPENAI_API_KEY; without one a placeholder is sent, which local servers accept. */
+  apiKey?: string;
+  concurrency: number;
+  timeoutMs: number;
+  maxRetries: number;
+  batchSamples: boolean;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  onRetry?: (info: RetryInfo) => void;
+  /** Replaces the built-in keep-alive HTTP transport (tests, proxies). */
+  fetch?: typeof fetch;
+}
+
+export type ModelCallErrorKind =
+  | 'bad_request'
+  | 'server'
+  | 'timeout'
+  | 'invalid_response'
+  | 'unreachable'
+  | 'unknown_model'
+  | 'auth';
+
+const FATAL_KINDS: ReadonlySet<ModelCallErrorKind> = new Set(['unreachable', 'unknown_model', 'auth']);
+const RETRYABLE_KINDS: ReadonlySet<ModelCallErrorKind> = new Set(['server', 'timeout', 'invalid_response', 'unreachable']);
+
+/**
+ * A failed model call. It is an SvdError so that the fatal kinds (which end the whole run) reach the CLI and the
+ * extension with their own error code; the other kinds carry `internal` and are handled per seed.
+ */
+export class ModelCallError extends SvdError {
+  readonly kind: ModelCallErrorKind;
+  readonly status?: number;
+  /** The kind of failure that a later attempt may not repeat (also true once this call's retries are spent). */
+  readonly retryable: boolean;
+  /** The server cannot serve this run at all: unreachable, unknown model, rejected key. */
+  readonly fatal: boolean;
+
+  constructor(kind: ModelCallErrorKind, message: string, options: { status?: number; cause?: unknown } = {}) {
+    const fatal = FATAL_KINDS.has(kind);
+    // Redacted where the text is born: a server may quote the key (or a URL with credentials) in its error body.
+    super(fatal ? (kind as ErrorCode) : 'internal', redactText(message), { cause: options.cause });
+    this.kind = kind;
+    if (options.status !== undefined) this.status = options.status;
+    this.retryable = RETRYABLE_KINDS.has(kind);
+    this.fatal = fatal;
+  }
+}
+
+const ChoiceSchema = z.object({
+  index: z.number().int().nonnegative().optional(),
+  message: z.object({
+    content: z.string().nullable().optional(),
+    // Servers disagree on the field's name and some send objects; only a string is reasoning text.
+    reasoning_content: z.unknown().optional(),
+    reasoning: z.unknown().optional(),
+  }),
+  finish_reason: z.string().nullable().optional(),
+});
+
+const CompletionSchema = z.object({
+  choices: z.array(ChoiceSchema).min(1),
+  usage: z
+    .object({
+      prompt_tokens: z.number().nonnegative().nullable().optional(),
+      completion_tokens: z.number().nonnegative().nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+
+const ModelListSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
+
+const OptionsSchema = z.object({
+  baseURL: z.url(),
+  concurrency: z.number().int().min(1),
+  timeoutMs: z.number().positive(),
+  maxRetries: z.number().int().min(0),
+  retryBaseMs: z.number().nonnegative(),
+  retryMaxMs: z.number().nonnegative(),
+});
+
+/** Server-given waits are honoured up to this, or up to retryMaxMs when that is larger. */
+const RETRY_AFTER_CEILING_MS = 60_000;
+/** A probe should answer quickly, so it retries less than run traffic. */
+const PROBE_MAX_RETRIES = 2;
+const REFUSED_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
+
+interface ChatBody {
+  model: string;
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  temperature: number;
+  top_p: number;
+  max_tokens: number;
+  stop?: string[];
+  n?: number;
+}
+
+export class ModelClient {
+  private readonly client: OpenAI;
+  private readonly slots: Slots;
+  private readonly counts: Record<Purpose, UsageCounts>;
+  private readonly baseURL: string;
+  private readonly model: string;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly batchSamples: boolean;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly hasKey: boolean;
+  private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+
+  constructor(options: ModelClientOptions) {
+    const checked = OptionsSchema.safeParse({
+      baseURL: options.baseURL,
+      concurrency: options.concurrency,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+      retryBaseMs: options.retryBaseMs ?? 500,
+      retryMaxMs: options.retryMaxMs ?? 30_000,
+    });
+    if (!checked.success) {
+      const problems = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      throw new SvdError('bad_config', `model client: ${problems}`);
+    }
+    const o = checked.data;
+    secrets.add(options.apiKey);
+    const auth = endpointAuth(o.baseURL, options.apiKey);
+    this.baseURL = auth.baseURL.replace(/\/+$/, '');
+    this.model = options.model;
+    this.timeoutMs = o.timeoutMs;
+    this.maxRetries = o.maxRetries;
+    this.retryBaseMs = o.retryBaseMs;
+    this.retryMaxMs = o.retryMaxMs;
+    this.batchSamples = options.batchSamples;
+    this.onRetry = options.onRetry;
+    this.hasKey = Boolean(options.apiKey);
+    this.slots = new Slots(o.concurrency);
+    this.counts = Object.fromEntries(
+      PURPOSES.map((p) => [p, { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 }]),
+    ) as Record<Purpose, UsageCounts>;
+    // Explicit nulls keep OPENAI_* environment settings meant for api.openai.com away from the configured server.
+    this.client = new OpenAI({
+      baseURL: this.baseURL,
+      apiKey: options.apiKey || 'none',
+      adminAPIKey: null,
+      organization: null,
+      project: null,
+      webhookSecret: null,
+      ...(auth.headers ? { defaultHeaders: auth.headers } : {}),
+      maxRetries: 0,
+      timeout: o.timeoutMs,
+      fetch: options.fetch ?? keepAliveFetch(),
+    });
+  }
+
+  /** HTTP requests in flight now. */
+  get inFlight(): number {
+    return this.slots.used;
+  }
+
+  /** Model traffic so far, per purpose (cachedSamples stays 0: cache hits are counted by the caller). */
+  usage(): Record<Purpose, UsageCounts> {
+    return Object.fromEntries(PURPOSES.map((p) => [p, { ...this.counts[p] }])) as Record<Purpose, UsageCounts>;
+  }
+
+  /**
+   * Exactly n samples for the request. One request with `n` when batchSamples; when the server returns fewer
+   * choices, the missing ones are requested separately (n=1 each, concurrently).
+   */
+  async complete(request: SampleRequest, n: number, signal?: AbortSignal): Promise<Sample[]> {
+    if (!Number.isInteger(n) || n < 1) throw new SvdError('internal', `complete: n must be a positive integer, got ${n}`);
+    throwIfAborted(signal);
+    if (this.batchSamples) {
+      const first = await this.send(request, n, signal);
+      if (first.length >= n) return first.slice(0, n);
+      const rest = await this.group(n - first.length, (s) => this.send(request, 1, s), signal);
+      return [...first, ...rest.flat()];
+    }
+    const all = await this.group(n, (s) => this.send(request, 1, s), signal);
+    return all.flat();
+  }
+
+  private get probeRetries(): number {
+    return Math.min(this.maxRetries, PROBE_MAX_RETRIES);
+  }
+
+  /** The model ids the server lists at GET /models. */
+  async listModels(signal?: AbortSignal): Promise<string[]> {
+    return this.listWithRetries(this.maxRetries, signal);
+  }
+
+  /** Throws SvdError 'unreachable' | 'unknown_model' | 'auth' when the server cannot serve this model. */
+  async probe(signal?: AbortSignal): Promise<void> {
+    let listed: string[] | undefined;
+    try {
+      listed = await this.listWithRetries(this.probeRetries, signal);
+    } catch (error) {
+      // Some servers have no /models route; a chat request below tells whether the model is served.
+      if (!(error instanceof ModelCallError) || error.fatal) throw error;
+    }
+    if (listed?.includes(this.model)) return;
+    // Not listed is not proof: some servers accept names they do not list (aliases, single-model servers).
+    const request: ChatBody = {
+      model: this.model,
+      messages: [{ role: 'user', content: 'Reply with OK.' }],
+      temperature: 0,
+      top_p: 1,
+      max_tokens: 1,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.chatOnce(request, signal);
+        return;
+      } catch (error) {
+        if (!(error instanceof ModelCallError)) throw error;
+        if (error.kind === 'unknown_model' && listed !== undefined) {
+          const served = listed.length > 0 ? listed.slice(0, 10).join(', ') : 'none';
+          throw new ModelCallError('unknown_model', `${error.message} It lists: ${served}.`, {
+            status: error.status,
+            cause: error,
+          });
+        }
+        if (error.fatal) throw error;
+        // A rejected tiny request (400) still shows that the route and the model exist.
+        if (error.kind === 'bad_request') return;
+        if (attempt >= this.probeRetries) {
+          throw new ModelCallError('unreachable', `The model server at ${this.baseURL} did not answer properly: ${error.message}`, {
+            status: error.status,
+            cause: error,
+          });
+        }
+        await sleep(this.backoff(attempt, error), signal);
+      }
+    }
+  }
+
+  /** Runs `count` sibling requests; the first failure cancels the others so a failed call stops spending. */
+  private async group<T>(count: number, run: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T[]> {
+    const siblings = new AbortController();
+    const forward = () => siblings.abort();
+    signal?.addEventListener('abort', forward, { once: true });
+    try {
+      return await Promise.all(
+        Array.from({ length: count }, () =>
+          run(siblings.signal).catch((error: unknown) => {
+            siblings.abort();
+            throw signal?.aborted ? abortedError() : error;
+          }),
+        ),
+      );
+    } finally {
+      signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  /** One logical request: retried until it succeeds, fails for good or is cancelled. */
+  private async send(request: SampleRequest, n: number, signal?: AbortSignal): Promise<Sample[]> {
+    const counts = this.counts[request.purpose];
+    const body: ChatBody = {
+      model: this.model,
+      messages: request.messages,
+      temperature: request.temperature,
+      top_p: request.topP,
+      max_tokens: request.maxTokens,
+    };
+    if (request.stop && request.stop.length > 0) body.stop = request.stop;
+    // Only ask for n when it matters: some servers reject the field outright.
+    if (n > 1) body.n = n;
+    for (let attempt = 0; ; attempt++) {
+      await this.slots.acquire(signal);
+      let response: z.infer<typeof CompletionSchema>;
+      try {
+        counts.requests += 1;
+        response = await this.chatOnce(body, signal);
+        // `content: null` with no reasoning either is no answer: an empty one must not be recorded (or cached) as
+        // the model's word, so it fails like a broken response and is asked again (now, or when a run resumes).
+        if (!response.choices.some(hasAnswer)) {
+          throw new ModelCallError('invalid_response', `${this.baseURL}/chat/completions answered no content (content: null)`);
+        }
+      } catch (error) {
+        this.slots.release();
+        if (!(error instanceof ModelCallError) || !error.retryable || attempt >= this.maxRetries) throw error;
+        const delayMs = this.backoff(attempt, error);
+        counts.retries += 1;
+        this.onRetry?.({ purpose: request.purpose, attempt: attempt + 1, delayMs, reason: error.message });
+        await sleep(delayMs, signal);
+        continue;
+      }
+      this.slots.release();
+      return this.toSamples(response, n, counts);
+    }
+  }
+
+  /** Choices without an answer are left out; `complete` asks for them again. */
+  private toSamples(response: z.infer<typeof CompletionSchema>, n: number, counts: UsageCounts): Sample[] {
+    const choices = response.choices
+      .map((choice, position) => ({ choice, order: choice.index ?? position }))
+      .filter(({ choice }) => hasAnswer(choice))
+      .sort((a, b) => a.order - b.order)
+      .slice(0, n);
+    const promptTokens = Math.round(response.usage?.prompt_tokens ?? 0);
+    const completionTotal = Math.round(response.usage?.completion_tokens ?? 0);
+    counts.promptTokens += promptTokens;
+    counts.completionTokens += completionTotal;
+    // The server reports totals only: split them so that the samples' counts add up to the request's.
+    const share = Math.floor(completionTotal / choices.length);
+    const remainder = completionTotal - share * choices.length;
+    return choices.map(({ choice }, i) => {
+      const sample: Sample = {
+        text: choice.message.content ?? '',
+        finishReason: choice.finish_reason ?? 'unknown',
+        promptTokens,
+        completionTokens: share + (i < remainder ? 1 : 0),
+      };
+      const reasoning = textOrUndefined(choice.message.reasoning_content) ?? textOrUndefined(choice.message.reasoning);
+      if (reasoning !== undefined) sample.reasoning = reasoning;
+      return sample;
+    });
+  }
+
+  /** One HTTP chat request, with its own timeout, mapped to a ModelCallError or SvdError('aborted'). */
+  private async chatOnce(body: ChatBody, signal?: AbortSignal): Promise<z.infer<typeof CompletionSchema>> {
+    const raw = await this.withDeadline(signal, (attemptSignal) =>
+      this.client.chat.completions.create(body, { signal: attemptSignal, maxRetries: 0, timeout: this.timeoutMs }),
+    );
+    const parsed = CompletionSchema.safeParse(raw);
+    if (!parsed.success) {
+      const problem = shapeProblem(parsed.error);
+      throw new ModelCallError('invalid_response', `${this.baseURL}/chat/completions answered an unexpected shape: ${problem}`);
+    }
+    return parsed.data;
+  }
+
+  private async listWithRetries(maxRetries: number, signal?: AbortSignal): Promise<string[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const raw = await this.withDeadline(signal, (attemptSignal) =>
+          this.client.get<unknown>('/models', { signal: attemptSignal, maxRetries: 0, timeout: this.timeoutMs }),
+        );
+        const parsed = ModelListSchema.safeParse(raw);
+        if (!parsed.success) {
+          const problem = shapeProblem(parsed.error);
+          throw new ModelCallError('invalid_response', `${this.baseURL}/models answered an unexpected shape: ${problem}`);
+        }
+        return parsed.data.data.map((m) => m.id);
+      } catch (error) {
+        // A 404 here means the server has no /models route, not that the model is unknown.
+        const noRoute = error instanceof ModelCallError && error.kind === 'unknown_model';
+        const mapped = noRoute
+          ? new ModelCallError('bad_request', `${this.baseURL}/models does not exist (404)`, { status: 404, cause: error })
+          : error;
+        if (!(mapped instanceof ModelCallError) || !mapped.retryable || attempt >= maxRetries) throw mapped;
+        await sleep(this.backoff(attempt, mapped), signal);
+      }
+    }
+  }
+
+  /**
+   * Runs one HTTP attempt under its own controller: the caller's signal and the timeout both abort it. A fresh
+   * controller per attempt also keeps the caller's long-lived signal free of the client's leftover listeners.
+   */
+  private async withDeadline<T>(signal: AbortSignal | undefined, call: (attemptSignal: AbortSignal) => Promise<T>): Promise<T> {
+    throwIfAborted(signal);
+    const controller = new AbortController();
+    const forward = () => controller.abort();
+    signal?.addEventListener('abort', forward, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    try {
+      return await call(controller.signal);
+    } catch (error) {
+      if (signal?.aborted) throw abortedError(error);
+      throw this.classify(error, timedOut);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  private classify(error: unknown, timedOut: boolean): unknown {
+    if (error instanceof SvdError) return error;
+    const target = this.baseURL;
+    if (timedOut || error instanceof APIConnectionTimeoutError) {
+      return new ModelCallError('timeout', `${target}: no answer within ${this.timeoutMs} ms`, { cause: error });
+    }
+    if (error instanceof APIUserAbortError) {
+      // Our controller aborts only for the timer or the caller's signal, handled above; anything else is a lost answer.
+      return new ModelCallError('server', `${target}: the request was cut off`, { cause: error });
+    }
+    if (error instanceof APIConnectionError) {
+      const code = errorCode(error);
+      if (code !== undefined && REFUSED_CODES.has(code)) {
+        const message = `Cannot reach the model server at ${target} (${code}). Is it running, and is the URL right?`;
+        return new ModelCallError('unreachable', message, { cause: error });
+      }
+      const message = `${target}: the connection failed${code ? ` (${code})` : ''}: ${error.message}`;
+      return new ModelCallError('server', message, { cause: error });
+    }
+    if (error instanceof APIError) {
+      const status = error.status ?? 0;
+      const detail = serverMessage(error);
+      if (status === 401 || status === 403) {
+        const key = this.hasKey
+          ? 'the API key was rejected; set SVD_API_KEY (or OPENAI_API_KEY) to a key this server accepts'
+          : 'the server needs an API key; set SVD_API_KEY (or OPENAI_API_KEY)';
+        return new ModelCallError('auth', `${target} answered ${status}: ${key}. (${detail})`, { status, cause: error });
+      }
+      if (status === 404) {
+        return new ModelCallError(
+          'unknown_model',
+          `${target} answered 404 for model "${this.model}": the server does not serve it, ` +
+            `or the base URL is wrong (it usually ends in /v1). (${detail})`,
+          { status, cause: error },
+        );
+      }
+      if (status === 408 || status === 409 || status === 429 || status >= 500) {
+        const retryAfter = parseRetryAfter(error.headers);
+        return new RetryableStatus(`${target} answered ${status}: ${detail}`, status, retryAfter, error);
+      }
+      return new ModelCallError('bad_request', `${target} rejected the request (${status}): ${detail}`, { status, cause: error });
+    }
+    if (error instanceof SyntaxError) {
+      return new ModelCallError('invalid_response', `${target} answered with invalid JSON: ${error.message}`, { cause: error });
+    }
+    return error;
+  }
+
+  /** Full-jitter exponential backoff, unless the server said how long to wait. */
+  private backoff(attempt: number, error: ModelCallError): number {
+    if (error instanceof RetryableStatus && error.retryAfterMs !== undefined) {
+      return Math.min(error.retryAfterMs, Math.max(this.retryMaxMs, RETRY_AFTER_CEILING_MS));
+    }
+    const cap = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** attempt);
+    return Math.random() * cap;
+  }
+}
+
+/** A retryable HTTP status, carrying the server's requested wait. */
+class RetryableStatus extends ModelCallError {
+  constructor(
+    message: string,
+    status: number,
+    readonly retryAfterMs: number | undefined,
+    cause: unknown,
+  ) {
+    super('server', message, { status, cause });
+  }
+}
+
+/**
+ * The wait a response asks for: `retry-after-ms`, else `Retry-After` as seconds or an HTTP date.
+ * Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(headers: Headers | undefined, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && ms.trim() !== '') {
+    const value = Number(ms);
+    if (Number.isFinite(value) && value >= 0) return value;
+  }
+  const after = headers.get('retry-after');
+  if (after === null || after.trim() === '') return undefined;
+  const seconds = Number(after);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(after);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** A counting semaphore whose waiters leave the queue as soon as their signal aborts. */
+class Slots {
+  used = 0;
+  private readonly waiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
+
+  constructor(private readonly size: number) {}
+
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortedError());
+    if (this.used < this.size) {
+      this.used += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters.delete(waiter);
+        reject(abortedError());
+      };
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject,
+      };
+      this.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  release(): void {
+    const next = this.waiters.values().next();
+    if (next.done) {
+      this.used -= 1;
+      return;
+    }
+    // The slot passes straight to the next waiter.
+    this.waiters.delete(next.value);
+    next.value.resolve();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return abortableSleep(ms, signal, () => abortedError());
+}
+
+function abortedError(cause?: unknown): SvdError {
+  return new SvdError('aborted', 'The model request was cancelled', cause === undefined ? undefined : { cause });
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw abortedError();
+}
+
+/** A choice says something: content (even empty), or reasoning text when the content is null. */
+function hasAnswer(choice: z.infer<typeof ChoiceSchema>): boolean {
+  const { content, reasoning_content, reasoning } = choice.message;
+  return typeof content === 'string' || textOrUndefined(reasoning_content) !== undefined || textOrUndefined(reasoning) !== undefined;
+}
+
+function textOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The system error code (ECONNREFUSED, ...) somewhere in the cause chain of a connection error. */
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '') return code;
+    if (current instanceof AggregateError) {
+      const inner: unknown[] = current.errors;
+      const found = inner.map(errorCode).find((c) => c !== undefined);
+      if (found) return found;
+    }
+    current = current.cause;
+  }
+  return undefined;
+}
+
+const ServerErrorBody = z.object({ message: z.string() });
+
+function serverMessage(error: APIError): string {
+  const body = ServerErrorBody.safeParse(error.error);
+  return body.success ? body.data.message : error.message;
+}
+
+function shapeProblem(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'unknown';
+  return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
+}
+
+// ---- Transport ----
+// The global fetch (undici with web streams) costs about a third more CPU per request than node:http here, and
+// a run sends thousands of small requests; this transport covers what the openai client sends (string bodies)
+// and hands anything else to the global fetch.
+
+type FetchInput = Parameters<typeof fetch>[0];
+type FetchInit = NonNullable<Parameters<typeof fetch>[1]>;
+
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
+
+function keepAliveFetch(): typeof fetch {
+  // Idle sockets close before the common 5 s server keep-alive, so a request never lands on one being closed.
+  const agentOptions = { keepAlive: true, timeout: 4000 };
+  const plainAgent = new http.Agent(agentOptions);
+  const secureAgent = new https.Agent(agentOptions);
+  return (input: FetchInput, init?: FetchInit): Promise<Response> => {
+    const url = typeof input === 'string' ? new URL(input) : input instanceof URL ? input : undefined;
+    const body = init?.body;
+    const plainBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+    if (!url || !plainBody || (url.protocol !== 'http:' && url.protocol !== 'https:')) return fetch(input, init);
+    return new Promise<Response>((resolve, reject) => {
+      const signal = init?.signal ?? undefined;
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const headers: Record<string, string> = {};
+      const given = init?.headers;
+      (given instanceof Headers ? given : new Headers(given)).forEach((value, name) => {
+        headers[name] = value;
+      });
+      const secure = url.protocol === 'https:';
+      const options = { method: init?.method ?? 'GET', headers, agent: secure ? secureAgent : plainAgent };
+      const request = (secure ? https : http).request(url, options, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', fail);
+        response.on('end', () => {
+          signal?.removeEventListener('abort', onAbort);
+          const status = response.statusCode ?? 0;
+          const responseHeaders = new Headers();
+          const raw = response.rawHeaders;
+          for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i]!, raw[i + 1]!);
+          let payload: Buffer | null = NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks);
+          try {
+            payload = payload && decode(payload, responseHeaders);
+            // Decoded above, so the header no longer describes the body.
+            responseHeaders.delete('content-encoding');
+            resolve(new Response(payload, { status, statusText: response.statusMessage ?? '', headers: responseHeaders }));
+          } catch (error) {
+            fail(error);
+          }
+        });
+      });
+      function fail(error: unknown) {
+        signal?.removeEventListener('abort', onAbort);
+        // The shape the global fetch rejects with, so the openai client reports a connection error with its cause.
+        reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }));
+      }
+      function onAbort() {
+        request.destroy();
+        reject(signal?.reason);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      request.on('error', fail);
+      request.end(body ?? undefined);
+    });
+  };
+}
+
+function decode(payload: Buffer, headers: Headers): Buffer {
+  switch (headers.get('content-encoding')?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.gunzipSync(payload);
+    case 'deflate':
+      return zlib.inflateSync(payload);
+    case 'br':
+      return zlib.brotliDecompressSync(payload);
+    default:
+      return payload;
+  }
+}

@@ -1,0 +1,642 @@
+// The method, end to end: seeds -> generate -> static filter -> cascade -> select, every result appended to the run
+// store as it happens. Every step first looks for its own event in the store, so running a run again resumes it:
+// nothing finished is asked again, nothing is written twice.
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
+import { lastCodeBlock, staticFilter } from './answer';
+import { ResponseCache } from '../record/cache';
+import type { AnswerChecker } from '../base/checker';
+import { methodFingerprint, type RunConfig } from '../base/config';
+import { SvdError, describeError, isSvdError } from '../base/errors';
+import {
+  TRUTH_OUTPUT_LIMIT,
+  candidateIdOf,
+  eventIds,
+  type CandidateEvent,
+  type SeedEvent,
+  type UsageCounts,
+  type VoteEvent,
+} from '../record/events';
+import { ModelCallError, ModelClient } from './model';
+import { PromptSet } from './prompts';
+import { Sampler } from './sampler';
+import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
+import { redactText, withoutCredentials } from '../base/redact';
+import { RunStore, checkRunId, listRuns, runIdStem, type RunManifest } from '../record/store';
+import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from '../base/types';
+import { parseInferredQuestion, parseVerdict } from './verdict';
+
+export interface Endpoint {
+  baseURL: string;
+  model: string;
+  apiKey?: string;
+  engine: 'server' | 'embedded';
+}
+
+export interface Progress {
+  seedsTotal: number;
+  seedsDone: number;
+  accepted: number;
+  candidates: number;
+  requests: number;
+  requestsPerSecond: number;
+  elapsedMs: number;
+  /** Estimated time to finish, from this session's pace; undefined until a seed finished. */
+  etaMs?: number;
+}
+
+export interface RunOptions {
+  seedsFile: string;
+  seedOptions?: Omit<SeedReadOptions, 'file'>;
+  runsDir: string;
+  /** Defaults to `<runsDir>/../cache`. */
+  cacheDir?: string;
+  /** Defaults to a name derived from the seed file and the method's parameters, so the same command resumes. */
+  runId?: string;
+  config: RunConfig;
+  endpoint: Endpoint;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  onProblem?: (problem: SeedProblem) => void;
+  onNotice?: (message: string) => void;
+  /** Called once the run's folder is known, before any model call. */
+  onStart?: (info: { runId: string; dir: string; resumed: boolean; seedsTotal: number }) => void;
+  /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
+  client?: ModelClient;
+  /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
+  probe?: boolean;
+  /**
+   * Checks valid candidates against their seed's gold for the audit (when `config.audit` is auto). Without one no
+   * truth is recorded. The checks run beside the model calls, never before them, and never change a decision.
+   */
+  checker?: AnswerChecker;
+  /** Only part of the seed file; part of the run's identity, like the seed file itself. */
+  subset?: SeedSubset;
+}
+
+/** The first `limit` seeds of the file, counting only those that carry gold when `labeledOnly`. */
+export interface SeedSubset {
+  limit?: number;
+  labeledOnly?: boolean;
+}
+
+export interface RunResult {
+  runId: string;
+  dir: string;
+  state: 'finished' | 'stopped';
+  seedsTotal: number;
+  seedsDone: number;
+  accepted: number;
+  resumed: boolean;
+  usage: Record<Purpose, UsageCounts>;
+}
+
+
+/** A stable, readable run id: the seed file's name and a short hash of what the run would produce. */
+export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHash: string): string {
+  const stem = runIdStem(seedsFile);
+  const hash = createHash('sha256').update(`${seedFingerprint}:${methodHash}`).digest('hex').slice(0, 8);
+  return `${stem}-${hash}`;
+}
+
+export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  const { config, endpoint } = options;
+  const prompts = await PromptSet.load({ overrideDir: config.promptsDir });
+  const seedOptions: SeedReadOptions = { maxQuestionBytes: config.maxQuestionBytes, ...options.seedOptions, file: options.seedsFile };
+  const scan = await scanSeeds(seedOptions);
+  for (const problem of scan.problems) options.onProblem?.(problem);
+  const subset = normalSubset(options.subset);
+  const seedsTotal = subset ? await countSubset(seedOptions, subset) : scan.count;
+
+  const methodHash = methodFingerprint(config, endpoint.model, prompts.hash);
+  const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
+  const runId = checkRunId(options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash), { nested: true });
+  const dir = path.join(options.runsDir, runId);
+  const manifest: RunManifest = {
+    version: 1,
+    id: runId,
+    createdAt: new Date().toISOString(),
+    seedFile: { path: path.resolve(options.seedsFile), fingerprint: scan.fingerprint, format: scan.format, rows: seedsTotal },
+    model: { model: endpoint.model, baseURL: endpoint.engine === 'server' ? withoutCredentials(endpoint.baseURL) : undefined, engine: endpoint.engine },
+    config,
+    methodFingerprint: methodHash,
+    ...(subset ? { subset } : {}),
+  };
+
+  // Before the run's folder exists: a client that cannot be built (a bad URL, credentials and a key) leaves nothing.
+  const client = options.client ?? modelClientFor(endpoint, config);
+  const resumed = existsSync(path.join(dir, 'run.json'));
+  if (!resumed && options.runId === undefined) noticeEarlierRuns(options, manifest);
+  const store = resumed ? RunStore.open(dir) : RunStore.create(dir, manifest);
+  try {
+    if (resumed) checkSameRun(store.manifest, manifest);
+    if (store.droppedTail) options.onNotice?.(`${dir}: dropped an incomplete last record left by an interrupted run`);
+    store.lock();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+
+  const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
+  options.onStart?.({ runId, dir, resumed, seedsTotal });
+  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options);
+  const started = Date.now();
+  store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
+  try {
+    if (options.probe !== false) await client.probe(options.signal);
+    await run.processAll(seedOptions);
+    const failure = run.everySeedFailed(endpoint);
+    if (failure) throw failure;
+    const usage = run.usage();
+    store.append({ id: `run:${Date.now()}:finished`, type: 'run', state: 'finished', usage, wallMs: Date.now() - started });
+    return run.result(runId, dir, 'finished', resumed);
+  } catch (error) {
+    const usage = run.usage();
+    const wallMs = Date.now() - started;
+    if (isSvdError(error, 'aborted')) {
+      store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
+      return run.result(runId, dir, 'stopped', resumed);
+    }
+    store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
+    throw error;
+  } finally {
+    store.close();
+    cache.close();
+  }
+}
+
+/** The model client for an endpoint, with the run's concurrency, timeout, retries and batching. */
+export function modelClientFor(endpoint: Endpoint, config: RunConfig): ModelClient {
+  return new ModelClient({
+    baseURL: endpoint.baseURL,
+    model: endpoint.model,
+    apiKey: endpoint.apiKey,
+    concurrency: config.concurrency,
+    timeoutMs: config.requestTimeoutMs,
+    maxRetries: config.maxRetries,
+    batchSamples: config.batchSamples,
+  });
+}
+
+/** undefined when the subset is the whole file, so that such a run is the same as one without a subset. */
+function normalSubset(subset: SeedSubset | undefined): SeedSubset | undefined {
+  if (subset?.limit !== undefined && !(Number.isInteger(subset.limit) && subset.limit >= 1)) {
+    throw new SvdError('bad_config', `the seed limit must be a whole number from 1, got ${subset.limit}`);
+  }
+  const normal: SeedSubset = {};
+  if (subset?.limit !== undefined) normal.limit = subset.limit;
+  if (subset?.labeledOnly) normal.labeledOnly = true;
+  return Object.keys(normal).length > 0 ? normal : undefined;
+}
+
+function inSubset(seed: Seed, subset: SeedSubset | undefined): boolean {
+  return !subset?.labeledOnly || seed.gold !== undefined;
+}
+
+async function countSubset(seedOptions: SeedReadOptions, subset: SeedSubset): Promise<number> {
+  let count = 0;
+  for await (const record of readSeeds(seedOptions)) {
+    if (record.kind === 'seed' && inSubset(record.seed, subset)) count++;
+    if (subset.limit !== undefined && count >= subset.limit) break;
+  }
+  return count;
+}
+
+function checkSameRun(existing: RunManifest, wanted: RunManifest): void {
+  const changes: string[] = [];
+  if (existing.seedFile.fingerprint !== wanted.seedFile.fingerprint) {
+    changes.push(`the seed file ${wanted.seedFile.path} changed since the run started (it was ${existing.seedFile.path})`);
+  }
+  if (JSON.stringify(existing.subset ?? {}) !== JSON.stringify(wanted.subset ?? {})) {
+    const describe = (subset: SeedSubset | undefined) =>
+      subset ? `${subset.limit !== undefined ? `the first ${subset.limit} ` : 'all '}${subset.labeledOnly ? 'labeled ' : ''}seeds` : 'every seed';
+    changes.push(`the run covers ${describe(existing.subset)}, not ${describe(wanted.subset)}`);
+  }
+  if (existing.methodFingerprint !== wanted.methodFingerprint) {
+    const what: string[] = [];
+    if (existing.model.model !== wanted.model.model) what.push(`model ${existing.model.model} -> ${wanted.model.model}`);
+    for (const key of ['candidates', 'votes', 'selection'] as const) {
+      if (existing.config[key] !== wanted.config[key]) what.push(`${key} ${existing.config[key]} -> ${wanted.config[key]}`);
+    }
+    for (const key of ['generation', 'judge'] as const) {
+      if (JSON.stringify(existing.config[key]) !== JSON.stringify(wanted.config[key])) what.push(`${key} sampling`);
+    }
+    if (what.length === 0) what.push('prompt templates');
+    changes.push(`the method's parameters changed (${what.join(', ')})`);
+  }
+  if (changes.length > 0) {
+    throw new SvdError(
+      'run_mismatch',
+      `run ${existing.id}: ${changes.join('; ')}. Its records would mix two different runs: start a new run ` +
+        `(omit --run, or give a new id) or restore the original seed file and settings to resume it.`,
+    );
+  }
+}
+
+function noticeEarlierRuns(options: RunOptions, manifest: RunManifest): void {
+  if (!options.onNotice || !existsSync(options.runsDir)) return;
+  const earlier = listRuns(options.runsDir).filter((run) => run.manifest.seedFile.path === manifest.seedFile.path);
+  if (earlier.length === 0) return;
+  const last = earlier[earlier.length - 1]!;
+  const why =
+    last.manifest.seedFile.fingerprint !== manifest.seedFile.fingerprint ? 'the seed file changed' : 'the settings differ';
+  options.onNotice(`starting a new run: ${why} since run ${last.id}, which is left as it was`);
+}
+
+class PipelineRun {
+  private readonly sampler: Sampler;
+  private readonly controller = new AbortController();
+  private seedsDone = 0;
+  private accepted = 0;
+  private candidates = 0;
+  private readonly startedAt = Date.now();
+  private doneThisSession = 0;
+  /** Seeds this session took up (not finished before), and those of them that ended in an error. */
+  private attempted = 0;
+  private failed = 0;
+  private lastFailure: ModelCallError | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  /** Answer checks in flight; a run ends only once they are recorded (or, when it stops, cancelled). */
+  private readonly checks = new Map<string, Promise<void>>();
+  /** Whether the user was told that coding candidates go unchecked for want of a sandbox (said once a run). */
+  private toldUnsandboxed = false;
+  private readonly checkController = new AbortController();
+
+  constructor(
+    private readonly store: RunStore,
+    cache: ResponseCache,
+    private readonly client: ModelClient,
+    private readonly prompts: PromptSet,
+    private readonly config: RunConfig,
+    model: string,
+    private readonly seedsTotal: number,
+    private readonly subset: SeedSubset | undefined,
+    private readonly options: RunOptions,
+  ) {
+    this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
+    // Every request in flight listens on this signal; thousands at once are expected, not a leak.
+    setMaxListeners(0, this.controller.signal);
+  }
+
+  usage(): Record<Purpose, UsageCounts> {
+    const usage = this.client.usage();
+    const cached = this.sampler.cachedSamples();
+    return Object.fromEntries(
+      PURPOSES.map((purpose) => [purpose, { ...usage[purpose], cachedSamples: cached[purpose] }]),
+    ) as Record<Purpose, UsageCounts>;
+  }
+
+  /**
+   * When every seed this session took up ended in an error, the model answered nothing usable: the run failed, with
+   * the engine's code for the embedded engine and the server's otherwise. Their records stay for a later run.
+   */
+  everySeedFailed(endpoint: Endpoint): SvdError | undefined {
+    if (this.attempted === 0 || this.failed < this.attempted || !this.lastFailure) return undefined;
+    const seeds = this.attempted === 1 ? 'the only seed' : `all ${this.attempted} seeds`;
+    const code = endpoint.engine === 'embedded' ? 'engine' : 'unreachable';
+    return new SvdError(
+      code,
+      `${seeds} ended in an error, the last: ${this.lastFailure.message}. Their finished steps are kept: run the same ` +
+        'command again to retry them.',
+      { cause: this.lastFailure },
+    );
+  }
+
+  result(runId: string, dir: string, state: RunResult['state'], resumed: boolean): RunResult {
+    return { runId, dir, state, seedsTotal: this.seedsTotal, seedsDone: this.seedsDone, accepted: this.accepted, resumed, usage: this.usage() };
+  }
+
+  async processAll(seedOptions: SeedReadOptions): Promise<void> {
+    const external = this.options.signal;
+    const onAbort = () => {
+      this.controller.abort();
+      this.checkController.abort();
+    };
+    if (external?.aborted) throw new SvdError('aborted', 'the run was stopped before it started');
+    external?.addEventListener('abort', onAbort, { once: true });
+    this.progressTimer = setInterval(() => this.reportProgress(), 500);
+    this.progressTimer.unref();
+    try {
+      const seeds = readSeeds(seedOptions);
+      const limit = this.subset?.limit ?? Number.POSITIVE_INFINITY;
+      let taken = 0;
+      // Enough seeds in flight to keep every request slot busy: a seed waits on one request most of the time.
+      const workers = Math.max(2, Math.ceil(this.config.concurrency * 1.5));
+      let fatal: unknown;
+      const work = async () => {
+        for (;;) {
+          if (this.controller.signal.aborted) return;
+          const next = await seeds.next();
+          if (next.done) return;
+          if (next.value.kind !== 'seed' || !inSubset(next.value.seed, this.subset)) continue;
+          if (taken >= limit) return;
+          taken++;
+          try {
+            await this.processSeed(next.value.seed);
+          } catch (error) {
+            if (fatal === undefined) fatal = error;
+            this.controller.abort();
+            return;
+          }
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: workers }, work));
+      } finally {
+        await seeds.return(undefined);
+      }
+      if (fatal === undefined && !this.controller.signal.aborted) await this.settleChecks();
+      if (fatal !== undefined) throw fatal;
+      if (external?.aborted) throw new SvdError('aborted', 'the run was stopped; run it again to resume');
+    } finally {
+      // Stopped or failed: checks still running are cancelled and asked again when the run resumes.
+      this.checkController.abort();
+      await this.settleChecks();
+      external?.removeEventListener('abort', onAbort);
+      clearInterval(this.progressTimer);
+      this.reportProgress();
+    }
+  }
+
+  private reportProgress(): void {
+    if (!this.options.onProgress) return;
+    const elapsedMs = Date.now() - this.startedAt;
+    const requests = PURPOSES.reduce((sum, purpose) => sum + this.client.usage()[purpose].requests, 0);
+    const remaining = this.seedsTotal - this.seedsDone;
+    const pace = this.doneThisSession > 0 ? elapsedMs / this.doneThisSession : undefined;
+    this.options.onProgress({
+      seedsTotal: this.seedsTotal,
+      seedsDone: this.seedsDone,
+      accepted: this.accepted,
+      candidates: this.candidates,
+      requests,
+      requestsPerSecond: elapsedMs > 0 ? (requests * 1000) / elapsedMs : 0,
+      elapsedMs,
+      etaMs: pace === undefined ? undefined : Math.max(0, remaining * pace),
+    });
+  }
+
+  private async processSeed(seed: Seed): Promise<void> {
+    const outcomeId = eventIds.outcome(seed.id);
+    const done = this.store.get(outcomeId);
+    if (done?.type === 'outcome') {
+      this.seedsDone++;
+      this.accepted += done.acceptedCandidateIds.length;
+      this.auditRecorded(seed);
+      return;
+    }
+    this.attempted++;
+    try {
+      const seedEvent = this.recordSeed(seed);
+      const candidates = await this.generate(seedEvent);
+      // Not awaited: the cascade's requests go out while the answers are checked.
+      this.audit(seed, candidates);
+      const valid = candidates.filter((candidate) => candidate.valid);
+      let acceptedIds: string[] = [];
+      if (this.config.selection === 'first_valid') {
+        // Verified in generation order; the first that passes is the seed's answer and the rest are not verified.
+        for (const candidate of valid) {
+          if (await this.verify(seedEvent, candidate)) {
+            acceptedIds = [candidate.candidateId];
+            break;
+          }
+        }
+      } else {
+        const passed = await Promise.all(valid.map((candidate) => this.verify(seedEvent, candidate)));
+        acceptedIds = valid.filter((_, i) => passed[i]).map((candidate) => candidate.candidateId);
+      }
+      const status = valid.length === 0 ? 'no_valid' : acceptedIds.length > 0 ? 'accepted' : 'rejected';
+      this.store.append({ id: outcomeId, type: 'outcome', seedId: seed.id, status, acceptedCandidateIds: acceptedIds });
+      this.seedsDone++;
+      this.doneThisSession++;
+      this.accepted += acceptedIds.length;
+    } catch (error) {
+      if (error instanceof ModelCallError && !error.fatal) {
+        this.failed++;
+        this.lastFailure = error;
+        // The seed stays pending: its finished steps are kept and a later run picks it up where it stopped.
+        this.store.append({
+          id: `error:${seed.id}:${Date.now()}:${Math.random().toString(36).slice(2, 8)}`,
+          type: 'error',
+          seedId: seed.id,
+          kind: error.kind,
+          message: error.message,
+          status: error.status,
+        });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private auditing(seed: Seed): seed is Seed & { gold: NonNullable<Seed['gold']> } {
+    return this.options.checker !== undefined && this.config.audit !== 'off' && seed.gold !== undefined;
+  }
+
+  /** A finished seed's valid candidates that have no truth yet (an earlier session stopped before checking them). */
+  private auditRecorded(seed: Seed): void {
+    if (!this.auditing(seed)) return;
+    const unchecked: CandidateEvent[] = [];
+    for (let index = 0; index < this.config.candidates; index++) {
+      const candidateId = candidateIdOf(seed.id, index);
+      if (this.store.has(eventIds.truth(candidateId)) || this.checks.has(candidateId)) continue;
+      const event = this.store.get(eventIds.candidate(candidateId));
+      if (event?.type === 'candidate') unchecked.push(event);
+    }
+    this.audit(seed, unchecked);
+  }
+
+  /** Starts a check of each valid candidate that has no truth yet; the run waits for them before it finishes. */
+  private audit(seed: Seed, candidates: readonly CandidateEvent[]): void {
+    if (!this.auditing(seed)) return;
+    const checker = this.options.checker!;
+    const signal = this.checkController.signal;
+    for (const candidate of candidates) {
+      const { candidateId } = candidate;
+      const id = eventIds.truth(candidateId);
+      if (!candidate.valid || signal.aborted || this.checks.has(candidateId) || this.store.has(id)) continue;
+      const check = (async () => {
+        try {
+          const result = await checker.check(seed.domain, candidate.text, seed.gold, { question: seed.question, signal });
+          // Undefined: the gold has nothing to check this domain against.
+          if (!result || signal.aborted) return;
+          const unchecked = result.outcome === 'unchecked';
+          if (unchecked && !this.toldUnsandboxed) {
+            this.toldUnsandboxed = true;
+            this.options.onNotice?.(`audit: coding candidates are not run: ${result.detail}`);
+          }
+          this.store.append({
+            // Under its own id, so that a resume where a sandbox exists still checks the candidate.
+            id: unchecked ? eventIds.uncheckedTruth(candidateId) : id,
+            type: 'truth',
+            seedId: seed.id,
+            candidateId,
+            outcome: result.outcome,
+            correct: result.correct,
+            extracted: result.extracted,
+            detail: capText(result.detail),
+            output: result.output === undefined ? undefined : capText(result.output),
+            durationMs: Math.max(0, result.durationMs),
+          });
+        } catch (error) {
+          if (!signal.aborted) this.options.onNotice?.(`audit: could not check candidate ${candidateId}: ${describeError(error)}`);
+        } finally {
+          this.checks.delete(candidateId);
+        }
+      })();
+      this.checks.set(candidateId, check);
+    }
+  }
+
+  private async settleChecks(): Promise<void> {
+    while (this.checks.size > 0) await Promise.all([...this.checks.values()]);
+  }
+
+  private recordSeed(seed: Seed): SeedEvent {
+    const id = eventIds.seed(seed.id);
+    const existing = this.store.get(id);
+    if (existing?.type === 'seed') return existing;
+    const event = this.store.append({
+      id,
+      type: 'seed',
+      seedId: seed.id,
+      line: seed.line,
+      domain: seed.domain,
+      question: seed.question,
+      prompt: this.prompts.render(seed.domain, 'generate', { question: seed.question }),
+      gold: seed.gold,
+    });
+    if (event?.type !== 'seed') throw new SvdError('internal', `could not record seed ${seed.id}`);
+    return event;
+  }
+
+  private async generate(seed: SeedEvent): Promise<CandidateEvent[]> {
+    const { generation } = this.config;
+    const request = { purpose: 'generate' as const, messages: seed.prompt, ...generation };
+    const ids = Array.from({ length: this.config.candidates }, (_, index) => eventIds.candidate(candidateIdOf(seed.seedId, index)));
+    const results = await this.sampler.samples(request, ids, this.store, this.controller.signal);
+    return results.map((result, index) => {
+      if (result.existing) return result.existing as CandidateEvent;
+      const filter = staticFilter(seed.domain, result.sample);
+      const event = this.store.append({
+        id: ids[index]!,
+        type: 'candidate',
+        seedId: seed.seedId,
+        candidateId: candidateIdOf(seed.seedId, index),
+        index,
+        ...sampleFields(result),
+        valid: filter.valid,
+        invalidReason: filter.valid ? undefined : filter.reason,
+        finalAnswer: filter.valid ? filter.finalAnswer : undefined,
+      });
+      this.candidates++;
+      return event as CandidateEvent;
+    });
+  }
+
+  /** The cascade with early exit: true only when every vote of every stage said yes. */
+  private async verify(seed: SeedEvent, candidate: CandidateEvent): Promise<boolean> {
+    for (const stage of STAGES) {
+      const stageId = eventIds.stage(candidate.candidateId, stage);
+      const recorded = this.store.get(stageId);
+      let passed: boolean;
+      if (recorded?.type === 'stage') {
+        passed = recorded.passed;
+      } else {
+        const votes = stage === 'cycle' ? await this.cycleVotes(seed, candidate) : await this.judgeVotes(seed, candidate, stage);
+        const yes = votes.filter((vote) => vote.verdict === 'yes').length;
+        passed = yes === votes.length;
+        this.store.append({ id: stageId, type: 'stage', candidateId: candidate.candidateId, stage, passed, yes, votes: votes.length });
+      }
+      if (!passed) return false;
+    }
+    return true;
+  }
+
+  private judgeRequest(purpose: Stage, messages: SeedEvent['prompt']) {
+    return { purpose, messages, ...this.config.judge };
+  }
+
+  private answerVars(seed: SeedEvent, candidate: CandidateEvent) {
+    const answer = candidate.finalAnswer ?? '';
+    const language = seed.domain === 'coding' ? lastCodeBlock(answer)?.language || 'text' : undefined;
+    return { answer, language };
+  }
+
+  private async judgeVotes(seed: SeedEvent, candidate: CandidateEvent, stage: Exclude<Stage, 'cycle'>): Promise<VoteEvent[]> {
+    const messages = this.prompts.render(seed.domain, stage, { question: seed.question, ...this.answerVars(seed, candidate) });
+    const ids = Array.from({ length: this.config.votes }, (_, i) => eventIds.vote(candidate.candidateId, stage, 'judge', i));
+    const results = await this.sampler.samples(this.judgeRequest(stage, messages), ids, this.store, this.controller.signal);
+    return results.map((result, index) => {
+      if (result.existing) return result.existing as VoteEvent;
+      return this.recordVote(ids[index]!, candidate, stage, 'judge', index, result, parseVerdict(result.sample.text).verdict);
+    });
+  }
+
+  /** Cycle-consistency: v questions inferred from the answer alone, each compared with the original. */
+  private async cycleVotes(seed: SeedEvent, candidate: CandidateEvent): Promise<VoteEvent[]> {
+    const inferMessages = this.prompts.render(seed.domain, 'cycle_infer', this.answerVars(seed, candidate));
+    const inferIds = Array.from({ length: this.config.votes }, (_, i) => eventIds.vote(candidate.candidateId, 'cycle', 'infer', i));
+    const inferred = await this.sampler.samples(this.judgeRequest('cycle', inferMessages), inferIds, this.store, this.controller.signal);
+    const inferEvents = inferred.map((result, index) => {
+      if (result.existing) return result.existing as VoteEvent;
+      const question = parseInferredQuestion(result.sample.text);
+      return this.recordVote(inferIds[index]!, candidate, 'cycle', 'infer', index, result, null, question);
+    });
+    return Promise.all(
+      inferEvents.map(async (infer, index) => {
+        const id = eventIds.vote(candidate.candidateId, 'cycle', 'compare', index);
+        const existing = this.store.get(id);
+        if (existing?.type === 'vote') return existing;
+        if (!infer.inferredQuestion || infer.finishReason === 'length') {
+          // Nothing to compare: the judge gave no question (or was cut off mid-way), a "no" the user can read.
+          const why = infer.inferredQuestion ? 'the inference step was cut off at max_tokens' : 'no question could be read from the inference step';
+          return this.recordVote(id, candidate, 'cycle', 'compare', index, {
+            sample: { text: `(${why})`, finishReason: 'none', promptTokens: 0, completionTokens: 0 },
+            cached: false,
+          }, 'unparseable');
+        }
+        const messages = this.prompts.render(seed.domain, 'cycle_compare', { question: seed.question, inferred_question: infer.inferredQuestion });
+        const [result] = await this.sampler.samples(this.judgeRequest('cycle', messages), [id], this.store, this.controller.signal, index);
+        if (result!.existing) return result!.existing as VoteEvent;
+        return this.recordVote(id, candidate, 'cycle', 'compare', index, result!, parseVerdict(result!.sample.text).verdict, infer.inferredQuestion);
+      }),
+    );
+  }
+
+  private recordVote(
+    id: string,
+    candidate: CandidateEvent,
+    stage: Stage,
+    step: VoteEvent['step'],
+    index: number,
+    result: { sample: { text: string; reasoning?: string; finishReason: string; promptTokens: number; completionTokens: number }; cached: boolean },
+    verdict: VoteEvent['verdict'],
+    inferredQuestion?: string,
+  ): VoteEvent {
+    const event = this.store.append({
+      id,
+      type: 'vote',
+      candidateId: candidate.candidateId,
+      stage,
+      step,
+      index,
+      ...sampleFields(result),
+      verdict,
+      inferredQuestion,
+    });
+    return (event ?? this.store.get(id)) as VoteEvent;
+  }
+}
+
+function capText(text: string): string {
+  return text.length > TRUTH_OUTPUT_LIMIT ? `${text.slice(0, TRUTH_OUTPUT_LIMIT)}\n[cut: ${text.length} characters]` : text;
+}
+
+/** What a candidate or vote event records of the sample behind it. */
+function sampleFields(result: { sample: Pick<Sample, 'text' | 'reasoning' | 'finishReason' | 'promptTokens' | 'completionTokens'>; cached: boolean }) {
+  const { text, reasoning, finishReason, promptTokens, completionTokens } = result.sample;
+  return { text, reasoning, finishReason, promptTokens, completionTokens, cached: result.cached };
+}

@@ -1,0 +1,682 @@
+// The run store: the one module that writes a run's files. A run is a folder with `run.json` (the manifest, written
+// once) and `events.jsonl` (append-only). Durability rests on two rules: each record is one write(2) of a whole line
+// on an O_APPEND descriptor, so concurrent writers never interleave and a crash leaves at most a torn last line; and
+// the in-memory index holds only positions, so a run of millions of events costs little memory.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from './atomicFile';
+import { RunConfigSchema } from '../base/config';
+import { SvdError, describeError } from '../base/errors';
+import { RunEvent, type NewRunEvent } from './events';
+import { issueText } from './jsonFile';
+import { isProcessAlive, processStart } from './process';
+import { redactSecrets } from '../base/redact';
+
+export const RunManifestSchema = z.object({
+  version: z.literal(1),
+  id: z.string(),
+  createdAt: z.string(),
+  seedFile: z.object({ path: z.string(), fingerprint: z.string(), format: z.string(), rows: z.number().int() }),
+  model: z.object({ model: z.string(), baseURL: z.string().optional(), engine: z.enum(['server', 'embedded']) }),
+  config: RunConfigSchema,
+  methodFingerprint: z.string(),
+  parentRun: z.string().optional(),
+  /** The run covers part of the seed file only; `seedFile.rows` then counts the seeds of that part. */
+  subset: z.object({ limit: z.number().int().positive().optional(), labeledOnly: z.boolean().optional() }).optional(),
+});
+export type RunManifest = z.infer<typeof RunManifestSchema>;
+
+export type RunEventType = RunEvent['type'];
+
+const MANIFEST_FILE = 'run.json';
+const EVENTS_FILE = 'events.jsonl';
+/** Human decisions, kept apart so the pipeline stays the only writer of events.jsonl while a reviewer overrides. */
+const OVERRIDES_FILE = 'overrides.jsonl';
+const LOCK_FILE = 'run.lock';
+
+// Whole-file writes live in atomicFile.ts; re-exported for the modules that write a run's other files.
+export { writeFileAtomic };
+
+export function defaultRunsDir(workspace: string): string {
+  return path.join(workspace, '.svd', 'runs');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Run ids: a run's folder name under the runs folder, so an id must name one folder there and nothing else
+
+export const RUN_ID_MAX_LENGTH = 120;
+
+/** The first rule `id` breaks, or undefined when it is a valid run id. */
+function runIdProblem(id: string): string | undefined {
+  if (id === '') return 'a run id cannot be empty';
+  if (id.length > RUN_ID_MAX_LENGTH) return `a run id is at most ${RUN_ID_MAX_LENGTH} characters (this one has ${id.length})`;
+  if (/[/\\]/.test(id)) return 'a run id cannot contain a path separator (/ or \\)';
+  if (id.includes('..')) return 'a run id cannot contain ".."';
+  if (id === '.') return 'a run id cannot be "." (that is the runs folder itself)';
+  if (id.startsWith('-')) return 'a run id cannot start with "-" (it would be read as an option)';
+  if (/[\u0000-\u001f\u007f]/.test(id)) return 'a run id cannot contain control characters';
+  return undefined;
+}
+
+/**
+ * Throws SvdError `bad_config` naming the rule a run id breaks. `nested` admits `<id>/<id>` (a sweep keeps its
+ * cells as runs in its own folder), each part checked as an id.
+ */
+export function checkRunId(id: string, options: { source?: string; nested?: boolean } = {}): string {
+  const parts = options.nested ? id.split('/') : [id];
+  for (const part of parts) {
+    const problem = runIdProblem(part);
+    if (problem === undefined) continue;
+    const shown = id.length > 60 ? `${id.slice(0, 60)}...` : id;
+    throw new SvdError('bad_config', `${options.source ? `${options.source}: ` : ''}bad run id ${JSON.stringify(shown)}: ${problem}`);
+  }
+  return id;
+}
+
+/** A seed file's name as the start of a derived id: always valid, and short enough to leave room for a suffix. */
+export function runIdStem(file: string): string {
+  const stem = path
+    .basename(file)
+    .replace(/\.[^.]+$/, '')
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^-+/, '')
+    .slice(0, 100);
+  return stem || 'seeds';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Append-only JSONL log with an offset index (shared by the run store and the response cache)
+
+const CHUNK = 1 << 20;
+const NEWLINE = 0x0a;
+// How long a writer waits for another process to finish a line before treating it as torn by a crash.
+const TAIL_SETTLE_STEP_MS = 10;
+const TAIL_SETTLE_QUIET_STEPS = 5;
+const TAIL_SETTLE_MAX_STEPS = 200;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function isBlank(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buffer[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+export interface AppendLogOptions<T> {
+  schema: z.ZodType<T>;
+  keyOf: (entry: T) => string;
+  readOnly?: boolean;
+  /** Called for each entry as it is indexed, for running tallies; entries are not kept. */
+  onIndex?: (entry: T) => void;
+}
+
+/**
+ * A JSONL file of keyed entries. The first line with a key wins; later lines with the same key are ignored, so a
+ * repeated write by a racing process is harmless. Only complete, valid lines are indexed.
+ */
+export class AppendLog<T> {
+  /**
+   * A torn or invalid last line was found on open and, unless read-only, cut off. (Read-only, it may also be a
+   * line another process is still writing; `refresh` picks it up once complete.)
+   */
+  readonly droppedTail: boolean;
+  private readonly index = new Map<string, number>();
+  private readonly offsets: number[] = [];
+  private readonly lengths: number[] = [];
+  private readFd: number | undefined;
+  private writeFd: number | undefined;
+  /** Byte offset just past the last complete line indexed. */
+  private end = 0;
+  /** Complete lines before `end` (blank and duplicate lines included), for line numbers in errors. */
+  private lines = 0;
+  /**
+   * Set while this process is the file's only writer (the run's lock holder): nobody else can have appended, so
+   * the file's size need not be checked around each write, which is most of an append's cost.
+   */
+  exclusive = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly options: AppendLogOptions<T>,
+  ) {
+    if (!fs.existsSync(file)) {
+      if (options.readOnly) throw new SvdError('not_found', `${file} does not exist`);
+      fs.closeSync(fs.openSync(file, 'a'));
+    }
+    this.readFd = fs.openSync(file, 'r');
+    try {
+      this.scan();
+      let torn = this.fileSize() > this.end;
+      if (torn && !options.readOnly) torn = this.settleTail();
+      this.droppedTail = torn;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  static open<T>(file: string, options: AppendLogOptions<T>): AppendLog<T> {
+    return new AppendLog(file, options);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  /** Reads the entry back from disk; undefined when the key is not indexed. */
+  read(key: string): T | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const offset = this.offsets[slot]!;
+    const length = this.lengths[slot]!;
+    const buffer = Buffer.allocUnsafe(length);
+    const fd = this.reader();
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, buffer, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const parsed = got === length ? this.parseLine(buffer, 0, length) : undefined;
+    if (!parsed?.ok || this.options.keyOf(parsed.value) !== key) {
+      throw new SvdError('internal', `${this.file}: the record of ${key} at byte ${offset} changed on disk`);
+    }
+    return parsed.value;
+  }
+
+  /**
+   * Appends `entry` as one line unless its key is already there (`written` false, nothing written). Lines other
+   * processes appended meanwhile are indexed first, so the check sees them too; `indexed` lists every entry this
+   * call indexed, theirs and this one, in file order.
+   */
+  append(entry: T): { written: boolean; indexed: T[] } {
+    if (this.options.readOnly) throw new SvdError('internal', `${this.file} is open read-only`);
+    const key = this.options.keyOf(entry);
+    const indexed: T[] = [];
+    if (!this.exclusive && this.fileSize() > this.end) {
+      this.scan(indexed);
+      if (this.fileSize() > this.end) this.settleTail(indexed);
+    }
+    if (this.index.has(key)) return { written: false, indexed };
+    // The last net for secrets: a key a server or a model echoed is never written (see redact.ts).
+    const text = JSON.stringify(entry);
+    const safe = redactSecrets(text);
+    if (safe !== text) {
+      const redacted = this.parseLine(Buffer.from(safe, 'utf8'), 0, Buffer.byteLength(safe, 'utf8'));
+      if (!redacted.ok || this.options.keyOf(redacted.value) !== key) {
+        throw new SvdError('internal', `${this.file}: the record of ${key} holds a secret that cannot be redacted`);
+      }
+      entry = redacted.value;
+    }
+    const line = Buffer.from(`${safe}\n`, 'utf8');
+    const start = this.end;
+    const written = fs.writeSync(this.writer(), line);
+    if (written !== line.length) {
+      // The next append or open finds the partial line as a torn tail and cuts it off.
+      throw new SvdError('internal', `${this.file}: short write (${written} of ${line.length} bytes)`);
+    }
+    if (this.exclusive || this.fileSize() === start + line.length) {
+      // Nobody else wrote meanwhile, so the line sits where the file ended.
+      this.addToIndex(key, start, line.length - 1);
+      this.options.onIndex?.(entry);
+      indexed.push(entry);
+      this.end = start + line.length;
+      this.lines += 1;
+    } else {
+      this.scan(indexed);
+      if (!this.index.has(key)) throw new SvdError('internal', `${this.file}: the record of ${key} was not found after writing it`);
+    }
+    return { written: true, indexed };
+  }
+
+  /** Indexes complete lines appended since the last scan (by anyone) and returns their new entries. */
+  refresh(): T[] {
+    const indexed: T[] = [];
+    if (this.fileSize() > this.end) this.scan(indexed);
+    return indexed;
+  }
+
+  /** Every indexed entry in file order, streamed from disk. */
+  *entries(): Generator<T> {
+    const limit = this.end;
+    let position = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    while (position < limit) {
+      const fd = this.reader();
+      const want = Math.min(Math.max(CHUNK, carry.length), limit - position);
+      const chunk = Buffer.allocUnsafe(want);
+      const n = fs.readSync(fd, chunk, 0, want, position);
+      if (n === 0) throw new SvdError('internal', `${this.file} was truncated while being read`);
+      const buffer = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const base = position - carry.length;
+      position += n;
+      let start = 0;
+      for (let nl = buffer.indexOf(NEWLINE, start); nl !== -1; nl = buffer.indexOf(NEWLINE, start)) {
+        const lineStart = start;
+        start = nl + 1;
+        if (isBlank(buffer, lineStart, nl)) continue;
+        const parsed = this.parseLine(buffer, lineStart, nl);
+        if (!parsed.ok) throw new SvdError('internal', `${this.file}: a record at byte ${base + lineStart} changed on disk`);
+        const slot = this.index.get(this.options.keyOf(parsed.value));
+        // A later duplicate of a key stays in the file but is not part of the record.
+        if (slot !== undefined && this.offsets[slot] === base + lineStart) yield parsed.value;
+      }
+      carry = Buffer.from(buffer.subarray(start));
+    }
+  }
+
+  close(): void {
+    if (this.readFd !== undefined) fs.closeSync(this.readFd);
+    if (this.writeFd !== undefined) fs.closeSync(this.writeFd);
+    this.readFd = undefined;
+    this.writeFd = undefined;
+  }
+
+  private reader(): number {
+    if (this.readFd === undefined) throw new SvdError('internal', `${this.file} is closed`);
+    return this.readFd;
+  }
+
+  private writer(): number {
+    this.reader();
+    this.writeFd ??= fs.openSync(this.file, 'a');
+    return this.writeFd;
+  }
+
+  private fileSize(): number {
+    return fs.fstatSync(this.reader()).size;
+  }
+
+  private addToIndex(key: string, offset: number, length: number): void {
+    this.index.set(key, this.offsets.length);
+    this.offsets.push(offset);
+    this.lengths.push(length);
+  }
+
+  private parseLine(buffer: Buffer, start: number, end: number): Parsed<T> {
+    let json: unknown;
+    try {
+      json = JSON.parse(buffer.toString('utf8', start, end));
+    } catch (error) {
+      return { ok: false, message: `invalid JSON (${describeError(error)})` };
+    }
+    const result = this.options.schema.safeParse(json);
+    return result.success ? { ok: true, value: result.data } : { ok: false, message: issueText(result.error) };
+  }
+
+  /**
+   * Indexes the complete lines from `end` to the current end of file, pushing the new entries to `into` when given
+   * (not on open: a run's events would not fit in memory). An invalid line stops the scan there: if another
+   * complete line follows it, the file is corrupt in the middle and this throws; otherwise it is left as the tail
+   * (a crash's leftovers, or a line still being written).
+   */
+  private scan(into?: T[]): void {
+    const fd = this.reader();
+    const limit = fs.fstatSync(fd).size;
+    let position = this.end;
+    let carry: Buffer = Buffer.alloc(0);
+    let bad: { line: number; message: string } | undefined;
+    while (position < limit) {
+      const want = Math.min(Math.max(CHUNK, carry.length), limit - position);
+      const chunk = Buffer.allocUnsafe(want);
+      const n = fs.readSync(fd, chunk, 0, want, position);
+      if (n === 0) break;
+      const buffer = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const base = position - carry.length;
+      position += n;
+      let start = 0;
+      for (let nl = buffer.indexOf(NEWLINE, start); nl !== -1; nl = buffer.indexOf(NEWLINE, start)) {
+        const lineStart = start;
+        start = nl + 1;
+        if (bad) {
+          throw new SvdError('internal', `${this.file}:${bad.line}: ${bad.message}`);
+        }
+        if (!isBlank(buffer, lineStart, nl)) {
+          const parsed = this.parseLine(buffer, lineStart, nl);
+          if (!parsed.ok) {
+            bad = { line: this.lines + 1, message: parsed.message };
+            continue;
+          }
+          const key = this.options.keyOf(parsed.value);
+          if (!this.index.has(key)) {
+            this.addToIndex(key, base + lineStart, nl - lineStart);
+            this.options.onIndex?.(parsed.value);
+            into?.push(parsed.value);
+          }
+        }
+        this.end = base + start;
+        this.lines += 1;
+      }
+      carry = Buffer.from(buffer.subarray(start));
+    }
+  }
+
+  /**
+   * The file ends in bytes that are not a complete valid line. Another process may be writing that line right now,
+   * so wait until the file stops growing; whatever is still incomplete then was torn by a crash and is cut off.
+   * Returns whether a tail was cut.
+   */
+  private settleTail(into?: T[]): boolean {
+    let size = this.fileSize();
+    let quiet = 0;
+    for (let step = 0; quiet < TAIL_SETTLE_QUIET_STEPS; step++) {
+      if (step === TAIL_SETTLE_MAX_STEPS) {
+        throw new SvdError('internal', `${this.file} keeps ending in an incomplete line while other processes write it`);
+      }
+      sleepSync(TAIL_SETTLE_STEP_MS);
+      this.scan(into);
+      const now = this.fileSize();
+      if (now === this.end) return false;
+      quiet = now === size ? quiet + 1 : 0;
+      size = now;
+    }
+    fs.ftruncateSync(this.writer(), this.end);
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run store
+
+/** `start`: the holder's start stamp (see process.ts), so that a reused pid is not taken for the holder. */
+const LockSchema = z.object({ pid: z.number().int(), host: z.string(), at: z.string(), start: z.string().optional() });
+type LockInfo = z.infer<typeof LockSchema>;
+
+function emptyCounts(): Record<RunEventType, number> {
+  return { seed: 0, candidate: 0, vote: 0, stage: 0, outcome: 0, truth: 0, error: 0, override: 0, run: 0 };
+}
+
+function readManifest(file: string): RunManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new SvdError('internal', `${file}: cannot read the run manifest (${describeError(error)})`, { cause: error });
+  }
+  const result = RunManifestSchema.safeParse(json);
+  if (!result.success) throw new SvdError('internal', `${file}: invalid run manifest: ${issueText(result.error)}`);
+  return result.data;
+}
+
+function readLock(file: string): LockInfo | undefined {
+  try {
+    const result = LockSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates `file` with `content` unless it exists. Linking a complete temp file into place means no reader ever sees
+ * the lock empty or half written (and mistakes it for a stale one).
+ */
+function claimFile(file: string, content: string): boolean {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  fs.writeFileSync(tmp, content, { flag: 'wx' });
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  // A file system without hard links: an exclusive create is the next best thing.
+  try {
+    fs.writeFileSync(file, content, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+export class RunStore {
+  readonly manifest: RunManifest;
+  /** Open found a torn or invalid last line left by an interrupted writer and dropped it (see AppendLog). */
+  readonly droppedTail: boolean;
+  private readonly log: AppendLog<RunEvent>;
+  private readonly overrides: AppendLog<RunEvent>;
+  private readonly counts = emptyCounts();
+  private readonly listeners = new Set<(event: RunEvent) => void>();
+  private locked = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly readOnly: boolean,
+  ) {
+    const manifestFile = path.join(dir, MANIFEST_FILE);
+    if (!fs.existsSync(manifestFile)) throw new SvdError('not_found', `no run at ${dir} (${MANIFEST_FILE} is missing)`);
+    this.manifest = readManifest(manifestFile);
+    this.log = AppendLog.open<RunEvent>(path.join(dir, EVENTS_FILE), {
+      schema: RunEvent,
+      keyOf: (event) => event.id,
+      readOnly,
+      onIndex: (event) => (this.counts[event.type] += 1),
+    });
+    try {
+      const overridesFile = path.join(dir, OVERRIDES_FILE);
+      this.overrides = AppendLog.open<RunEvent>(overridesFile, {
+        schema: RunEvent,
+        keyOf: (event) => event.id,
+        // A run nobody overrode has no file; read-only opens see an empty log.
+        readOnly: readOnly && fs.existsSync(overridesFile),
+        onIndex: (event) => (this.counts[event.type] += 1),
+      });
+    } catch (error) {
+      this.log.close();
+      throw error;
+    }
+    this.droppedTail = this.log.droppedTail || this.overrides.droppedTail;
+  }
+
+  /** Starts a new run in `dir`; refuses to overwrite an existing one. */
+  static create(dir: string, manifest: RunManifest): RunStore {
+    const result = RunManifestSchema.safeParse(manifest);
+    if (!result.success) throw new SvdError('internal', `invalid run manifest for ${dir}: ${issueText(result.error)}`);
+    checkRunId(result.data.id, { nested: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const manifestFile = path.join(dir, MANIFEST_FILE);
+    if (fs.existsSync(manifestFile)) throw new SvdError('bad_config', `a run already exists at ${dir}`);
+    // The record first, then the manifest: a folder with run.json always has events.jsonl.
+    fs.closeSync(fs.openSync(path.join(dir, EVENTS_FILE), 'a'));
+    fs.closeSync(fs.openSync(path.join(dir, OVERRIDES_FILE), 'a'));
+    writeFileAtomic(manifestFile, `${JSON.stringify(result.data, null, 2)}\n`);
+    return new RunStore(dir, false);
+  }
+
+  static open(dir: string, options: { readOnly?: boolean } = {}): RunStore {
+    return new RunStore(dir, options.readOnly ?? false);
+  }
+
+  /** Events indexed. */
+  get size(): number {
+    return this.log.size + this.overrides.size;
+  }
+
+  /** Events indexed, per type. */
+  countsByType(): Record<RunEventType, number> {
+    return { ...this.counts };
+  }
+
+  has(id: string): boolean {
+    return this.log.has(id) || this.overrides.has(id);
+  }
+
+  get(id: string): RunEvent | undefined {
+    return this.log.read(id) ?? this.overrides.read(id);
+  }
+
+  /**
+   * Records an event: stamps `at` when absent, validates it, writes it as one line. Returns undefined and writes
+   * nothing when an event with this id is already recorded, so repeating a step is harmless.
+   */
+  append(event: NewRunEvent): RunEvent | undefined {
+    const result = RunEvent.safeParse({ ...event, at: event.at ?? new Date().toISOString() });
+    if (!result.success) {
+      throw new SvdError('internal', `invalid ${event.type} event ${event.id}: ${issueText(result.error)}`);
+    }
+    const log = result.data.type === 'override' ? this.overrides : this.log;
+    if (log !== this.overrides && this.has(result.data.id)) return undefined;
+    const { written, indexed } = log.append(result.data);
+    this.emit(indexed);
+    return written ? result.data : undefined;
+  }
+
+  /** Every event in file order (the pipeline's record, then the overrides), read from disk as the caller goes. */
+  *events(): Generator<RunEvent> {
+    yield* this.log.entries();
+    yield* this.overrides.entries();
+  }
+
+  /**
+   * Picks up events other processes appended since the last look (complete lines only) and returns them. Listeners
+   * hear them too.
+   */
+  refresh(): RunEvent[] {
+    const fresh = [...this.log.refresh(), ...this.overrides.refresh()];
+    this.emit(fresh);
+    return fresh;
+  }
+
+  /** Hears every event this store indexes from now on: its own appends and those `refresh` (or an append) finds. */
+  onEvent(listener: (event: RunEvent) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Claims the run for one writing pipeline. A lock left by a dead process is taken over. */
+  lock(): void {
+    if (this.locked) return;
+    if (this.readOnly) throw new SvdError('internal', `run ${this.manifest.id} is open read-only`);
+    const file = path.join(this.dir, LOCK_FILE);
+    const start = processStart();
+    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: new Date().toISOString(), ...(start ? { start } : {}) };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (claimFile(file, `${JSON.stringify(mine)}\n`)) {
+        this.locked = true;
+        this.log.exclusive = true;
+        return;
+      }
+      const holder = readLock(file);
+      if (holder && !this.isStale(holder)) {
+        const where = holder.host === mine.host ? '' : ` on ${holder.host}`;
+        throw new SvdError(
+          'run_locked',
+          `run ${this.manifest.id} is being written by process ${holder.pid}${where} (remove ${file} if that process is gone)`,
+        );
+      }
+      this.removeStaleLock(file);
+    }
+    throw new SvdError('internal', `cannot take the lock ${file}: other processes keep claiming it`);
+  }
+
+  unlock(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    this.log.exclusive = false;
+    const file = path.join(this.dir, LOCK_FILE);
+    const holder = readLock(file);
+    // Never remove a lock another process took over.
+    if (holder?.pid === process.pid && holder.host === os.hostname()) fs.rmSync(file, { force: true });
+  }
+
+  close(): void {
+    this.unlock();
+    this.log.close();
+    this.overrides.close();
+    this.listeners.clear();
+  }
+
+  private isStale(holder: LockInfo): boolean {
+    // A lock from another host cannot be checked, so it is respected.
+    if (holder.host !== os.hostname()) return false;
+    // A zombie, or a live process that started after the lock was written (its pid reused), holds nothing.
+    return !isProcessAlive(holder.pid, holder.start);
+  }
+
+  /**
+   * Moves the stale lock aside before deleting it, then checks what was moved: if a racing process had already
+   * replaced it with a live lock, that lock is put back rather than lost.
+   */
+  private removeStaleLock(file: string): void {
+    const aside = `${file}.${process.pid}.stale`;
+    try {
+      fs.renameSync(file, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const moved = readLock(aside);
+    if (moved && !this.isStale(moved)) {
+      try {
+        fs.linkSync(aside, file);
+      } catch {
+        // Someone claimed it again meanwhile; the next attempt reads that claim.
+      }
+    }
+    fs.rmSync(aside, { force: true });
+  }
+
+  private emit(events: RunEvent[]): void {
+    for (const event of events) for (const listener of [...this.listeners]) listener(event);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Finding runs
+
+/** `run` is a folder holding run.json, or a run id under `runsDir`. */
+export function resolveRunDir(run: string, runsDir: string): string {
+  const asFolder = path.resolve(run);
+  const byId = path.resolve(runsDir, run);
+  for (const dir of [asFolder, byId]) {
+    if (fs.existsSync(path.join(dir, MANIFEST_FILE))) return dir;
+  }
+  const looked = asFolder === byId ? [asFolder] : [asFolder, byId];
+  throw new SvdError('not_found', `no run "${run}": looked for ${MANIFEST_FILE} in ${looked.join(' and ')}`);
+}
+
+/** The runs under `runsDir`, oldest first; folders without a valid run.json are skipped. */
+export function listRuns(runsDir: string): { id: string; dir: string; manifest: RunManifest }[] {
+  let names: fs.Dirent[];
+  try {
+    names = fs.readdirSync(runsDir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const runs: { id: string; dir: string; manifest: RunManifest }[] = [];
+  for (const entry of names) {
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(runsDir, entry.name);
+    try {
+      runs.push({ id: entry.name, dir, manifest: readManifest(path.join(dir, MANIFEST_FILE)) });
+    } catch {
+      // not a run
+    }
+  }
+  return runs.sort((a, b) =>
+    a.manifest.createdAt === b.manifest.createdAt
+      ? a.id.localeCompare(b.id)
+      : a.manifest.createdAt < b.manifest.createdAt
+        ? -1
+        : 1,
+  );
+}

@@ -1,0 +1,265 @@
+// The review panel's host side: serves the review app (webview-ui), answers its requests from the run's record,
+// records a reviewer's overrides in the run, runs a coding candidate's tests on request, and posts what the run
+// appends while the panel is open, the run's training job and its loss included.
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { createAnswerChecker, type ClosableAnswerChecker } from '../../core/check/index';
+import { describeError, isSvdError } from '../../core/base/errors';
+import type { RunEvent } from '../../core/record/events';
+import { makeOverride } from '../../core/record/overrides';
+import { seedIdOfCandidate } from '../../core/record/runview';
+import { RunStore } from '../../core/record/store';
+import { displayStatus, isTerminalStatus, MetricsSeries, readTraining, trainingFile, trainingSummary, type TrainingRecord } from '../../core/training/record';
+import { MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type TrainingView } from '../../protocol/review';
+import { ReviewFeed, ReviewTestRuns, type NewTruthEvent } from '../../protocol/reviewFeed';
+import { reviewHtml, reviewNonce } from './html';
+
+export const REVIEW_VIEW_TYPE = 'svd.review';
+const TITLE_PREFIX = 'Review: ';
+/** How often an open panel looks for records the run appended. */
+const LIVE_EVERY_MS = 400;
+
+const reviews = new Map<string, Review>();
+
+export interface ReviewDeps {
+  extensionUri: vscode.Uri;
+  log: vscode.LogOutputChannel;
+}
+
+/** Opens (or reveals) the review of a run. */
+export function openReviewPanel(deps: ReviewDeps, runId: string, dir: string): vscode.WebviewPanel {
+  const existing = reviews.get(dir);
+  if (existing) {
+    existing.panel.reveal();
+    return existing.panel;
+  }
+  const panel = vscode.window.createWebviewPanel(REVIEW_VIEW_TYPE, `${TITLE_PREFIX}${runId}`, vscode.ViewColumn.Active, panelOptions(deps));
+  return new Review(deps, panel, runId, dir).panel;
+}
+
+/** Restores review panels after a reload: the run is named in the panel's title. */
+export function registerReviewSerializer(deps: ReviewDeps, runDirOf: (runId: string) => string | undefined): vscode.Disposable {
+  return vscode.window.registerWebviewPanelSerializer(REVIEW_VIEW_TYPE, {
+    async deserializeWebviewPanel(panel) {
+      const runId = panel.title.startsWith(TITLE_PREFIX) ? panel.title.slice(TITLE_PREFIX.length) : '';
+      const dir = runId ? runDirOf(runId) : undefined;
+      if (!dir) {
+        panel.dispose();
+        return;
+      }
+      panel.webview.options = panelOptions(deps);
+      new Review(deps, panel, runId, dir);
+    },
+  });
+}
+
+export function reviewPanelFor(dir: string): vscode.WebviewPanel | undefined {
+  return reviews.get(dir)?.panel;
+}
+
+function panelOptions(deps: ReviewDeps): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview')], retainContextWhenHidden: false };
+}
+
+class Review {
+  private readonly store: RunStore;
+  private readonly events: RunEvent[];
+  private readonly feed: ReviewFeed;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly metrics: MetricsSeries;
+  /** What the training record was when last posted: its size and mtime, and its status as shown. */
+  private trainingKey: string | undefined;
+  /** Made on the first "Run tests", closed with the panel. */
+  private checker: ClosableAnswerChecker | undefined;
+  private testRuns: ReviewTestRuns | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly deps: ReviewDeps,
+    readonly panel: vscode.WebviewPanel,
+    private readonly runId: string,
+    private readonly dir: string,
+  ) {
+    reviews.set(dir, this);
+    this.store = RunStore.open(dir);
+    this.events = [...this.store.events()];
+    this.feed = new ReviewFeed(runId, { canOverride: true });
+    this.feed.load(this.events, this.store.manifest.seedFile.rows);
+    this.metrics = MetricsSeries.ofRun(dir);
+
+    const media = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
+    panel.webview.html = reviewHtml({
+      cspSource: panel.webview.cspSource,
+      nonce: reviewNonce(),
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'review.js')).toString(),
+      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'review.css')).toString(),
+      title: runId,
+    });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((data) => void this.receive(data)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    this.timer = setInterval(() => this.live(), LIVE_EVERY_MS);
+  }
+
+  private post(message: HostMessage): void {
+    // A check can end after the panel closed.
+    if (this.disposed) return;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private async receive(data: unknown): Promise<void> {
+    const message = parseWebviewMessage(data);
+    if (!message) {
+      this.deps.log.warn(`review ${this.runId}: dropped a message that is not part of the protocol`);
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        this.post(this.feed.init());
+        // A webview loaded again (shown after being hidden) starts without the training it had.
+        this.trainingKey = undefined;
+        this.postTraining();
+        return;
+      case 'requestPage':
+        this.post(this.feed.page(message));
+        return;
+      case 'override': {
+        try {
+          const event = makeOverride(this.feed.hasCandidate, message.candidateId, message.action, message.note);
+          const recorded = this.store.append(event);
+          const fresh = this.store.refresh();
+          if (recorded) fresh.push(recorded);
+          this.events.push(...fresh);
+          const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
+          this.deps.log.info(`review ${this.runId}: ${message.candidateId} ${message.action}${message.note ? ` (${message.note})` : ''}`);
+          const seedId = seedIdOfCandidate(message.candidateId);
+          this.post({ type: 'overrideResult', requestId: message.requestId, candidateId: message.candidateId, ok: true, seed: seedId === undefined ? undefined : this.feed.seed(seedId) });
+          if (update) this.post(update);
+        } catch (error) {
+          this.post({ type: 'overrideResult', requestId: message.requestId, candidateId: message.candidateId, ok: false, error: describeError(error) });
+        }
+        return;
+      }
+      case 'runTests': {
+        const outcome = await this.tests().run(message.candidateId);
+        if (outcome.ok) {
+          this.deps.log.info(`review ${this.runId}: tests of ${message.candidateId}: ${outcome.truth.outcome}${outcome.recorded ? ' (recorded)' : ''}`);
+          this.post({ type: 'testResult', requestId: message.requestId, candidateId: message.candidateId, ok: true, truth: outcome.truth, recorded: outcome.recorded });
+        } else {
+          this.post({ type: 'testResult', requestId: message.requestId, candidateId: message.candidateId, ok: false, error: outcome.error });
+        }
+        return;
+      }
+      case 'export':
+        await vscode.commands.executeCommand('svd.export', this.runId);
+        return;
+      case 'train':
+        await vscode.commands.executeCommand('svd.train', this.runId);
+        return;
+      case 'openLink': {
+        const open = 'Open';
+        const answer = await vscode.window.showWarningMessage(`Open a link from model output?`, { modal: true, detail: message.href }, open);
+        if (answer === open) await vscode.env.openExternal(vscode.Uri.parse(message.href, true));
+        return;
+      }
+    }
+  }
+
+  private tests(): ReviewTestRuns {
+    if (!this.testRuns) {
+      this.checker = createAnswerChecker();
+      this.testRuns = new ReviewTestRuns(this.feed, { checker: this.checker, record: (event) => this.recordTruth(event) });
+    }
+    return this.testRuns;
+  }
+
+  /**
+   * Records a result of "Run tests" as the candidate's truth, unless a pipeline is writing the run (it holds the
+   * run's lock, and audits on its own): taking the lock for the one append keeps the two from racing.
+   */
+  private recordTruth(event: NewTruthEvent): boolean {
+    try {
+      this.store.lock();
+    } catch (error) {
+      if (!isSvdError(error, 'run_locked')) this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return false;
+    }
+    try {
+      const fresh = this.store.refresh();
+      const recorded = this.store.append(event);
+      if (recorded) fresh.push(recorded);
+      this.events.push(...fresh);
+      const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
+      if (update) this.post(update);
+      return recorded !== undefined;
+    } catch (error) {
+      this.deps.log.warn(`review ${this.runId}: could not record the tests of ${event.candidateId}: ${describeError(error)}`);
+      return false;
+    } finally {
+      this.store.unlock();
+    }
+  }
+
+  /** Posts what the run appended since the last look (a pipeline in another process, or another reviewer). */
+  private live(): void {
+    if (!this.panel.visible) return;
+    this.postTraining();
+    let fresh: RunEvent[];
+    try {
+      fresh = this.store.refresh();
+    } catch (error) {
+      this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return;
+    }
+    if (fresh.length === 0) return;
+    this.events.push(...fresh);
+    const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
+    if (update) this.post(update);
+  }
+
+  /** Posts the run's training when its record or metrics changed since the last post (or on first look). */
+  private postTraining(): void {
+    let record: TrainingRecord | undefined;
+    let key: string;
+    try {
+      const stat = fs.statSync(trainingFile(this.dir), { throwIfNoEntry: false });
+      record = stat ? readTraining(this.dir) : undefined;
+      key = stat && record ? `${stat.size}:${stat.mtimeMs}:${displayStatus(record)}` : 'none';
+    } catch (error) {
+      this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return;
+    }
+    const grew = this.metrics.refresh();
+    if (key === this.trainingKey && !grew) return;
+    this.trainingKey = key;
+    this.post({ type: 'training', training: record ? trainingView(record, this.metrics) : null });
+  }
+
+  private dispose(): void {
+    this.disposed = true;
+    clearInterval(this.timer);
+    reviews.delete(this.dir);
+    this.testRuns?.dispose();
+    void this.checker?.close().catch((error: unknown) => this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`));
+    for (const d of this.disposables) d.dispose();
+    this.store.close();
+  }
+}
+
+function trainingView(record: TrainingRecord, metrics: MetricsSeries): TrainingView {
+  const status = displayStatus(record);
+  return {
+    trainer: record.trainer,
+    status,
+    active: !isTerminalStatus(status) && status !== 'interrupted',
+    baseModel: record.baseModel.slice(0, 2_000),
+    summary: trainingSummary(record, status).slice(0, 4_000),
+    ...(record.lastEvent ? { lastEvent: record.lastEvent.slice(0, 4_000) } : {}),
+    ...(record.fineTunedModel ? { fineTunedModel: record.fineTunedModel.slice(0, 2_000) } : {}),
+    ...(record.outputDir ? { outputDir: record.outputDir.slice(0, 4_000) } : {}),
+    ...(record.totalSteps ? { totalSteps: record.totalSteps } : {}),
+    points: metrics.series(MAX_TRAINING_POINTS).map((p) => ({ step: Math.max(0, Math.round(p.step)), ...(p.loss !== undefined ? { loss: p.loss } : {}), ...(p.evalLoss !== undefined ? { evalLoss: p.evalLoss } : {}) })),
+  };
+}
