@@ -54,11 +54,6 @@ export function messageText(message: ChatMessageBody): string {
   return message.content.map((part) => part.text).join('');
 }
 
-/** A one-line account of why a body was rejected, naming each bad field. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
-}
-
 // ---- host -> child settings ----
 
 /** Environment variables the host sets for the child; argv flags of the same meaning override them. */

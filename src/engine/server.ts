@@ -18,7 +18,6 @@ import type * as NodeLlamaCpp from 'node-llama-cpp' with { 'resolution-mode': 'i
 import { z } from 'zod';
 import {
   ChatCompletionRequestSchema,
-  describeIssues,
   type ChatCompletionRequest,
   type EngineSettings,
   type Health,
@@ -27,6 +26,7 @@ import {
   parseEngineSettings,
   type ReadyLine,
 } from './protocol';
+import { issueText } from '../core/base/zodIssues';
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const GRAMMAR_CACHE_SIZE = 32;
@@ -312,7 +312,7 @@ function schemaValidator(schema: Record<string, unknown>, grammarParse: (text: s
     }
     if (!zodSchema) return undefined;
     const result = zodSchema.safeParse(parsed);
-    return result.success ? undefined : describeIssues(result.error);
+    return result.success ? undefined : issueText(result.error, '(body)');
   };
 }
 
@@ -365,7 +365,7 @@ async function parseRequest(req: IncomingMessage): Promise<ChatCompletionRequest
     throw new HttpError(400, `The body is not JSON: ${errorMessage(error)}`, 'invalid_json');
   }
   const parsed = ChatCompletionRequestSchema.safeParse(json);
-  if (!parsed.success) throw new HttpError(400, `Invalid request: ${describeIssues(parsed.error)}`, 'invalid_request');
+  if (!parsed.success) throw new HttpError(400, `Invalid request: ${issueText(parsed.error, '(body)')}`, 'invalid_request');
   return parsed.data;
 }
 
@@ -585,7 +585,7 @@ async function main(): Promise<void> {
   try {
     settings = parseEngineSettings(process.argv.slice(2), process.env);
   } catch (error) {
-    const message = error instanceof z.ZodError ? describeIssues(error) : errorMessage(error);
+    const message = error instanceof z.ZodError ? issueText(error, '(body)') : errorMessage(error);
     printLine({ error: `invalid engine settings: ${message}` });
     process.exit(2);
   }

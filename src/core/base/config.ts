@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SvdError } from './errors';
+import { issueText } from './zodIssues';
 
 const sampling = (temperature: number, maxTokens: number) =>
   z
@@ -59,8 +60,7 @@ export type PresetName = keyof typeof PRESETS;
 export function parseRunConfig(input: unknown, source = 'config'): RunConfig {
   const result = RunConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  throw new SvdError('bad_config', `${source}: ${problems.join('; ')}`);
+  throw new SvdError('bad_config', `${source}: ${issueText(result.error)}`);
 }
 
 /**

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseDomain, seedOfRow } from '../method/seeds';
 import type { Domain, Gold } from '../base/types';
+import { firstIssue } from '../base/zodIssues';
 import { candidateCode } from './code';
 import { choiceLetter } from './choice';
 
@@ -76,9 +77,8 @@ const RowLine = z.object({
 });
 
 function issueProblem(error: z.ZodError): TaskProblem {
-  const issue = error.issues[0]!;
-  const field = issue.path.map(String).join('.');
-  return { ...(field === '' ? {} : { field }), message: issue.message };
+  const { path: field, message } = firstIssue(error)!;
+  return { ...(field === '' ? {} : { field }), message };
 }
 
 function inferredDomain(line: z.infer<typeof GoldLine>, fallback: Domain | undefined): Domain {

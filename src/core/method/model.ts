@@ -10,6 +10,7 @@ import { SvdError, type ErrorCode } from '../base/errors';
 import type { UsageCounts } from '../record/events';
 import { endpointAuth, redactText, secrets } from '../base/redact';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
+import { firstIssue, issueText } from '../base/zodIssues';
 
 export interface RetryInfo {
   purpose: Purpose;
@@ -150,8 +151,7 @@ export class ModelClient {
       retryMaxMs: options.retryMaxMs ?? 30_000,
     });
     if (!checked.success) {
-      const problems = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      throw new SvdError('bad_config', `model client: ${problems}`);
+      throw new SvdError('bad_config', `model client: ${issueText(checked.error)}`);
     }
     const o = checked.data;
     secrets.add(options.apiKey);
@@ -588,9 +588,9 @@ function serverMessage(error: APIError): string {
 }
 
 function shapeProblem(error: z.ZodError): string {
-  const issue = error.issues[0];
+  const issue = firstIssue(error);
   if (!issue) return 'unknown';
-  return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
+  return `${issue.path || '(root)'}: ${issue.message}`;
 }
 
 // ---- Transport ----

@@ -5,6 +5,7 @@
 // and MAX_CASE_BYTES in all; the cases past either are left out and counted. A malformed field makes the row bad.
 import { z } from 'zod';
 import type { GoldTestCase, GoldTestCases } from '../base/types';
+import { firstIssue } from '../base/zodIssues';
 
 export const MAX_CASES = 100;
 export const MAX_CASE_BYTES = 1 << 20;
@@ -30,10 +31,9 @@ function parsed(value: unknown): unknown {
 }
 
 function issue(error: z.ZodError): string {
-  const first = error.issues[0];
+  const first = firstIssue(error);
   if (!first) return 'malformed';
-  const where = first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-  return `${first.message}${where}`;
+  return first.path === '' ? first.message : `${first.message} at ${first.path}`;
 }
 
 function objectField(row: Record<string, unknown>, name: string): Record<string, unknown> | undefined {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { SvdError } from '../base/errors';
+import { issueText } from '../base/zodIssues';
 import { AppendLog } from './store';
 import type { Sample, SampleRequest } from '../base/types';
 
@@ -92,8 +93,7 @@ export class ResponseCache {
   put(key: string, sample: Sample): void {
     const parsed = CacheLine.safeParse({ k: key, s: sample });
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-      throw new SvdError('internal', `invalid sample for the response cache: ${problems}`);
+      throw new SvdError('internal', `invalid sample for the response cache: ${issueText(parsed.error)}`);
     }
     this.log.append(parsed.data);
   }

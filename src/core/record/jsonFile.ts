@@ -3,11 +3,7 @@
 import * as fs from 'node:fs';
 import type { z } from 'zod';
 import { SvdError, describeError } from '../base/errors';
-
-/** A schema's complaints in one line: `field.path: message; ...`. */
-export function issueText(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-}
+import { issueText } from '../base/zodIssues';
 
 /** undefined when the file does not exist. @throws SvdError (internal) when it is unreadable, not JSON, or invalid. */
 export function readJsonFileIfExists<T>(file: string, schema: z.ZodType<T>, what: string): T | undefined {

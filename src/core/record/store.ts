@@ -10,7 +10,7 @@ import { writeFileAtomic } from './atomicFile';
 import { RunConfigSchema } from '../base/config';
 import { SvdError, describeError } from '../base/errors';
 import { RunEvent, type NewRunEvent } from './events';
-import { issueText } from './jsonFile';
+import { issueText } from '../base/zodIssues';
 import { isProcessAlive, processStart } from './process';
 import { redactSecrets } from '../base/redact';
 

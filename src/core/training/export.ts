@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { AtomicFileWriter, writeFileAtomic } from '../record/atomicFile';
 import { SvdError, describeError } from '../base/errors';
+import { issueText } from '../base/zodIssues';
 import type { CandidateEvent, RunEvent, SeedEvent } from '../record/events';
 import { foldRun } from '../record/runview';
 import { fullTrace, splitTrace } from '../method/trace';
@@ -129,8 +130,7 @@ export type ExportRow = { [F in ExportFormat]: z.infer<(typeof EXPORT_ROW_SCHEMA
 function parseOptions(options: ExportOptions): z.infer<typeof OptionsSchema> {
   const parsed = OptionsSchema.safeParse(options);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
-    throw new SvdError('bad_config', `export: ${problems.join('; ')}`);
+    throw new SvdError('bad_config', `export: ${issueText(parsed.error, '(options)')}`);
   }
   return parsed.data;
 }
@@ -323,9 +323,8 @@ function buildRow(format: ExportFormat, seed: SeedEvent, candidate: CandidateEve
   }
   const checked = EXPORT_ROW_SCHEMAS[format].safeParse(row);
   if (!checked.success) {
-    const problems = checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     const where = `the ${format} row for candidate "${candidate.candidateId}"`;
-    throw new SvdError('internal', `export: ${where} is invalid: ${problems}`);
+    throw new SvdError('internal', `export: ${where} is invalid: ${issueText(checked.error, '(row)')}`);
   }
   return checked.data;
 }

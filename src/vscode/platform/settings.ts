@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { RunConfigInput } from '../../core/base/config';
 import { SvdError } from '../../core/base/errors';
+import { issueText } from '../../core/base/zodIssues';
 
 const url = z
   .string()
@@ -63,7 +64,7 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
   for (const key of SETTING_KEYS) {
     const result = SETTINGS[key].safeParse(get(key) ?? undefined);
     if (result.success) values[key] = result.data;
-    else problems.push(`svd.${key}: ${result.error.issues.map((issue) => issue.message).join('; ')} (got ${JSON.stringify(get(key))})`);
+    else problems.push(`svd.${key}: ${issueText(result.error, '')} (got ${JSON.stringify(get(key))})`);
   }
   if (problems.length > 0) {
     throw new SvdError('bad_config', `Invalid setting ${problems.join('; ')}. Fix it in Settings (search "svd.").`);
