@@ -8,7 +8,7 @@
 // `runTests` (a coding candidate against its seed's tests) is answered by a `testResult` (and by `events` when the
 // host recorded the result in the run).
 import * as z from 'zod';
-import { DOMAINS, PURPOSES, STAGES } from '../core/base/types';
+import { DOMAINS, OVERRIDE_ACTIONS, OVERRIDE_DECISIONS, PURPOSES, STAGES } from '../core/base/types';
 import { MAX_HREF_LENGTH, isOpenableHref } from './links';
 
 export { MAX_HREF_LENGTH, isOpenableHref };
@@ -62,7 +62,7 @@ export const ReviewStage = z.object({
 export type ReviewStage = z.infer<typeof ReviewStage>;
 
 export const ReviewOverride = z.object({
-  action: z.enum(['accept', 'reject']),
+  action: z.enum(OVERRIDE_DECISIONS),
   note: z.string().optional(),
   at: z.string(),
 });
@@ -391,8 +391,8 @@ export const RequestPageMessage = z.object({
   filter: ReviewFilter,
 });
 
-export const OVERRIDE_ACTIONS = ['accept', 'reject', 'clear'] as const;
-export type OverrideAction = (typeof OVERRIDE_ACTIONS)[number];
+// The webview names the actions through this module, its one view of the protocol.
+export { OVERRIDE_ACTIONS, type OverrideAction } from '../core/base/types';
 
 /** A human's decision; the latest per candidate wins, `clear` removes it. Sending the same one twice changes nothing. */
 export const OverrideMessage = z.object({

@@ -91,7 +91,13 @@ export type Verdict = 'yes' | 'no' | 'unparseable';
 
 export type SelectionMode = 'first_valid' | 'keep_all';
 
-export type OverrideAction = 'accept' | 'reject' | 'clear';
+/** What a reviewer's override decides about a candidate. */
+export const OVERRIDE_DECISIONS = ['accept', 'reject'] as const;
+export type OverrideDecision = (typeof OVERRIDE_DECISIONS)[number];
+
+/** What a reviewer can do: decide, or `clear` an earlier decision (the method's verdict stands again). */
+export const OVERRIDE_ACTIONS = [...OVERRIDE_DECISIONS, 'clear'] as const;
+export type OverrideAction = (typeof OVERRIDE_ACTIONS)[number];
 
 /** Why the static filter rejected a candidate. */
 export type InvalidReason =

@@ -2,7 +2,7 @@
 // Every event has a deterministic `id` (except `error`, `override` and `run`, which are unique per occurrence), so
 // writing the same step twice is a no-op: that is what makes resume exact.
 import { z } from 'zod';
-import { DOMAINS, PURPOSES, STAGES } from '../base/types';
+import { DOMAINS, OVERRIDE_ACTIONS, PURPOSES, STAGES } from '../base/types';
 
 const domain = z.enum(DOMAINS);
 const stage = z.enum(STAGES);
@@ -141,7 +141,7 @@ export const OverrideEvent = z.object({
   ...base,
   type: z.literal('override'),
   candidateId: z.string(),
-  action: z.enum(['accept', 'reject', 'clear']),
+  action: z.enum(OVERRIDE_ACTIONS),
   note: z.string().optional(),
 });
 

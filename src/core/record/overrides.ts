@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SvdError } from '../base/errors';
 import type { NewRunEvent } from './events';
-import type { OverrideAction } from '../base/types';
+import { OVERRIDE_ACTIONS, type OverrideAction } from '../base/types';
 import { seedIdOfCandidate } from './runview';
 
 export type NewOverrideEvent = Extract<NewRunEvent, { type: 'override' }>;
 
-const Action = z.enum(['accept', 'reject', 'clear']);
+const Action = z.enum(OVERRIDE_ACTIONS);
 const Note = z.string().max(10_000).optional();
 
 /**
@@ -24,7 +24,8 @@ export function makeOverride(
 ): NewOverrideEvent {
   const parsedAction = Action.safeParse(action);
   if (!parsedAction.success) {
-    throw new SvdError('bad_config', `override action must be accept, reject or clear, not "${String(action)}"`);
+    const named = `${OVERRIDE_ACTIONS.slice(0, -1).join(', ')} or ${OVERRIDE_ACTIONS.at(-1)}`;
+    throw new SvdError('bad_config', `override action must be ${named}, not "${String(action)}"`);
   }
   const parsedNote = Note.safeParse(note);
   if (!parsedNote.success) throw new SvdError('bad_config', 'override note must be text of at most 10000 characters');

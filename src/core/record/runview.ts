@@ -13,7 +13,7 @@ import type {
   UsageCounts,
   VoteEvent,
 } from './events';
-import { PURPOSES, STAGES, type Purpose, type Stage } from '../base/types';
+import { PURPOSES, STAGES, type OverrideDecision, type Purpose, type Stage } from '../base/types';
 
 export interface StageView {
   passed: boolean;
@@ -23,7 +23,7 @@ export interface StageView {
 }
 
 export interface OverrideView {
-  action: 'accept' | 'reject';
+  action: OverrideDecision;
   note?: string;
   at: string;
 }
