@@ -10,6 +10,31 @@
 // - Windows, or where neither can be read: kill(pid, 0) alone, with no start stamp; zombies do not exist there.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/** What a lock or a record keeps of the process that wrote it, to tell later whether that process still runs. */
+export interface ProcessStamp {
+  pid: number;
+  /** Undefined: this host (records written before hosts were kept). */
+  host?: string;
+  /** The start stamp, where the platform gives one (see processStart). */
+  start?: string;
+}
+
+/** This process's stamp, to write beside what it owns. */
+export function thisProcess(): ProcessStamp & { host: string } {
+  const start = processStart();
+  return { pid: process.pid, host: hostname(), ...(start ? { start } : {}) };
+}
+
+/**
+ * `alive`: the stamped process still runs (not a zombie, its pid not reused); `gone`: it does not; `elsewhere`: it
+ * ran on another host, where this one cannot look.
+ */
+export function processState(stamp: ProcessStamp): 'alive' | 'gone' | 'elsewhere' {
+  if (stamp.host !== undefined && stamp.host !== hostname()) return 'elsewhere';
+  return isProcessAlive(stamp.pid, stamp.start) ? 'alive' : 'gone';
+}
 
 interface ProcessInfo {
   alive: boolean;

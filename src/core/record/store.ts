@@ -3,7 +3,6 @@
 // on an O_APPEND descriptor, so concurrent writers never interleave and a crash leaves at most a torn last line; and
 // the in-memory index holds only positions, so a run of millions of events costs little memory.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomicFile';
@@ -11,7 +10,7 @@ import { RunConfigSchema } from '../base/config';
 import { SvdError, describeError } from '../base/errors';
 import { RunEvent, type NewRunEvent } from './events';
 import { issueText } from '../base/zodIssues';
-import { isProcessAlive, processStart } from './process';
+import { releaseRunLock, takeRunLock } from './runLock';
 import { redactSecrets } from '../base/redact';
 
 export const RunManifestSchema = z.object({
@@ -34,7 +33,6 @@ const MANIFEST_FILE = 'run.json';
 const EVENTS_FILE = 'events.jsonl';
 /** Human decisions, kept apart so the pipeline stays the only writer of events.jsonl while a reviewer overrides. */
 const OVERRIDES_FILE = 'overrides.jsonl';
-const LOCK_FILE = 'run.lock';
 
 // Whole-file writes live in atomicFile.ts; re-exported for the modules that write a run's other files.
 export { writeFileAtomic };
@@ -391,10 +389,6 @@ export class AppendLog<T> {
 // ---------------------------------------------------------------------------------------------------------------
 // The run store
 
-/** `start`: the holder's start stamp (see process.ts), so that a reused pid is not taken for the holder. */
-const LockSchema = z.object({ pid: z.number().int(), host: z.string(), at: z.string(), start: z.string().optional() });
-type LockInfo = z.infer<typeof LockSchema>;
-
 function emptyCounts(): Record<RunEventType, number> {
   return { seed: 0, candidate: 0, vote: 0, stage: 0, outcome: 0, truth: 0, error: 0, override: 0, run: 0 };
 }
@@ -409,42 +403,6 @@ function readManifest(file: string): RunManifest {
   const result = RunManifestSchema.safeParse(json);
   if (!result.success) throw new SvdError('internal', `${file}: invalid run manifest: ${issueText(result.error)}`);
   return result.data;
-}
-
-function readLock(file: string): LockInfo | undefined {
-  try {
-    const result = LockSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-    return result.success ? result.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Creates `file` with `content` unless it exists. Linking a complete temp file into place means no reader ever sees
- * the lock empty or half written (and mistakes it for a stale one).
- */
-function claimFile(file: string, content: string): boolean {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  fs.writeFileSync(tmp, content, { flag: 'wx' });
-  try {
-    fs.linkSync(tmp, file);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-  // A file system without hard links: an exclusive create is the next best thing.
-  try {
-    fs.writeFileSync(file, content, { flag: 'wx' });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
 }
 
 export class RunStore {
@@ -561,40 +519,20 @@ export class RunStore {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
-  /** Claims the run for one writing pipeline. A lock left by a dead process is taken over. */
+  /** Claims the run for one writing pipeline (see runLock.ts). A lock left by a dead process is taken over. */
   lock(): void {
     if (this.locked) return;
     if (this.readOnly) throw new SvdError('internal', `run ${this.manifest.id} is open read-only`);
-    const file = path.join(this.dir, LOCK_FILE);
-    const start = processStart();
-    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: new Date().toISOString(), ...(start ? { start } : {}) };
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (claimFile(file, `${JSON.stringify(mine)}\n`)) {
-        this.locked = true;
-        this.log.exclusive = true;
-        return;
-      }
-      const holder = readLock(file);
-      if (holder && !this.isStale(holder)) {
-        const where = holder.host === mine.host ? '' : ` on ${holder.host}`;
-        throw new SvdError(
-          'run_locked',
-          `run ${this.manifest.id} is being written by process ${holder.pid}${where} (remove ${file} if that process is gone)`,
-        );
-      }
-      this.removeStaleLock(file);
-    }
-    throw new SvdError('internal', `cannot take the lock ${file}: other processes keep claiming it`);
+    takeRunLock(this.dir, this.manifest.id);
+    this.locked = true;
+    this.log.exclusive = true;
   }
 
   unlock(): void {
     if (!this.locked) return;
     this.locked = false;
     this.log.exclusive = false;
-    const file = path.join(this.dir, LOCK_FILE);
-    const holder = readLock(file);
-    // Never remove a lock another process took over.
-    if (holder?.pid === process.pid && holder.host === os.hostname()) fs.rmSync(file, { force: true });
+    releaseRunLock(this.dir);
   }
 
   close(): void {
@@ -602,36 +540,6 @@ export class RunStore {
     this.log.close();
     this.overrides.close();
     this.listeners.clear();
-  }
-
-  private isStale(holder: LockInfo): boolean {
-    // A lock from another host cannot be checked, so it is respected.
-    if (holder.host !== os.hostname()) return false;
-    // A zombie, or a live process that started after the lock was written (its pid reused), holds nothing.
-    return !isProcessAlive(holder.pid, holder.start);
-  }
-
-  /**
-   * Moves the stale lock aside before deleting it, then checks what was moved: if a racing process had already
-   * replaced it with a live lock, that lock is put back rather than lost.
-   */
-  private removeStaleLock(file: string): void {
-    const aside = `${file}.${process.pid}.stale`;
-    try {
-      fs.renameSync(file, aside);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    const moved = readLock(aside);
-    if (moved && !this.isStale(moved)) {
-      try {
-        fs.linkSync(aside, file);
-      } catch {
-        // Someone claimed it again meanwhile; the next attempt reads that claim.
-      }
-    }
-    fs.rmSync(aside, { force: true });
   }
 
   private emit(events: RunEvent[]): void {

@@ -5,7 +5,6 @@
 //   lineage.json        in a run of a later round: the run whose trained model made it
 // Following an OpenAI-compatible fine-tuning job lives here too, so the CLI and the editor record it the same way.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { SvdError, describeError, isSvdError } from '../base/errors';
@@ -13,7 +12,7 @@ import { exportRun, type ExportFormat, type ExportSummary } from './export';
 import { readJsonFileIfExists } from '../record/jsonFile';
 import { issueText } from '../base/zodIssues';
 import { cancelFineTune, followFineTune, startFineTune, type FineTuneEvent, type FineTuneStatus } from './finetune';
-import { isProcessAlive, processStart } from '../record/process';
+import { processState, thisProcess } from '../record/process';
 import { redactText, withoutCredentials } from '../base/redact';
 import { RunStore, writeFileAtomic } from '../record/store';
 
@@ -190,12 +189,22 @@ export function appendMetrics(runDir: string, points: readonly TrainingMetrics[]
  */
 export function displayStatus(record: TrainingRecord, now = Date.now()): TrainingStatus | 'interrupted' {
   if (isTerminalStatus(record.status)) return record.status;
-  if (record.pid !== undefined) {
-    if (record.host === undefined || record.host === os.hostname()) return isProcessAlive(record.pid, record.pidStart) ? record.status : 'interrupted';
-    return record.status;
-  }
+  // A record from another host cannot be checked: it says what it says.
+  if (record.pid !== undefined) return processState(trainerStamp(record, record.pid)) === 'gone' ? 'interrupted' : record.status;
   if (record.status === 'starting' && now - Date.parse(record.updatedAt) > STARTING_STALE_MS) return 'interrupted';
   return record.status;
+}
+
+/**
+ * The local process that follows the record's trainer (`svd train`), while it still runs on this host; undefined
+ * otherwise (after a restart the recorded pid may be anyone's, so it is never signalled then).
+ */
+export function trainerProcess(record: TrainingRecord): number | undefined {
+  return record.pid !== undefined && processState(trainerStamp(record, record.pid)) === 'alive' ? record.pid : undefined;
+}
+
+function trainerStamp(record: TrainingRecord, pid: number): { pid: number; host?: string; start?: string } {
+  return { pid, ...(record.host !== undefined ? { host: record.host } : {}), ...(record.pidStart !== undefined ? { start: record.pidStart } : {}) };
 }
 
 function formatLoss(loss: number): string {
@@ -344,8 +353,8 @@ export class LocalTrainingLog {
   ) {
     resetTrainingFiles(runDir);
     this.logFd = fs.openSync(trainLogFile(runDir), 'a');
-    const pidStart = processStart();
-    this.record = writeTraining(runDir, { ...start, status: 'starting', pid: process.pid, ...(pidStart ? { pidStart } : {}), host: os.hostname() });
+    const me = thisProcess();
+    this.record = writeTraining(runDir, { ...start, status: 'starting', pid: me.pid, ...(me.start ? { pidStart: me.start } : {}), host: me.host });
   }
 
   running(): void {

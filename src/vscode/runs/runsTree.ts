@@ -3,13 +3,12 @@
 // folded once per change of their files, and the folded totals are cached, so an unchanged run costs one stat per
 // refresh however big it is.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
-import { z } from 'zod';
 import { describeError } from '../../core/base/errors';
 import { foldRun, type RunView } from '../../core/record/runview';
+import { runLockHeld } from '../../core/record/runLock';
 import { RunStore, listRuns, type RunManifest } from '../../core/record/store';
 import {
   displayStatus,
@@ -119,9 +118,6 @@ const READ_COST_FACTOR = 5;
 /** While many runs are read, the view is updated this often rather than once at the end. */
 const PARTIAL_UPDATE_MS = 250;
 const RECORD_FILES = ['events.jsonl', 'overrides.jsonl'] as const;
-const LOCK_FILE = 'run.lock';
-
-const LockSchema = z.object({ pid: z.number().int(), host: z.string() });
 
 export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvider<RunsTreeNode> {
   private readonly changeEmitter = this._register(new vscode.EventEmitter<RunsTreeNode | undefined | void>());
@@ -401,7 +397,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     const display = displayState(recorded, {
       process: live,
       // Only a record that says running (or has not said anything yet) needs the lock to tell who writes it.
-      lock: !live && (recorded === 'running' || recorded === 'new') && lockHeld(dir),
+      lock: !live && (recorded === 'running' || recorded === 'new') && runLockHeld(dir),
     });
     const node: RunNode = { kind: 'run', runId, dir, state: display.state };
     if (cached?.error !== undefined) node.error = cached.error;
@@ -595,31 +591,6 @@ function stateIcon(state: RunView['state']): vscode.ThemeIcon {
 /** Changes whenever the pipeline or a reviewer appends: the two record files' sizes and mtimes. */
 function recordKey(dir: string): string {
   return RECORD_FILES.map((name) => fileStamp(path.join(dir, name)) ?? '-').join('|');
-}
-
-/** Whether a live process holds the run's lock; a lock from another host cannot be checked and counts as held. */
-function lockHeld(dir: string): boolean {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8');
-  } catch {
-    return false;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return true;
-  }
-  const lock = LockSchema.safeParse(json);
-  if (!lock.success || lock.data.host !== os.hostname()) return true;
-  try {
-    process.kill(lock.data.pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function comparablePath(file: string): string {

@@ -3,7 +3,6 @@
 // its log and its metrics, so here the record is only read. Each job gets a cancellable progress notification;
 // cancelling asks first, then cancels the job on the server or stops the trainer. Following never owns a job:
 // closing the window stops the polling, and the next activation follows it again.
-import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { describeError, isSvdError } from '../../core/base/errors';
 import {
@@ -14,13 +13,13 @@ import {
   readTraining,
   startApiJob,
   trainingFile,
+  trainerProcess,
   trainingSummary,
   updateTraining,
   writeTraining,
   type StartApiJobOptions,
   type TrainingRecord,
 } from '../../core/training/record';
-import { isProcessAlive } from '../../core/record/process';
 import { listRuns } from '../../core/record/store';
 import { Disposable } from '../platform/lifecycle';
 import { fileStamp } from '../../core/base/fileStamp';
@@ -256,9 +255,7 @@ export class TrainingJobs extends Disposable {
   private stopLocal(run: RunRef, record: TrainingRecord): void {
     const follow = this.follows.get(run.dir);
     const execution = follow?.execution ?? vscode.tasks.taskExecutions.find((e) => isTrainTask(e, run.runId));
-    const recorded = record.host === undefined || record.host === os.hostname() ? record.pid : undefined;
-    // A recorded pid is signalled only while it is still that process: after a restart it may be anyone's.
-    const pid = follow?.processId ?? (recorded !== undefined && isProcessAlive(recorded, record.pidStart) ? recorded : undefined);
+    const pid = follow?.processId ?? trainerProcess(record);
     // `svd train` stops the trainer's whole process group on SIGTERM and records the cancel; ending the task (its
     // terminal hangs up) is the fallback.
     let signalled = false;
