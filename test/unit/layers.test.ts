@@ -1,5 +1,5 @@
 // The architecture's rules, checked on the source: only src/vscode imports vscode, core imports no other layer,
-// and only model.ts (inference) and finetune.ts (training jobs) import the openai client.
+// and only core/method/openaiClient.ts (used by inference and training jobs) imports the openai client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,9 +30,9 @@ test('core imports no other layer', () => {
   assert.deepEqual(offenders.map((f) => f.file), []);
 });
 
-const OPENAI_MODULES: ReadonlySet<string> = new Set(['core/method/model.ts', 'core/training/finetune.ts']);
+const OPENAI_MODULES: ReadonlySet<string> = new Set(['core/method/openaiClient.ts']);
 
-test('only core/method/model.ts and core/training/finetune.ts talk to models through openai', () => {
+test('only core/method/openaiClient.ts imports openai', () => {
   const offenders = files.filter((f) => f.imports.some((i) => i === 'openai' || i.startsWith('openai/')) && !OPENAI_MODULES.has(f.file));
   assert.deepEqual(offenders.map((f) => f.file), []);
 });

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { isSvdError } from '../../src/core/base/errors';
-import { ModelCallError, ModelClient, parseRetryAfter, type ModelClientOptions, type RetryInfo } from '../../src/core/method/model';
+import { ModelCallError, ModelClient, type ModelClientOptions, type RetryInfo } from '../../src/core/method/model';
 import type { Purpose, SampleRequest } from '../../src/core/base/types';
 import { DEFAULT_MODEL, startScriptedServer, type ScriptedServer, type ScriptedServerOptions } from '../fixtures/scripted-server';
 
@@ -576,17 +576,6 @@ test('the built-in transport decodes a compressed answer', async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
-});
-
-test('parseRetryAfter reads seconds, milliseconds and HTTP dates', () => {
-  const now = Date.parse('2025-01-01T00:00:00Z');
-  assert.equal(parseRetryAfter(new Headers({ 'retry-after': '2' }), now), 2000);
-  assert.equal(parseRetryAfter(new Headers({ 'retry-after': '0.5' }), now), 500);
-  assert.equal(parseRetryAfter(new Headers({ 'retry-after-ms': '120', 'retry-after': '9' }), now), 120);
-  assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:03 GMT' }), now), 3000);
-  assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'soon' }), now), undefined);
-  assert.equal(parseRetryAfter(new Headers(), now), undefined);
-  assert.equal(parseRetryAfter(undefined, now), undefined);
 });
 
 test('options are checked when the client is built', () => {

@@ -1,16 +1,14 @@
-// The only module that talks to a model server. It owns retries (the openai client's own are off so that a retry
+// The only module that talks to a model server (through openaiClient.ts). It owns retries (the openai client's own are off so that a retry
 // wait never holds a concurrency slot), the concurrency bound, timeouts, cancellation and usage counting.
-import http from 'node:http';
-import https from 'node:https';
-import zlib from 'node:zlib';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { z } from 'zod';
-import { abortableSleep } from '../base/abort';
+import { Slots, abortableSleep } from '../base/abort';
 import { SvdError, type ErrorCode } from '../base/errors';
 import type { UsageCounts } from '../record/events';
-import { endpointAuth, redactText, secrets } from '../base/redact';
+import { redactText } from '../base/redact';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
 import { firstIssue, issueText } from '../base/zodIssues';
+import { keepAliveFetch } from './httpTransport';
+import { classifyApiError, createOpenAIClient, type OpenAIClient } from './openaiClient';
 
 export interface RetryInfo {
   purpose: Purpose;
@@ -108,15 +106,6 @@ const OptionsSchema = z.object({
 const RETRY_AFTER_CEILING_MS = 60_000;
 /** A probe should answer quickly, so it retries less than run traffic. */
 const PROBE_MAX_RETRIES = 2;
-const REFUSED_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-]);
-
 interface ChatBody {
   model: string;
   messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
@@ -128,7 +117,7 @@ interface ChatBody {
 }
 
 export class ModelClient {
-  private readonly client: OpenAI;
+  private readonly client: OpenAIClient;
   private readonly slots: Slots;
   private readonly counts: Record<Purpose, UsageCounts>;
   private readonly baseURL: string;
@@ -154,9 +143,14 @@ export class ModelClient {
       throw new SvdError('bad_config', `model client: ${issueText(checked.error)}`);
     }
     const o = checked.data;
-    secrets.add(options.apiKey);
-    const auth = endpointAuth(o.baseURL, options.apiKey);
-    this.baseURL = auth.baseURL.replace(/\/+$/, '');
+    const { client, baseURL } = createOpenAIClient({
+      baseURL: o.baseURL,
+      apiKey: options.apiKey,
+      timeoutMs: o.timeoutMs,
+      fetch: options.fetch ?? keepAliveFetch(),
+    });
+    this.client = client;
+    this.baseURL = baseURL;
     this.model = options.model;
     this.timeoutMs = o.timeoutMs;
     this.maxRetries = o.maxRetries;
@@ -165,23 +159,10 @@ export class ModelClient {
     this.batchSamples = options.batchSamples;
     this.onRetry = options.onRetry;
     this.hasKey = Boolean(options.apiKey);
-    this.slots = new Slots(o.concurrency);
+    this.slots = new Slots(o.concurrency, () => abortedError());
     this.counts = Object.fromEntries(
       PURPOSES.map((p) => [p, { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 }]),
     ) as Record<Purpose, UsageCounts>;
-    // Explicit nulls keep OPENAI_* environment settings meant for api.openai.com away from the configured server.
-    this.client = new OpenAI({
-      baseURL: this.baseURL,
-      apiKey: options.apiKey || 'none',
-      adminAPIKey: null,
-      organization: null,
-      project: null,
-      webhookSecret: null,
-      ...(auth.headers ? { defaultHeaders: auth.headers } : {}),
-      maxRetries: 0,
-      timeout: o.timeoutMs,
-      fetch: options.fetch ?? keepAliveFetch(),
-    });
   }
 
   /** HTTP requests in flight now. */
@@ -414,49 +395,41 @@ export class ModelClient {
   private classify(error: unknown, timedOut: boolean): unknown {
     if (error instanceof SvdError) return error;
     const target = this.baseURL;
-    if (timedOut || error instanceof APIConnectionTimeoutError) {
-      return new ModelCallError('timeout', `${target}: no answer within ${this.timeoutMs} ms`, { cause: error });
-    }
-    if (error instanceof APIUserAbortError) {
-      // Our controller aborts only for the timer or the caller's signal, handled above; anything else is a lost answer.
-      return new ModelCallError('server', `${target}: the request was cut off`, { cause: error });
-    }
-    if (error instanceof APIConnectionError) {
-      const code = errorCode(error);
-      if (code !== undefined && REFUSED_CODES.has(code)) {
-        const message = `Cannot reach the model server at ${target} (${code}). Is it running, and is the URL right?`;
-        return new ModelCallError('unreachable', message, { cause: error });
-      }
-      const message = `${target}: the connection failed${code ? ` (${code})` : ''}: ${error.message}`;
-      return new ModelCallError('server', message, { cause: error });
-    }
-    if (error instanceof APIError) {
-      const status = error.status ?? 0;
-      const detail = serverMessage(error);
-      if (status === 401 || status === 403) {
+    if (timedOut) return new ModelCallError('timeout', `${target}: no answer within ${this.timeoutMs} ms`, { cause: error });
+    const failure = classifyApiError(error);
+    if (!failure) return error;
+    const { status, code, detail } = failure;
+    const cause = { cause: error, ...(status !== undefined ? { status } : {}) };
+    switch (failure.kind) {
+      case 'timeout':
+        return new ModelCallError('timeout', `${target}: no answer within ${this.timeoutMs} ms`, cause);
+      case 'aborted':
+        // Our controller aborts only for the timer or the caller's signal, handled above; anything else is a lost answer.
+        return new ModelCallError('server', `${target}: the request was cut off`, cause);
+      case 'unreachable':
+        return new ModelCallError('unreachable', `Cannot reach the model server at ${target} (${code}). Is it running, and is the URL right?`, cause);
+      case 'connection':
+        return new ModelCallError('server', `${target}: the connection failed${code ? ` (${code})` : ''}: ${failure.message}`, cause);
+      case 'auth': {
         const key = this.hasKey
           ? 'the API key was rejected; set SVD_API_KEY (or OPENAI_API_KEY) to a key this server accepts'
           : 'the server needs an API key; set SVD_API_KEY (or OPENAI_API_KEY)';
-        return new ModelCallError('auth', `${target} answered ${status}: ${key}. (${detail})`, { status, cause: error });
+        return new ModelCallError('auth', `${target} answered ${status}: ${key}. (${detail})`, cause);
       }
-      if (status === 404) {
+      case 'not_found':
         return new ModelCallError(
           'unknown_model',
           `${target} answered 404 for model "${this.model}": the server does not serve it, ` +
             `or the base URL is wrong (it usually ends in /v1). (${detail})`,
-          { status, cause: error },
+          cause,
         );
-      }
-      if (status === 408 || status === 409 || status === 429 || status >= 500) {
-        const retryAfter = parseRetryAfter(error.headers);
-        return new RetryableStatus(`${target} answered ${status}: ${detail}`, status, retryAfter, error);
-      }
-      return new ModelCallError('bad_request', `${target} rejected the request (${status}): ${detail}`, { status, cause: error });
+      case 'server':
+        return new RetryableStatus(`${target} answered ${status}: ${detail}`, status ?? 0, failure.retryAfterMs, error);
+      case 'rejected':
+        return new ModelCallError('bad_request', `${target} rejected the request (${status}): ${detail}`, cause);
+      case 'invalid_json':
+        return new ModelCallError('invalid_response', `${target} answered with invalid JSON: ${failure.message}`, cause);
     }
-    if (error instanceof SyntaxError) {
-      return new ModelCallError('invalid_response', `${target} answered with invalid JSON: ${error.message}`, { cause: error });
-    }
-    return error;
   }
 
   /** Full-jitter exponential backoff, unless the server said how long to wait. */
@@ -478,67 +451,6 @@ class RetryableStatus extends ModelCallError {
     cause: unknown,
   ) {
     super('server', message, { status, cause });
-  }
-}
-
-/**
- * The wait a response asks for: `retry-after-ms`, else `Retry-After` as seconds or an HTTP date.
- * Undefined when absent or unreadable.
- */
-export function parseRetryAfter(headers: Headers | undefined, now = Date.now()): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '') {
-    const value = Number(ms);
-    if (Number.isFinite(value) && value >= 0) return value;
-  }
-  const after = headers.get('retry-after');
-  if (after === null || after.trim() === '') return undefined;
-  const seconds = Number(after);
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
-  const date = Date.parse(after);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/** A counting semaphore whose waiters leave the queue as soon as their signal aborts. */
-class Slots {
-  used = 0;
-  private readonly waiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
-
-  constructor(private readonly size: number) {}
-
-  acquire(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(abortedError());
-    if (this.used < this.size) {
-      this.used += 1;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.waiters.delete(waiter);
-        reject(abortedError());
-      };
-      const waiter = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject,
-      };
-      this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  release(): void {
-    const next = this.waiters.values().next();
-    if (next.done) {
-      this.used -= 1;
-      return;
-    }
-    // The slot passes straight to the next waiter.
-    this.waiters.delete(next.value);
-    next.value.resolve();
   }
 }
 
@@ -564,115 +476,8 @@ function textOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** The system error code (ECONNREFUSED, ...) somewhere in the cause chain of a connection error. */
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '') return code;
-    if (current instanceof AggregateError) {
-      const inner: unknown[] = current.errors;
-      const found = inner.map(errorCode).find((c) => c !== undefined);
-      if (found) return found;
-    }
-    current = current.cause;
-  }
-  return undefined;
-}
-
-const ServerErrorBody = z.object({ message: z.string() });
-
-function serverMessage(error: APIError): string {
-  const body = ServerErrorBody.safeParse(error.error);
-  return body.success ? body.data.message : error.message;
-}
-
 function shapeProblem(error: z.ZodError): string {
   const issue = firstIssue(error);
   if (!issue) return 'unknown';
   return `${issue.path || '(root)'}: ${issue.message}`;
-}
-
-// ---- Transport ----
-// The global fetch (undici with web streams) costs about a third more CPU per request than node:http here, and
-// a run sends thousands of small requests; this transport covers what the openai client sends (string bodies)
-// and hands anything else to the global fetch.
-
-type FetchInput = Parameters<typeof fetch>[0];
-type FetchInit = NonNullable<Parameters<typeof fetch>[1]>;
-
-const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
-
-function keepAliveFetch(): typeof fetch {
-  // Idle sockets close before the common 5 s server keep-alive, so a request never lands on one being closed.
-  const agentOptions = { keepAlive: true, timeout: 4000 };
-  const plainAgent = new http.Agent(agentOptions);
-  const secureAgent = new https.Agent(agentOptions);
-  return (input: FetchInput, init?: FetchInit): Promise<Response> => {
-    const url = typeof input === 'string' ? new URL(input) : input instanceof URL ? input : undefined;
-    const body = init?.body;
-    const plainBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
-    if (!url || !plainBody || (url.protocol !== 'http:' && url.protocol !== 'https:')) return fetch(input, init);
-    return new Promise<Response>((resolve, reject) => {
-      const signal = init?.signal ?? undefined;
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const headers: Record<string, string> = {};
-      const given = init?.headers;
-      (given instanceof Headers ? given : new Headers(given)).forEach((value, name) => {
-        headers[name] = value;
-      });
-      const secure = url.protocol === 'https:';
-      const options = { method: init?.method ?? 'GET', headers, agent: secure ? secureAgent : plainAgent };
-      const request = (secure ? https : http).request(url, options, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', fail);
-        response.on('end', () => {
-          signal?.removeEventListener('abort', onAbort);
-          const status = response.statusCode ?? 0;
-          const responseHeaders = new Headers();
-          const raw = response.rawHeaders;
-          for (let i = 0; i + 1 < raw.length; i += 2) responseHeaders.append(raw[i]!, raw[i + 1]!);
-          let payload: Buffer | null = NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks);
-          try {
-            payload = payload && decode(payload, responseHeaders);
-            // Decoded above, so the header no longer describes the body.
-            responseHeaders.delete('content-encoding');
-            resolve(new Response(payload, { status, statusText: response.statusMessage ?? '', headers: responseHeaders }));
-          } catch (error) {
-            fail(error);
-          }
-        });
-      });
-      function fail(error: unknown) {
-        signal?.removeEventListener('abort', onAbort);
-        // The shape the global fetch rejects with, so the openai client reports a connection error with its cause.
-        reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }));
-      }
-      function onAbort() {
-        request.destroy();
-        reject(signal?.reason);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      request.on('error', fail);
-      request.end(body ?? undefined);
-    });
-  };
-}
-
-function decode(payload: Buffer, headers: Headers): Buffer {
-  switch (headers.get('content-encoding')?.trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.gunzipSync(payload);
-    case 'deflate':
-      return zlib.inflateSync(payload);
-    case 'br':
-      return zlib.brotliDecompressSync(payload);
-    default:
-      return payload;
-  }
 }

@@ -2,11 +2,12 @@
 // minutes to hours on the server, so following it never owns it: aborting stops the polling, not the job.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
 import { z } from 'zod';
 import { abortableSleep } from '../base/abort';
 import { SvdError, describeError } from '../base/errors';
-import { endpointAuth, redactText, secrets, withoutCredentials } from '../base/redact';
+import { redactText, withoutCredentials } from '../base/redact';
+import { issueText } from '../base/zodIssues';
+import { classifyApiError, createOpenAIClient, uploadable, type OpenAIClient } from '../method/openaiClient';
 
 export interface FineTuneOptions {
   baseURL: string;
@@ -74,20 +75,8 @@ type RawEvent = z.infer<typeof EventSchema>;
 const MetricsSchema = z.looseObject({ step: z.number().optional(), train_loss: z.number().optional() });
 
 /** The key is the caller's, never the environment's: the client is told it, or told there is none. */
-function createClient(options: Pick<FineTuneOptions, 'baseURL' | 'apiKey' | 'fetch'>): OpenAI {
-  secrets.add(options.apiKey);
-  const auth = endpointAuth(options.baseURL, options.apiKey, 'the fine-tuning URL');
-  return new OpenAI({
-    baseURL: auth.baseURL,
-    apiKey: options.apiKey || 'none',
-    adminAPIKey: null,
-    organization: null,
-    project: null,
-    ...(auth.headers ? { defaultHeaders: auth.headers } : {}),
-    // Retries are ours: a poll failure is retried on the next poll, a failed start is reported at once.
-    maxRetries: 0,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+function createClient(options: Pick<FineTuneOptions, 'baseURL' | 'apiKey' | 'fetch'>): OpenAIClient {
+  return createOpenAIClient({ baseURL: options.baseURL, apiKey: options.apiKey, urlLabel: 'the fine-tuning URL', fetch: options.fetch }).client;
 }
 
 /** The endpoint's path as the user would see it, e.g. /v1/fine_tuning/jobs. */
@@ -109,34 +98,33 @@ function toSvdError(error: unknown, baseURL: string, request: string): SvdError 
 }
 
 function classify(error: unknown, baseURL: string, request: string): SvdError {
-  if (error instanceof APIUserAbortError) return new SvdError('aborted', 'stopped following the fine-tuning job', { cause: error });
-  if (error instanceof APIConnectionError) {
-    return new SvdError('unreachable', `the server at ${baseURL} cannot be reached (${request}): ${error.message}`, { cause: error });
-  }
-  if (error instanceof APIError) {
-    if (error.status === 401 || error.status === 403) {
-      return new SvdError('auth', `the server at ${baseURL} rejected the API key (${request} answered ${error.status})`, { cause: error });
-    }
-    if (error.status === 404) {
+  const failure = classifyApiError(error);
+  switch (failure?.kind) {
+    case 'aborted':
+      return new SvdError('aborted', 'stopped following the fine-tuning job', { cause: error });
+    case 'timeout':
+    case 'unreachable':
+    case 'connection':
+      return new SvdError('unreachable', `the server at ${baseURL} cannot be reached (${request}): ${failure.message}`, { cause: error });
+    case 'auth':
+      return new SvdError('auth', `the server at ${baseURL} rejected the API key (${request} answered ${failure.status})`, { cause: error });
+    case 'not_found':
       return new SvdError('not_found', `the server at ${baseURL} does not offer fine-tuning (${request} answered 404)`, { cause: error });
-    }
-    return new SvdError('internal', `the server at ${baseURL} failed ${request}: ${error.message}`, { cause: error });
+    case 'server':
+    case 'rejected':
+      return new SvdError('internal', `the server at ${baseURL} failed ${request}: ${failure.message}`, { cause: error });
+    default:
+      return new SvdError('internal', `${request} failed: ${describeError(error)}`, { cause: error });
   }
-  return new SvdError('internal', `${request} failed: ${describeError(error)}`, { cause: error });
 }
 
+/** A poll that failed this way is tried again at the next poll. */
 function isTransient(error: unknown): boolean {
-  if (error instanceof APIUserAbortError) return false;
-  if (error instanceof APIConnectionError) return true;
-  if (error instanceof APIError) {
-    const status = error.status ?? 0;
-    return status === 408 || status === 409 || status === 429 || status >= 500;
-  }
-  return false;
+  return classifyApiError(error)?.retryable ?? false;
 }
 
 function invalid(request: string, baseURL: string, error: z.ZodError): SvdError {
-  const message = `the server at ${withoutCredentials(baseURL)} answered ${request} with an unexpected body: ${z.prettifyError(error)}`;
+  const message = `the server at ${withoutCredentials(baseURL)} answered ${request} with an unexpected body: ${issueText(error, '(body)')}`;
   return new SvdError('internal', redactText(message));
 }
 
@@ -186,7 +174,7 @@ function toStatus(job: Job, events: FineTuneEvent[]): FineTuneStatus {
   };
 }
 
-async function upload(client: OpenAI, options: FineTuneOptions, file: string): Promise<string> {
+async function upload(client: OpenAIClient, options: FineTuneOptions, file: string): Promise<string> {
   let content: Buffer;
   try {
     content = await readFile(file);
@@ -196,7 +184,7 @@ async function upload(client: OpenAI, options: FineTuneOptions, file: string): P
   const request = `POST ${endpointPath(options.baseURL, '/files')}`;
   try {
     const uploaded = await client.files.create(
-      { file: await toFile(content, path.basename(file)), purpose: 'fine-tune' },
+      { file: await uploadable(content, path.basename(file)), purpose: 'fine-tune' },
       options.signal ? { signal: options.signal } : {},
     );
     const parsed = z.looseObject({ id: z.string() }).safeParse(uploaded);
@@ -237,7 +225,7 @@ export async function startFineTune(options: FineTuneOptions): Promise<{ jobId: 
 }
 
 /** The events not seen yet, oldest first. Pages (newest first) are read until a seen event appears. */
-async function newEvents(client: OpenAI, options: JobOptions, seen: Set<string>): Promise<FineTuneEvent[]> {
+async function newEvents(client: OpenAIClient, options: JobOptions, seen: Set<string>): Promise<FineTuneEvent[]> {
   const request = `GET ${endpointPath(options.baseURL, `/fine_tuning/jobs/${options.jobId}/events`)}`;
   const fresh: RawEvent[] = [];
   for await (const item of client.fineTuning.jobs.listEvents(options.jobId, { limit: 100 }, options.signal ? { signal: options.signal } : {})) {
