@@ -71,6 +71,9 @@ export const ENGINE_ENV = {
 
 const positiveInt = z.coerce.number().int().min(1);
 
+/** The engine's upper bounds, which the editor's settings share (there 0 also means "the engine's default"). */
+export const ENGINE_LIMITS = { threads: 1024, contextSize: 1_048_576, parallel: 64 } as const;
+
 export const EngineSettingsSchema = z.object({
   modelPath: z.string().min(1, 'a model path is required (--model or SVD_ENGINE_MODEL)'),
   /** The id served at /v1/models; the file name without `.gguf` when absent. */
@@ -82,11 +85,11 @@ export const EngineSettingsSchema = z.object({
    * llama.cpp's own default (max(4, cores)) oversubscribes small machines badly (0.3 instead of 22 tokens/s on
    * 2 cores), so the real core count is the default here.
    */
-  threads: positiveInt.max(1024).default(() => availableParallelism()),
+  threads: positiveInt.max(ENGINE_LIMITS.threads).default(() => availableParallelism()),
   /** Tokens per sequence, prompt plus completion; default min(4096, what the model was trained on). */
-  contextSize: positiveInt.max(1_048_576).optional(),
+  contextSize: positiveInt.max(ENGINE_LIMITS.contextSize).optional(),
   /** Sequences generating at once; further choices and requests queue. */
-  parallel: positiveInt.max(64).default(1),
+  parallel: positiveInt.max(ENGINE_LIMITS.parallel).default(1),
   /** Upper bound on generated tokens per choice, whatever a request asks. */
   maxTokens: positiveInt.optional(),
   /** Exit when the parent goes away (stdin closes or the parent pid changes). */

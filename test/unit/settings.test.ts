@@ -37,6 +37,9 @@ test('an invalid value names the setting and what it must be', () => {
     ['endpoint.baseUrl', 'https://user:hunter2-secret@proxy.example/v1', /svd\.endpoint\.baseUrl: must not hold credentials .*SVD: Set API Key/],
     ['train.baseUrl', 'http://me:pw@localhost:8000/v1', /svd\.train\.baseUrl: must not hold credentials/],
     ['selection', 'best', /svd\.selection/],
+    // Bounds of the run config and the engine, which the settings share.
+    ['generation.maxTokens', 2_000_000, /svd\.generation\.maxTokens: Too big/],
+    ['engine.threads', 4096, /svd\.engine\.threads: Too big/],
   ] as const) {
     assert.throws(
       () => readSettings((k) => (k === key ? value : undefined), root),

@@ -4,14 +4,19 @@ import { z } from 'zod';
 import { SvdError } from './errors';
 import { issueText } from './zodIssues';
 
+// The bounds here are the only ones: the editor's settings are built from these fields, and a test holds the
+// settings' contribution in package.json to them.
 const sampling = (temperature: number, maxTokens: number) =>
-  z
-    .object({
-      temperature: z.number().min(0).max(2).default(temperature),
-      topP: z.number().gt(0).max(1).default(0.95),
-      maxTokens: z.number().int().min(16).max(1_000_000).default(maxTokens),
-    })
-    .prefault({});
+  z.object({
+    temperature: z.number().min(0).max(2).default(temperature),
+    topP: z.number().gt(0).max(1).default(0.95),
+    maxTokens: z.number().int().min(16).max(1_000_000).default(maxTokens),
+  });
+
+/** Sampling of candidates. */
+export const GenerationSamplingSchema = sampling(0.8, 16384);
+/** Sampling of judge votes. */
+export const JudgeSamplingSchema = sampling(0.6, 8192);
 
 /** Seed questions and model responses are untrusted text: past these sizes (UTF-8 bytes) they are not taken whole. */
 export const DEFAULT_MAX_QUESTION_BYTES = 256 * 1024;
@@ -23,8 +28,8 @@ export const RunConfigSchema = z.object({
   /** v: judge samples per stage; a stage passes only when all v say yes. */
   votes: z.number().int().min(1).max(32).default(3),
   selection: z.enum(['first_valid', 'keep_all']).default('first_valid'),
-  generation: sampling(0.8, 16384),
-  judge: sampling(0.6, 8192),
+  generation: GenerationSamplingSchema.prefault({}),
+  judge: JudgeSamplingSchema.prefault({}),
   /** Model requests in flight at once. */
   concurrency: z.number().int().min(1).max(1024).default(8),
   requestTimeoutMs: z.number().int().min(1000).default(600_000),

@@ -1,10 +1,13 @@
-// The extension's settings, read through one zod schema. No vscode import: the caller passes a getter, so the
-// validation runs under plain Node in tests. An invalid value names the setting and says what it must be.
+// The extension's settings, read through one zod schema per setting. No vscode import: the caller passes a getter,
+// so the validation runs under plain Node in tests. An invalid value names the setting and says what it must be.
+// The method's settings are the run config's own fields and the engine's share its limits, so their bounds are
+// written once; package.json's contribution is held to this table by test/unit/package-settings.test.ts.
 import path from 'node:path';
 import { z } from 'zod';
-import type { RunConfigInput } from '../../core/base/config';
+import { GenerationSamplingSchema, JudgeSamplingSchema, RunConfigSchema, type RunConfigInput } from '../../core/base/config';
 import { SvdError } from '../../core/base/errors';
 import { issueText } from '../../core/base/zodIssues';
+import { ENGINE_LIMITS } from '../../engine/protocol';
 
 const url = z
   .string()
@@ -17,35 +20,40 @@ const url = z
     'must not hold credentials (user:password@): remove them and store the key with "SVD: Set API Key"',
   );
 
-const SETTINGS = {
+const run = RunConfigSchema.shape;
+const generation = GenerationSamplingSchema.shape;
+const judge = JudgeSamplingSchema.shape;
+
+/** Each setting (its key without `svd.`) and what it may be. */
+export const SETTING_SCHEMAS = {
   'endpoint.baseUrl': url.default(''),
   'endpoint.model': z.string().trim().default(''),
-  candidates: z.number().int().min(1).max(64).default(4),
-  votes: z.number().int().min(1).max(32).default(3),
-  concurrency: z.number().int().min(1).max(1024).default(8),
-  selection: z.enum(['first_valid', 'keep_all']).default('first_valid'),
-  'generation.temperature': z.number().min(0).max(2).default(0.8),
-  'generation.topP': z.number().gt(0).max(1).default(0.95),
-  'generation.maxTokens': z.number().int().min(16).default(16384),
-  'judge.temperature': z.number().min(0).max(2).default(0.6),
-  'judge.topP': z.number().gt(0).max(1).default(0.95),
-  'judge.maxTokens': z.number().int().min(16).default(8192),
+  candidates: run.candidates,
+  votes: run.votes,
+  concurrency: run.concurrency,
+  selection: run.selection,
+  'generation.temperature': generation.temperature,
+  'generation.topP': generation.topP,
+  'generation.maxTokens': generation.maxTokens,
+  'judge.temperature': judge.temperature,
+  'judge.topP': judge.topP,
+  'judge.maxTokens': judge.maxTokens,
   promptsFolder: z.string().trim().default(''),
   runsFolder: z.string().trim().min(1, 'must name a folder').default('.svd/runs'),
   'engine.modelPath': z.string().trim().default(''),
-  'engine.threads': z.number().int().min(0).default(0),
-  'engine.parallelSequences': z.number().int().min(1).max(64).default(2),
-  'engine.contextSize': z.number().int().min(0).default(0),
+  'engine.threads': z.number().int().min(0).max(ENGINE_LIMITS.threads).default(0),
+  'engine.parallelSequences': z.number().int().min(1).max(ENGINE_LIMITS.parallel).default(2),
+  'engine.contextSize': z.number().int().min(0).max(ENGINE_LIMITS.contextSize).default(0),
   'train.python': z.string().trim().default(''),
   'train.customCommand': z.array(z.string()).default([]),
   'train.baseUrl': url.default(''),
   'train.pollInterval': z.number().min(0.1).max(3600).default(5),
 } as const;
 
-type SettingKey = keyof typeof SETTINGS;
-type SettingValues = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]> };
+type SettingKey = keyof typeof SETTING_SCHEMAS;
+type SettingValues = { [K in SettingKey]: z.output<(typeof SETTING_SCHEMAS)[K]> };
 
-export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+export const SETTING_KEYS = Object.keys(SETTING_SCHEMAS) as SettingKey[];
 
 export interface ExtensionSettings {
   /** Undefined: the embedded engine. */
@@ -62,7 +70,7 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
   const values = {} as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of SETTING_KEYS) {
-    const result = SETTINGS[key].safeParse(get(key) ?? undefined);
+    const result = SETTING_SCHEMAS[key].safeParse(get(key) ?? undefined);
     if (result.success) values[key] = result.data;
     else problems.push(`svd.${key}: ${issueText(result.error, '')} (got ${JSON.stringify(get(key))})`);
   }
