@@ -6,7 +6,9 @@ import { SvdError, describeError } from '../core/base/errors';
 import { expandTemplate, launchTrainer } from '../core/training/launcher';
 import { withoutCredentials } from '../core/base/redact';
 import { RunStore } from '../core/record/store';
-import { exportTrainingData, followApiJob, LocalTrainingLog, startApiJob, TRAINERS, type Trainer } from '../core/training/record';
+import { exportTrainingData, TRAINERS, type Trainer } from '../core/training/record';
+import { followApiJob, startApiJob } from '../core/training/apiJob';
+import { LocalTrainingLog } from '../core/training/localTraining';
 import { pythonPreflight, writeTrainerFiles, type LocalTrainer } from '../core/training/trainers';
 import type { Io as FullIo } from './io';
 

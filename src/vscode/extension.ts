@@ -12,16 +12,13 @@ import {
   displayStatus,
   exportTrainingData,
   isTerminalStatus,
-  nextRoundRunId,
-  readLineage,
   readTraining,
-  trainedModelOf,
   trainingSummary,
   trainLogFile,
   updateTraining,
-  writeLineage,
   type TrainingRecord,
 } from '../core/training/record';
+import { nextRoundRunId, readLineage, trainedModelOf, writeLineage } from '../core/training/lineage';
 import { pickEndpoint } from './platform/endpoint';
 import { ExperimentCatalog } from '../core/experiments/catalog';
 import { registerExperiments } from './experiments/experiments';

@@ -13,7 +13,8 @@ import { launchTrainer } from '../../src/core/training/launcher';
 import { ModelClient } from '../../src/core/method/model';
 import { REDACTED } from '../../src/core/base/redact';
 import { RunStore } from '../../src/core/record/store';
-import { LocalTrainingLog, readTraining, trainLogFile } from '../../src/core/training/record';
+import { readTraining, trainLogFile } from '../../src/core/training/record';
+import { LocalTrainingLog } from '../../src/core/training/localTraining';
 import { startFineTuneServer } from '../fixtures/finetune-server';
 import { startScriptedServer } from '../fixtures/scripted-server';
 

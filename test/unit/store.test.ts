@@ -17,9 +17,9 @@ import {
   listRuns,
   resolveRunDir,
   runIdStem,
-  writeFileAtomic,
   type RunManifest,
 } from '../../src/core/record/store';
+import { writeFileAtomic } from '../../src/core/record/atomicFile';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const cleanups: (() => void)[] = [];

@@ -8,27 +8,21 @@ import { describe, test } from 'node:test';
 import { SvdError } from '../../src/core/base/errors';
 import {
   appendMetrics,
-  cancelApiJob,
   displayStatus,
-  followApiJob,
   isTerminalStatus,
-  jobStatus,
-  LocalTrainingLog,
   metricsFile,
-  MetricsSeries,
-  nextRoundRunId,
-  readLineage,
   readTraining,
-  startApiJob,
-  trainedModelOf,
   trainingFile,
   trainingSummary,
   trainLogFile,
   updateTraining,
-  writeLineage,
   writeTraining,
   type TrainingRecord,
 } from '../../src/core/training/record';
+import { cancelApiJob, followApiJob, jobStatus, startApiJob } from '../../src/core/training/apiJob';
+import { nextRoundRunId, readLineage, trainedModelOf, writeLineage } from '../../src/core/training/lineage';
+import { LocalTrainingLog } from '../../src/core/training/localTraining';
+import { MetricsSeries } from '../../src/core/training/metricsSeries';
 import { runTooltipMarkdown } from '../../src/vscode/runs/present';
 import { FAIL_MESSAGE, startFineTuneServer, type FineTuneServer } from '../fixtures/finetune-server';
 

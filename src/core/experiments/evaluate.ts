@@ -18,7 +18,8 @@ import { foldRun, type CandidateView, type RunView } from '../record/runview';
 import { Sampler } from '../method/sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from '../method/seeds';
 import { withoutCredentials } from '../base/redact';
-import { RunStore, writeFileAtomic } from '../record/store';
+import { writeFileAtomic } from '../record/atomicFile';
+import { RunStore } from '../record/store';
 import { DOMAINS, PURPOSES, type Domain, type Seed, type SeedProblem } from '../base/types';
 
 const count = z.number().int().nonnegative();

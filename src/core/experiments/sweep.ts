@@ -16,7 +16,8 @@ import { runPipeline, type Endpoint, type Progress } from '../method/pipeline';
 import { PromptSet } from '../method/prompts';
 import { foldRun, type RunView } from '../record/runview';
 import { scanSeeds, type SeedReadOptions } from '../method/seeds';
-import { RunStore, checkRunId, runIdStem, writeFileAtomic } from '../record/store';
+import { writeFileAtomic } from '../record/atomicFile';
+import { RunStore, checkRunId, runIdStem } from '../record/store';
 import { PURPOSES, type SeedProblem } from '../base/types';
 
 const count = z.number().int().nonnegative();

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { SvdError } from '../base/errors';
 import { issueText } from '../base/zodIssues';
-import { AppendLog } from './store';
+import { AppendLog } from './appendLog';
 import type { Sample, SampleRequest } from '../base/types';
 
 const CACHE_FILE = 'samples.jsonl';

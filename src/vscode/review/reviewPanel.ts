@@ -9,7 +9,15 @@ import type { RunEvent } from '../../core/record/events';
 import { makeOverride } from '../../core/record/overrides';
 import { seedIdOfCandidate } from '../../core/record/runview';
 import { RunStore } from '../../core/record/store';
-import { displayStatus, isTerminalStatus, MetricsSeries, readTraining, trainingFile, trainingSummary, type TrainingRecord } from '../../core/training/record';
+import {
+  displayStatus,
+  isTerminalStatus,
+  readTraining,
+  trainingFile,
+  trainingSummary,
+  type TrainingRecord,
+} from '../../core/training/record';
+import { MetricsSeries } from '../../core/training/metricsSeries';
 import { MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type TrainingView } from '../../protocol/review';
 import { ReviewFeed, ReviewTestRuns, type NewTruthEvent } from '../../protocol/reviewFeed';
 import { reviewHtml, reviewNonce } from './html';

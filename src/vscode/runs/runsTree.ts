@@ -12,14 +12,12 @@ import { runLockHeld } from '../../core/record/runLock';
 import { RunStore, listRuns, type RunManifest } from '../../core/record/store';
 import {
   displayStatus,
-  lineageFile,
-  readLineage,
   readTraining,
   trainingFile,
   trainingSummary,
-  type Lineage,
   type TrainingRecord,
 } from '../../core/training/record';
+import { lineageFile, readLineage, type Lineage } from '../../core/training/lineage';
 import type { ExperimentEntry } from '../../core/experiments/catalog';
 import { Disposable } from '../platform/lifecycle';
 import {

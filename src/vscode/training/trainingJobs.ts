@@ -6,20 +6,17 @@
 import * as vscode from 'vscode';
 import { describeError, isSvdError } from '../../core/base/errors';
 import {
-  cancelApiJob,
   displayStatus,
-  followApiJob,
   isTerminalStatus,
   readTraining,
-  startApiJob,
   trainingFile,
   trainerProcess,
   trainingSummary,
   updateTraining,
   writeTraining,
-  type StartApiJobOptions,
   type TrainingRecord,
 } from '../../core/training/record';
+import { cancelApiJob, followApiJob, startApiJob, type StartApiJobOptions } from '../../core/training/apiJob';
 import { listRuns } from '../../core/record/store';
 import { Disposable } from '../platform/lifecycle';
 import { fileStamp } from '../../core/base/fileStamp';

@@ -1,0 +1,308 @@
+// An append-only JSONL file of keyed entries with an offset index: the run store's record and the response cache.
+// Durability rests on two rules: each entry is one write(2) of a whole line on an O_APPEND descriptor, so concurrent
+// writers never interleave and a crash leaves at most a torn last line; and the in-memory index holds only
+// positions, so a log of millions of entries costs little memory.
+import * as fs from 'node:fs';
+import type { z } from 'zod';
+import { SvdError, describeError } from '../base/errors';
+import { redactSecrets } from '../base/redact';
+import { issueText } from '../base/zodIssues';
+
+
+const CHUNK = 1 << 20;
+const NEWLINE = 0x0a;
+// How long a writer waits for another process to finish a line before treating it as torn by a crash.
+const TAIL_SETTLE_STEP_MS = 10;
+const TAIL_SETTLE_QUIET_STEPS = 5;
+const TAIL_SETTLE_MAX_STEPS = 200;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function isBlank(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buffer[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+export interface AppendLogOptions<T> {
+  schema: z.ZodType<T>;
+  keyOf: (entry: T) => string;
+  readOnly?: boolean;
+  /** Called for each entry as it is indexed, for running tallies; entries are not kept. */
+  onIndex?: (entry: T) => void;
+}
+
+/**
+ * A JSONL file of keyed entries. The first line with a key wins; later lines with the same key are ignored, so a
+ * repeated write by a racing process is harmless. Only complete, valid lines are indexed.
+ */
+export class AppendLog<T> {
+  /**
+   * A torn or invalid last line was found on open and, unless read-only, cut off. (Read-only, it may also be a
+   * line another process is still writing; `refresh` picks it up once complete.)
+   */
+  readonly droppedTail: boolean;
+  private readonly index = new Map<string, number>();
+  private readonly offsets: number[] = [];
+  private readonly lengths: number[] = [];
+  private readFd: number | undefined;
+  private writeFd: number | undefined;
+  /** Byte offset just past the last complete line indexed. */
+  private end = 0;
+  /** Complete lines before `end` (blank and duplicate lines included), for line numbers in errors. */
+  private lines = 0;
+  /**
+   * Set while this process is the file's only writer (the run's lock holder): nobody else can have appended, so
+   * the file's size need not be checked around each write, which is most of an append's cost.
+   */
+  exclusive = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly options: AppendLogOptions<T>,
+  ) {
+    if (!fs.existsSync(file)) {
+      if (options.readOnly) throw new SvdError('not_found', `${file} does not exist`);
+      fs.closeSync(fs.openSync(file, 'a'));
+    }
+    this.readFd = fs.openSync(file, 'r');
+    try {
+      this.scan();
+      let torn = this.fileSize() > this.end;
+      if (torn && !options.readOnly) torn = this.settleTail();
+      this.droppedTail = torn;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  static open<T>(file: string, options: AppendLogOptions<T>): AppendLog<T> {
+    return new AppendLog(file, options);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  /** Reads the entry back from disk; undefined when the key is not indexed. */
+  read(key: string): T | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const offset = this.offsets[slot]!;
+    const length = this.lengths[slot]!;
+    const buffer = Buffer.allocUnsafe(length);
+    const fd = this.reader();
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, buffer, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const parsed = got === length ? this.parseLine(buffer, 0, length) : undefined;
+    if (!parsed?.ok || this.options.keyOf(parsed.value) !== key) {
+      throw new SvdError('internal', `${this.file}: the record of ${key} at byte ${offset} changed on disk`);
+    }
+    return parsed.value;
+  }
+
+  /**
+   * Appends `entry` as one line unless its key is already there (`written` false, nothing written). Lines other
+   * processes appended meanwhile are indexed first, so the check sees them too; `indexed` lists every entry this
+   * call indexed, theirs and this one, in file order.
+   */
+  append(entry: T): { written: boolean; indexed: T[] } {
+    if (this.options.readOnly) throw new SvdError('internal', `${this.file} is open read-only`);
+    const key = this.options.keyOf(entry);
+    const indexed: T[] = [];
+    if (!this.exclusive && this.fileSize() > this.end) {
+      this.scan(indexed);
+      if (this.fileSize() > this.end) this.settleTail(indexed);
+    }
+    if (this.index.has(key)) return { written: false, indexed };
+    // The last net for secrets: a key a server or a model echoed is never written (see redact.ts).
+    const text = JSON.stringify(entry);
+    const safe = redactSecrets(text);
+    if (safe !== text) {
+      const redacted = this.parseLine(Buffer.from(safe, 'utf8'), 0, Buffer.byteLength(safe, 'utf8'));
+      if (!redacted.ok || this.options.keyOf(redacted.value) !== key) {
+        throw new SvdError('internal', `${this.file}: the record of ${key} holds a secret that cannot be redacted`);
+      }
+      entry = redacted.value;
+    }
+    const line = Buffer.from(`${safe}\n`, 'utf8');
+    const start = this.end;
+    const written = fs.writeSync(this.writer(), line);
+    if (written !== line.length) {
+      // The next append or open finds the partial line as a torn tail and cuts it off.
+      throw new SvdError('internal', `${this.file}: short write (${written} of ${line.length} bytes)`);
+    }
+    if (this.exclusive || this.fileSize() === start + line.length) {
+      // Nobody else wrote meanwhile, so the line sits where the file ended.
+      this.addToIndex(key, start, line.length - 1);
+      this.options.onIndex?.(entry);
+      indexed.push(entry);
+      this.end = start + line.length;
+      this.lines += 1;
+    } else {
+      this.scan(indexed);
+      if (!this.index.has(key)) throw new SvdError('internal', `${this.file}: the record of ${key} was not found after writing it`);
+    }
+    return { written: true, indexed };
+  }
+
+  /** Indexes complete lines appended since the last scan (by anyone) and returns their new entries. */
+  refresh(): T[] {
+    const indexed: T[] = [];
+    if (this.fileSize() > this.end) this.scan(indexed);
+    return indexed;
+  }
+
+  /** Every indexed entry in file order, streamed from disk. */
+  *entries(): Generator<T> {
+    const limit = this.end;
+    let position = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    while (position < limit) {
+      const fd = this.reader();
+      const want = Math.min(Math.max(CHUNK, carry.length), limit - position);
+      const chunk = Buffer.allocUnsafe(want);
+      const n = fs.readSync(fd, chunk, 0, want, position);
+      if (n === 0) throw new SvdError('internal', `${this.file} was truncated while being read`);
+      const buffer = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const base = position - carry.length;
+      position += n;
+      let start = 0;
+      for (let nl = buffer.indexOf(NEWLINE, start); nl !== -1; nl = buffer.indexOf(NEWLINE, start)) {
+        const lineStart = start;
+        start = nl + 1;
+        if (isBlank(buffer, lineStart, nl)) continue;
+        const parsed = this.parseLine(buffer, lineStart, nl);
+        if (!parsed.ok) throw new SvdError('internal', `${this.file}: a record at byte ${base + lineStart} changed on disk`);
+        const slot = this.index.get(this.options.keyOf(parsed.value));
+        // A later duplicate of a key stays in the file but is not part of the record.
+        if (slot !== undefined && this.offsets[slot] === base + lineStart) yield parsed.value;
+      }
+      carry = Buffer.from(buffer.subarray(start));
+    }
+  }
+
+  close(): void {
+    if (this.readFd !== undefined) fs.closeSync(this.readFd);
+    if (this.writeFd !== undefined) fs.closeSync(this.writeFd);
+    this.readFd = undefined;
+    this.writeFd = undefined;
+  }
+
+  private reader(): number {
+    if (this.readFd === undefined) throw new SvdError('internal', `${this.file} is closed`);
+    return this.readFd;
+  }
+
+  private writer(): number {
+    this.reader();
+    this.writeFd ??= fs.openSync(this.file, 'a');
+    return this.writeFd;
+  }
+
+  private fileSize(): number {
+    return fs.fstatSync(this.reader()).size;
+  }
+
+  private addToIndex(key: string, offset: number, length: number): void {
+    this.index.set(key, this.offsets.length);
+    this.offsets.push(offset);
+    this.lengths.push(length);
+  }
+
+  private parseLine(buffer: Buffer, start: number, end: number): Parsed<T> {
+    let json: unknown;
+    try {
+      json = JSON.parse(buffer.toString('utf8', start, end));
+    } catch (error) {
+      return { ok: false, message: `invalid JSON (${describeError(error)})` };
+    }
+    const result = this.options.schema.safeParse(json);
+    return result.success ? { ok: true, value: result.data } : { ok: false, message: issueText(result.error) };
+  }
+
+  /**
+   * Indexes the complete lines from `end` to the current end of file, pushing the new entries to `into` when given
+   * (not on open: a run's events would not fit in memory). An invalid line stops the scan there: if another
+   * complete line follows it, the file is corrupt in the middle and this throws; otherwise it is left as the tail
+   * (a crash's leftovers, or a line still being written).
+   */
+  private scan(into?: T[]): void {
+    const fd = this.reader();
+    const limit = fs.fstatSync(fd).size;
+    let position = this.end;
+    let carry: Buffer = Buffer.alloc(0);
+    let bad: { line: number; message: string } | undefined;
+    while (position < limit) {
+      const want = Math.min(Math.max(CHUNK, carry.length), limit - position);
+      const chunk = Buffer.allocUnsafe(want);
+      const n = fs.readSync(fd, chunk, 0, want, position);
+      if (n === 0) break;
+      const buffer = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const base = position - carry.length;
+      position += n;
+      let start = 0;
+      for (let nl = buffer.indexOf(NEWLINE, start); nl !== -1; nl = buffer.indexOf(NEWLINE, start)) {
+        const lineStart = start;
+        start = nl + 1;
+        if (bad) {
+          throw new SvdError('internal', `${this.file}:${bad.line}: ${bad.message}`);
+        }
+        if (!isBlank(buffer, lineStart, nl)) {
+          const parsed = this.parseLine(buffer, lineStart, nl);
+          if (!parsed.ok) {
+            bad = { line: this.lines + 1, message: parsed.message };
+            continue;
+          }
+          const key = this.options.keyOf(parsed.value);
+          if (!this.index.has(key)) {
+            this.addToIndex(key, base + lineStart, nl - lineStart);
+            this.options.onIndex?.(parsed.value);
+            into?.push(parsed.value);
+          }
+        }
+        this.end = base + start;
+        this.lines += 1;
+      }
+      carry = Buffer.from(buffer.subarray(start));
+    }
+  }
+
+  /**
+   * The file ends in bytes that are not a complete valid line. Another process may be writing that line right now,
+   * so wait until the file stops growing; whatever is still incomplete then was torn by a crash and is cut off.
+   * Returns whether a tail was cut.
+   */
+  private settleTail(into?: T[]): boolean {
+    let size = this.fileSize();
+    let quiet = 0;
+    for (let step = 0; quiet < TAIL_SETTLE_QUIET_STEPS; step++) {
+      if (step === TAIL_SETTLE_MAX_STEPS) {
+        throw new SvdError('internal', `${this.file} keeps ending in an incomplete line while other processes write it`);
+      }
+      sleepSync(TAIL_SETTLE_STEP_MS);
+      this.scan(into);
+      const now = this.fileSize();
+      if (now === this.end) return false;
+      quiet = now === size ? quiet + 1 : 0;
+      size = now;
+    }
+    fs.ftruncateSync(this.writer(), this.end);
+    return true;
+  }
+}
