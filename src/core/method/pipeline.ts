@@ -2,7 +2,6 @@
 // store as it happens. Every step first looks for its own event in the store, so running a run again resumes it:
 // nothing finished is asked again, nothing is written twice.
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { lastCodeBlock, staticFilter } from './answer';
@@ -11,7 +10,6 @@ import type { AnswerChecker } from '../base/checker';
 import { methodFingerprint, type RunConfig } from '../base/config';
 import { SvdError, describeError, isSvdError } from '../base/errors';
 import {
-  TRUTH_OUTPUT_LIMIT,
   candidateIdOf,
   eventIds,
   type CandidateEvent,
@@ -24,9 +22,11 @@ import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
 import { redactText, withoutCredentials } from '../base/redact';
-import { RunStore, checkRunId, listRuns, runIdStem, type RunManifest } from '../record/store';
+import { RunStore, checkRunId, type RunManifest } from '../record/store';
 import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from '../base/types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
+import { RunAudit } from './runAudit';
+import { checkSameRun, countSubset, deriveRunId, inSubset, noticeEarlierRuns, normalSubset, type SeedSubset } from './runIdentity';
 
 export interface Endpoint {
   baseURL: string;
@@ -76,12 +76,6 @@ export interface RunOptions {
   subset?: SeedSubset;
 }
 
-/** The first `limit` seeds of the file, counting only those that carry gold when `labeledOnly`. */
-export interface SeedSubset {
-  limit?: number;
-  labeledOnly?: boolean;
-}
-
 export interface RunResult {
   runId: string;
   dir: string;
@@ -91,14 +85,6 @@ export interface RunResult {
   accepted: number;
   resumed: boolean;
   usage: Record<Purpose, UsageCounts>;
-}
-
-
-/** A stable, readable run id: the seed file's name and a short hash of what the run would produce. */
-export function deriveRunId(seedsFile: string, seedFingerprint: string, methodHash: string): string {
-  const stem = runIdStem(seedsFile);
-  const hash = createHash('sha256').update(`${seedFingerprint}:${methodHash}`).digest('hex').slice(0, 8);
-  return `${stem}-${hash}`;
 }
 
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
@@ -128,7 +114,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   // Before the run's folder exists: a client that cannot be built (a bad URL, credentials and a key) leaves nothing.
   const client = options.client ?? modelClientFor(endpoint, config);
   const resumed = existsSync(path.join(dir, 'run.json'));
-  if (!resumed && options.runId === undefined) noticeEarlierRuns(options, manifest);
+  if (!resumed && options.runId === undefined) noticeEarlierRuns(options.runsDir, manifest, options.onNotice);
   const store = resumed ? RunStore.open(dir) : RunStore.create(dir, manifest);
   try {
     if (resumed) checkSameRun(store.manifest, manifest);
@@ -180,71 +166,6 @@ export function modelClientFor(endpoint: Endpoint, config: RunConfig): ModelClie
   });
 }
 
-/** undefined when the subset is the whole file, so that such a run is the same as one without a subset. */
-function normalSubset(subset: SeedSubset | undefined): SeedSubset | undefined {
-  if (subset?.limit !== undefined && !(Number.isInteger(subset.limit) && subset.limit >= 1)) {
-    throw new SvdError('bad_config', `the seed limit must be a whole number from 1, got ${subset.limit}`);
-  }
-  const normal: SeedSubset = {};
-  if (subset?.limit !== undefined) normal.limit = subset.limit;
-  if (subset?.labeledOnly) normal.labeledOnly = true;
-  return Object.keys(normal).length > 0 ? normal : undefined;
-}
-
-function inSubset(seed: Seed, subset: SeedSubset | undefined): boolean {
-  return !subset?.labeledOnly || seed.gold !== undefined;
-}
-
-async function countSubset(seedOptions: SeedReadOptions, subset: SeedSubset): Promise<number> {
-  let count = 0;
-  for await (const record of readSeeds(seedOptions)) {
-    if (record.kind === 'seed' && inSubset(record.seed, subset)) count++;
-    if (subset.limit !== undefined && count >= subset.limit) break;
-  }
-  return count;
-}
-
-function checkSameRun(existing: RunManifest, wanted: RunManifest): void {
-  const changes: string[] = [];
-  if (existing.seedFile.fingerprint !== wanted.seedFile.fingerprint) {
-    changes.push(`the seed file ${wanted.seedFile.path} changed since the run started (it was ${existing.seedFile.path})`);
-  }
-  if (JSON.stringify(existing.subset ?? {}) !== JSON.stringify(wanted.subset ?? {})) {
-    const describe = (subset: SeedSubset | undefined) =>
-      subset ? `${subset.limit !== undefined ? `the first ${subset.limit} ` : 'all '}${subset.labeledOnly ? 'labeled ' : ''}seeds` : 'every seed';
-    changes.push(`the run covers ${describe(existing.subset)}, not ${describe(wanted.subset)}`);
-  }
-  if (existing.methodFingerprint !== wanted.methodFingerprint) {
-    const what: string[] = [];
-    if (existing.model.model !== wanted.model.model) what.push(`model ${existing.model.model} -> ${wanted.model.model}`);
-    for (const key of ['candidates', 'votes', 'selection'] as const) {
-      if (existing.config[key] !== wanted.config[key]) what.push(`${key} ${existing.config[key]} -> ${wanted.config[key]}`);
-    }
-    for (const key of ['generation', 'judge'] as const) {
-      if (JSON.stringify(existing.config[key]) !== JSON.stringify(wanted.config[key])) what.push(`${key} sampling`);
-    }
-    if (what.length === 0) what.push('prompt templates');
-    changes.push(`the method's parameters changed (${what.join(', ')})`);
-  }
-  if (changes.length > 0) {
-    throw new SvdError(
-      'run_mismatch',
-      `run ${existing.id}: ${changes.join('; ')}. Its records would mix two different runs: start a new run ` +
-        `(omit --run, or give a new id) or restore the original seed file and settings to resume it.`,
-    );
-  }
-}
-
-function noticeEarlierRuns(options: RunOptions, manifest: RunManifest): void {
-  if (!options.onNotice || !existsSync(options.runsDir)) return;
-  const earlier = listRuns(options.runsDir).filter((run) => run.manifest.seedFile.path === manifest.seedFile.path);
-  if (earlier.length === 0) return;
-  const last = earlier[earlier.length - 1]!;
-  const why =
-    last.manifest.seedFile.fingerprint !== manifest.seedFile.fingerprint ? 'the seed file changed' : 'the settings differ';
-  options.onNotice(`starting a new run: ${why} since run ${last.id}, which is left as it was`);
-}
-
 class PipelineRun {
   private readonly sampler: Sampler;
   private readonly controller = new AbortController();
@@ -258,11 +179,7 @@ class PipelineRun {
   private failed = 0;
   private lastFailure: ModelCallError | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
-  /** Answer checks in flight; a run ends only once they are recorded (or, when it stops, cancelled). */
-  private readonly checks = new Map<string, Promise<void>>();
-  /** Whether the user was told that coding candidates go unchecked for want of a sandbox (said once a run). */
-  private toldUnsandboxed = false;
-  private readonly checkController = new AbortController();
+  private readonly audit: RunAudit;
 
   constructor(
     private readonly store: RunStore,
@@ -276,6 +193,7 @@ class PipelineRun {
     private readonly options: RunOptions,
   ) {
     this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
+    this.audit = new RunAudit(store, config, options.checker, options.onNotice);
     // Every request in flight listens on this signal; thousands at once are expected, not a leak.
     setMaxListeners(0, this.controller.signal);
   }
@@ -312,7 +230,7 @@ class PipelineRun {
     const external = this.options.signal;
     const onAbort = () => {
       this.controller.abort();
-      this.checkController.abort();
+      this.audit.cancel();
     };
     if (external?.aborted) throw new SvdError('aborted', 'the run was stopped before it started');
     external?.addEventListener('abort', onAbort, { once: true });
@@ -347,13 +265,13 @@ class PipelineRun {
       } finally {
         await seeds.return(undefined);
       }
-      if (fatal === undefined && !this.controller.signal.aborted) await this.settleChecks();
+      if (fatal === undefined && !this.controller.signal.aborted) await this.audit.settle();
       if (fatal !== undefined) throw fatal;
       if (external?.aborted) throw new SvdError('aborted', 'the run was stopped; run it again to resume');
     } finally {
       // Stopped or failed: checks still running are cancelled and asked again when the run resumes.
-      this.checkController.abort();
-      await this.settleChecks();
+      this.audit.cancel();
+      await this.audit.settle();
       external?.removeEventListener('abort', onAbort);
       clearInterval(this.progressTimer);
       this.reportProgress();
@@ -384,7 +302,7 @@ class PipelineRun {
     if (done?.type === 'outcome') {
       this.seedsDone++;
       this.accepted += done.acceptedCandidateIds.length;
-      this.auditRecorded(seed);
+      this.audit.recorded(seed);
       return;
     }
     this.attempted++;
@@ -392,7 +310,7 @@ class PipelineRun {
       const seedEvent = this.recordSeed(seed);
       const candidates = await this.generate(seedEvent);
       // Not awaited: the cascade's requests go out while the answers are checked.
-      this.audit(seed, candidates);
+      this.audit.start(seed, candidates);
       const valid = candidates.filter((candidate) => candidate.valid);
       let acceptedIds: string[] = [];
       if (this.config.selection === 'first_valid') {
@@ -429,69 +347,6 @@ class PipelineRun {
       }
       throw error;
     }
-  }
-
-  private auditing(seed: Seed): seed is Seed & { gold: NonNullable<Seed['gold']> } {
-    return this.options.checker !== undefined && this.config.audit !== 'off' && seed.gold !== undefined;
-  }
-
-  /** A finished seed's valid candidates that have no truth yet (an earlier session stopped before checking them). */
-  private auditRecorded(seed: Seed): void {
-    if (!this.auditing(seed)) return;
-    const unchecked: CandidateEvent[] = [];
-    for (let index = 0; index < this.config.candidates; index++) {
-      const candidateId = candidateIdOf(seed.id, index);
-      if (this.store.has(eventIds.truth(candidateId)) || this.checks.has(candidateId)) continue;
-      const event = this.store.get(eventIds.candidate(candidateId));
-      if (event?.type === 'candidate') unchecked.push(event);
-    }
-    this.audit(seed, unchecked);
-  }
-
-  /** Starts a check of each valid candidate that has no truth yet; the run waits for them before it finishes. */
-  private audit(seed: Seed, candidates: readonly CandidateEvent[]): void {
-    if (!this.auditing(seed)) return;
-    const checker = this.options.checker!;
-    const signal = this.checkController.signal;
-    for (const candidate of candidates) {
-      const { candidateId } = candidate;
-      const id = eventIds.truth(candidateId);
-      if (!candidate.valid || signal.aborted || this.checks.has(candidateId) || this.store.has(id)) continue;
-      const check = (async () => {
-        try {
-          const result = await checker.check(seed.domain, candidate.text, seed.gold, { question: seed.question, signal });
-          // Undefined: the gold has nothing to check this domain against.
-          if (!result || signal.aborted) return;
-          const unchecked = result.outcome === 'unchecked';
-          if (unchecked && !this.toldUnsandboxed) {
-            this.toldUnsandboxed = true;
-            this.options.onNotice?.(`audit: coding candidates are not run: ${result.detail}`);
-          }
-          this.store.append({
-            // Under its own id, so that a resume where a sandbox exists still checks the candidate.
-            id: unchecked ? eventIds.uncheckedTruth(candidateId) : id,
-            type: 'truth',
-            seedId: seed.id,
-            candidateId,
-            outcome: result.outcome,
-            correct: result.correct,
-            extracted: result.extracted,
-            detail: capText(result.detail),
-            output: result.output === undefined ? undefined : capText(result.output),
-            durationMs: Math.max(0, result.durationMs),
-          });
-        } catch (error) {
-          if (!signal.aborted) this.options.onNotice?.(`audit: could not check candidate ${candidateId}: ${describeError(error)}`);
-        } finally {
-          this.checks.delete(candidateId);
-        }
-      })();
-      this.checks.set(candidateId, check);
-    }
-  }
-
-  private async settleChecks(): Promise<void> {
-    while (this.checks.size > 0) await Promise.all([...this.checks.values()]);
   }
 
   private recordSeed(seed: Seed): SeedEvent {
@@ -629,10 +484,6 @@ class PipelineRun {
     });
     return (event ?? this.store.get(id)) as VoteEvent;
   }
-}
-
-function capText(text: string): string {
-  return text.length > TRUTH_OUTPUT_LIMIT ? `${text.slice(0, TRUTH_OUTPUT_LIMIT)}\n[cut: ${text.length} characters]` : text;
 }
 
 /** What a candidate or vote event records of the sample behind it. */
