@@ -1,5 +1,6 @@
-// The only module that talks to a model server (through openaiClient.ts). It owns retries (the openai client's own are off so that a retry
-// wait never holds a concurrency slot), the concurrency bound, timeouts, cancellation and usage counting.
+// The only module that talks to a model server (its client comes from openaiClient.ts). It owns retries (the openai
+// client's own are off so that a retry wait never holds a concurrency slot), the concurrency bound, timeouts,
+// cancellation and usage counting.
 import { z } from 'zod';
 import { Slots, abortableSleep } from '../base/abort';
 import { SvdError, type ErrorCode } from '../base/errors';
