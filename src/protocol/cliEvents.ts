@@ -56,7 +56,7 @@ export const EngineEvent = z.strictObject({
 });
 export type EngineEvent = z.infer<typeof EngineEvent>;
 
-/** A run's progress (a sweep's: its current cell's), every half second and after every seed. */
+/** A run's progress, every half second and after every seed. */
 export const RunProgressEvent = z.strictObject({
   type: z.literal('progress'),
   seedsTotal: count,
@@ -157,6 +157,13 @@ export const CellEvent = z.strictObject({
 });
 export type CellEvent = z.infer<typeof CellEvent>;
 
+/** The progress of the cell's run, as a run's, with the cell's name. */
+export const SweepProgressEvent = RunProgressEvent.extend({
+  /** `n4v3`. */
+  cell: z.string(),
+});
+export type SweepProgressEvent = z.infer<typeof SweepProgressEvent>;
+
 /**
  * The sweep ended, finished or stopped. Carries what `svd sweep --json` prints, the same object as the sweep's
  * sweep.json (core's experiments/sweep.ts owns its shape); the fields readers rely on are pinned here.
@@ -176,7 +183,7 @@ export const SweepStreamEvent = z.discriminatedUnion('type', [
   ProblemEvent,
   SweepStartEvent,
   CellEvent,
-  RunProgressEvent,
+  SweepProgressEvent,
   NoticeEvent,
   SweepResultEvent,
   ErrorEvent,
