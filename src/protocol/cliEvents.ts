@@ -3,10 +3,11 @@
 // these schemas (src/vscode/platform/cliProcess.ts). Pure: no node and no vscode imports.
 //
 // Order of a stream: `download` lines while the embedded engine's default model downloads, then `engine` once it
-// serves (run and sweep without --base-url); `problem` for each seed row skipped; `start`; then, as the work goes,
-// `progress` and `notice` (and a `cell` as each cell of a sweep begins). The last line is `result` when the command
-// ended on its own or was stopped (a stopped run or sweep says so in its state), and `error` when it failed: that
-// event, not the text on stderr, is how a reader learns why. Human-readable lines stay on stderr, for people.
+// serves (run and sweep without --base-url); `problem` for each seed row skipped; `start` (run, sweep); then, as the
+// work goes, `progress` (and a `cell` as each cell of a sweep begins). `notice` may come at any point. The last line
+// is `result` when the command ended on its own or was stopped (a stopped run or sweep says so in its state; a
+// stopped evaluation ends with an `aborted` error), and `error` when it failed, from a bad flag on: that event, not
+// the text on stderr, is how a reader learns why. The lines for people stay on stderr.
 import * as z from 'zod';
 import { EXIT_CODES, type ErrorCode } from '../core/base/errors';
 
