@@ -4,14 +4,26 @@ import path from 'node:path';
 import { createAnswerChecker } from '../core/check/index';
 import type { RunConfigInput } from '../core/base/config';
 import { SvdError } from '../core/base/errors';
+import { apiKeyFromEnv } from '../core/base/redact';
 import { EVAL_RESULT, runEvaluation, type EvalResult, type Pass } from '../core/experiments/evaluate';
 import { count, ratio } from '../core/record/status';
 import { DOMAINS } from '../core/base/types';
-import { methodConfig, type MethodFlags, type SweepDeps } from './sweep';
-import { eventStream, type Io } from './io';
+import type { EvalStreamEvent } from '../protocol/cliEvents';
+import { eventStream } from './events';
+import type { Io } from './io';
+import {
+  collect,
+  integer,
+  methodConfig,
+  requestOptions,
+  runsDirOf,
+  seedReadingOptions,
+  withStopSignal,
+  type MethodFlags,
+  type RegisterCommand,
+} from './options';
 
-
-export interface EvalFlags extends MethodFlags {
+interface EvalFlags extends MethodFlags {
   baseUrl: string[];
   model: string[];
   samples?: number;
@@ -19,23 +31,36 @@ export interface EvalFlags extends MethodFlags {
   candidates?: number;
   votes?: number;
   limit?: number;
+  runsDir?: string;
   json?: boolean;
   /** JSON lines on stdout as it goes (progress, problem, notice, result), for tools. */
   events?: boolean;
 }
 
-export interface EvalDeps {
-  runsDir: string;
-  readConfigFile: SweepDeps['readConfigFile'];
-  apiKey: string | undefined;
-}
+export const registerEvalCommand: RegisterCommand = (program, io, setCode) => {
+  program
+    .command('eval')
+    .description('pass@1 of one or more models on a labeled seed file; --ttc adds the test-time baseline (n candidates and the cascade per question)')
+    .argument('<seeds>', 'seed file whose rows carry gold (answer or tests); rows without are skipped')
+    .requiredOption('--base-url <url>', 'OpenAI-compatible server; once, or once per --model', collect)
+    .requiredOption('--model <name>', 'model to evaluate; repeat it to compare models side by side', collect)
+    .option('--samples <k>', 'samples per question; pass@1 is their mean (default 1)', integer('--samples'))
+    .option('--ttc', 'also the test-time baseline: n candidates, the same cascade, the first that passes answers')
+    .option('--candidates <n>', 'test-time baseline: candidates per question (default 4)', integer('--candidates'))
+    .option('--votes <v>', 'test-time baseline: judge votes per stage (default 3)', integer('--votes'))
+    .option('--limit <n>', 'only the first N labeled questions', integer('--limit'))
+    .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
+    .option('--config <file>', "a JSON file of the method's parameters (generation sampling, judge sampling, ...)")
+    .include(seedReadingOptions)
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); evaluations go beside it, in evals/')
+    .include(requestOptions)
+    .option('--json', 'machine-readable output')
+    .option('--events', 'JSON lines on stdout as it goes (progress, problem, notice, result), for tools')
+    .action(async (seeds: string, flags: EvalFlags) => setCode(await withStopSignal((signal) => commandEval(seeds, flags, io, signal))));
+};
 
-/** Commander's collector for options given more than once. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps: EvalDeps, signal: AbortSignal): Promise<number> {
+async function commandEval(seeds: string, flags: EvalFlags, io: Io, signal: AbortSignal): Promise<number> {
+  const apiKey = apiKeyFromEnv();
   const models = flags.model ?? [];
   const urls = flags.baseUrl ?? [];
   if (models.length === 0) throw new SvdError('bad_config', '--model: required, once per model to evaluate');
@@ -45,16 +70,16 @@ export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps:
   const extra: RunConfigInput = {};
   if (flags.candidates !== undefined) extra.candidates = flags.candidates;
   if (flags.votes !== undefined) extra.votes = flags.votes;
-  const config = methodConfig(flags, deps.readConfigFile, extra);
-  const events = eventStream(io, flags.events);
+  const config = methodConfig(flags, extra);
+  const events = eventStream<EvalStreamEvent>(io, flags.events);
   const quiet = flags.json || flags.events;
   const checker = createAnswerChecker();
   try {
     const result = await runEvaluation({
       seedsFile: seeds,
       seedOptions: { domain: flags.domain, questionField: flags.questionField },
-      runsDir: deps.runsDir,
-      models: models.map((model, i) => ({ baseURL: urls[urls.length === 1 ? 0 : i]!, model, apiKey: deps.apiKey, engine: 'server' as const })),
+      runsDir: runsDirOf(flags),
+      models: models.map((model, i) => ({ baseURL: urls[urls.length === 1 ? 0 : i]!, model, apiKey, engine: 'server' as const })),
       samples: flags.samples,
       limit: flags.limit,
       ttc: flags.ttc,
@@ -71,7 +96,7 @@ export async function commandEval(seeds: string, flags: EvalFlags, io: Io, deps:
       },
     });
     if (io.isTTY && !quiet) process.stderr.write('\r\x1b[2K');
-    if (flags.events) io.out(JSON.stringify({ type: 'result', ...result }));
+    if (flags.events) events.emit({ type: 'result', ...result });
     else if (flags.json) io.out(JSON.stringify(result));
     else {
       io.out(formatEvaluation(result));

@@ -1,96 +1,79 @@
 // `svd sweep SEEDS --candidates 1,4,8 --votes 1,3,5`: the method once per budget of the grid on the same seeds, a
 // table of what each budget buys (accepted answers, and with gold the judges' precision and recall) and costs.
 import path from 'node:path';
+import { Option } from 'commander';
 import { createAnswerChecker } from '../core/check/index';
-import { parseRunConfig, type RunConfig, type RunConfigInput } from '../core/base/config';
-import { EXIT_CODES, SvdError } from '../core/base/errors';
-import type { Endpoint } from '../core/method/pipeline';
+import { EXIT_CODES } from '../core/base/errors';
 import { count, ratio } from '../core/record/status';
 import { SWEEP_CSV, SWEEP_JSON, runSweep, type SweepResult } from '../core/experiments/sweep';
-import type { Domain } from '../core/base/types';
+import type { SweepStreamEvent } from '../protocol/cliEvents';
+import { resolveEndpoint, type EndpointFlags } from './endpoint';
+import { eventStream } from './events';
+import type { Io } from './io';
+import {
+  embeddedEngineOptions,
+  integer,
+  integerList,
+  methodConfig,
+  requestOptions,
+  runsDirOf,
+  seedReadingOptions,
+  withStopSignal,
+  type MethodFlags,
+  type RegisterCommand,
+} from './options';
 import { ProgressLine } from './progress';
-import { eventStream, type Io } from './io';
 
-
-/** The flags `svd run`, `svd sweep` and `svd eval` share for the method's parameters. */
-export interface MethodFlags {
-  concurrency?: number;
-  selection?: 'first_valid' | 'keep_all';
-  prompts?: string;
-  config?: string;
-  timeout?: number;
-  retries?: number;
-  batch: boolean;
-  domain?: Domain;
-  questionField?: string;
-}
-
-export interface SweepFlags extends MethodFlags {
+interface SweepFlags extends MethodFlags, EndpointFlags {
   candidates: number[];
   votes: number[];
   limit?: number;
   out?: string;
+  runsDir?: string;
   json?: boolean;
   /** JSON lines on stdout as the sweep goes (start, cell, progress, problem, notice, result), for tools. */
   events?: boolean;
 }
 
-/** What the sweep needs from the CLI around it. */
-export interface SweepDeps {
-  runsDir: string;
-  /** `--config FILE`, read and checked. */
-  readConfigFile(file: string | undefined): RunConfigInput;
-  /** The server of --base-url, or the embedded engine started for the sweep. */
-  resolveEndpoint(onEngineDeath: () => void): Promise<{ endpoint: Endpoint; failure(): Error | undefined; dispose(): Promise<void> }>;
-}
+export const registerSweepCommand: RegisterCommand = (program, io, setCode) => {
+  program
+    .command('sweep')
+    .description("run the method once per budget of a grid (n candidates x v votes) on the same seeds; with gold, the judges' precision and recall")
+    .argument('<seeds>', 'seed file')
+    .requiredOption('--candidates <list>', 'values of n, e.g. 1,4,8', integerList('--candidates'))
+    .requiredOption('--votes <list>', 'values of v, e.g. 1,3,5', integerList('--votes'))
+    .option('--base-url <url>', 'OpenAI-compatible server (default: the embedded engine)')
+    .option('--model <name>', 'model name on the server')
+    .include(embeddedEngineOptions)
+    .option('--limit <n>', 'only the first N seeds', integer('--limit'))
+    .option('--out <dir>', "also write sweep.json and sweep.csv here (they are always in the sweep's folder)")
+    .option('--concurrency <c>', 'model requests in flight (default 8)', integer('--concurrency'))
+    .option('--config <file>', "a JSON file of the method's other parameters")
+    .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
+    .include(seedReadingOptions)
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); the sweep is a folder of runs there')
+    .include(requestOptions)
+    .option('--json', 'machine-readable output')
+    .option('--events', 'JSON lines on stdout as the sweep goes (start, cell, progress, problem, notice, result), for tools')
+    .action(async (seeds: string, flags: SweepFlags) => setCode(await withStopSignal((signal) => commandSweep(seeds, flags, io, signal))));
+};
 
-/** `1,4,8` -> [1, 4, 8]. */
-export function integerList(flag: string) {
-  return (value: string): number[] => {
-    const items = value.split(',').map((item) => item.trim());
-    if (items.length === 0 || items.some((item) => !/^\d+$/.test(item) || Number(item) < 1)) {
-      throw new SvdError('bad_config', `${flag}: expected whole numbers from 1 separated by commas, e.g. 1,4,8; got "${value}"`);
-    }
-    return items.map(Number);
-  };
-}
-
-/**
- * The method's parameters, each layer over the one before: `preset` (e.g. --paper), `--config FILE`, `extra` (the
- * command's own flags), then the flags every command shares.
- */
-export function methodConfig(
-  flags: MethodFlags,
-  readConfigFile: SweepDeps['readConfigFile'],
-  extra: RunConfigInput = {},
-  preset: RunConfigInput = {},
-): RunConfig {
-  const input: RunConfigInput = { ...preset, ...readConfigFile(flags.config), ...extra };
-  if (flags.concurrency !== undefined) input.concurrency = flags.concurrency;
-  if (flags.selection !== undefined) input.selection = flags.selection;
-  if (flags.prompts !== undefined) input.promptsDir = path.resolve(flags.prompts);
-  if (flags.timeout !== undefined) input.requestTimeoutMs = flags.timeout * 1000;
-  if (flags.retries !== undefined) input.maxRetries = flags.retries;
-  input.batchSamples = flags.batch;
-  return parseRunConfig(input, 'options');
-}
-
-export async function commandSweep(seeds: string, flags: SweepFlags, io: Io, deps: SweepDeps, signal: AbortSignal): Promise<number> {
-  const config = methodConfig(flags, deps.readConfigFile);
+async function commandSweep(seeds: string, flags: SweepFlags, io: Io, signal: AbortSignal): Promise<number> {
+  const config = methodConfig(flags);
   const controller = new AbortController();
   const stop = () => controller.abort();
   signal.addEventListener('abort', stop, { once: true });
-  const endpoint = await deps.resolveEndpoint(stop);
-  const checker = createAnswerChecker();
-  const events = eventStream(io, flags.events);
+  const events = eventStream<SweepStreamEvent>(io, flags.events);
   const { emit } = events;
   const quiet = flags.json || flags.events;
+  const endpoint = await resolveEndpoint(flags, io, { quiet, events, onEngineDeath: stop });
+  const checker = createAnswerChecker();
   const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
   try {
     const result = await runSweep({
       seedsFile: seeds,
       seedOptions: { domain: flags.domain, questionField: flags.questionField },
-      runsDir: deps.runsDir,
+      runsDir: runsDirOf(flags),
       candidates: flags.candidates,
       votes: flags.votes,
       limit: flags.limit,
@@ -121,7 +104,7 @@ export async function commandSweep(seeds: string, flags: SweepFlags, io: Io, dep
     progress.done();
     const failure = endpoint.failure();
     if (failure) throw failure;
-    if (flags.events) io.out(JSON.stringify({ type: 'result', ...result }));
+    if (flags.events) emit({ type: 'result', ...result });
     else if (flags.json) io.out(JSON.stringify(result));
     else {
       io.out(formatSweep(result));

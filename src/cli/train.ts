@@ -2,19 +2,19 @@
 // trainer (an OpenAI-compatible fine-tuning API, TRL, LLaMA-Factory or the user's own command). Never a trainer of
 // its own.
 import path from 'node:path';
+import { Option } from 'commander';
 import { SvdError, describeError } from '../core/base/errors';
 import { expandTemplate, launchTrainer } from '../core/training/launcher';
-import { withoutCredentials } from '../core/base/redact';
-import { RunStore } from '../core/record/store';
+import { apiKeyFromEnv, withoutCredentials } from '../core/base/redact';
+import { RunStore, resolveRunDir } from '../core/record/store';
 import { exportTrainingData, TRAINERS, type Trainer } from '../core/training/record';
 import { followApiJob, startApiJob } from '../core/training/apiJob';
 import { LocalTrainingLog } from '../core/training/localTraining';
 import { pythonPreflight, writeTrainerFiles, type LocalTrainer } from '../core/training/trainers';
 import type { Io as FullIo } from './io';
+import { fraction, integer, runsDirOf, withStopSignal, type RegisterCommand } from './options';
 
-export { TRAINERS, type Trainer };
-
-export interface TrainFlags {
+interface TrainFlags {
   trainer: Trainer;
   baseModel?: string;
   baseUrl?: string;
@@ -27,11 +27,35 @@ export interface TrainFlags {
   python?: string;
   command?: string;
   valFraction?: number;
+  runsDir?: string;
 }
 
 type Io = Pick<FullIo, 'out' | 'err'>;
 
-export async function commandTrain(runDir: string, flags: TrainFlags, io: Io, apiKey: string | undefined, signal: AbortSignal): Promise<number> {
+export const registerTrainCommand: RegisterCommand = (program, io, setCode) => {
+  program
+    .command('train')
+    .description("train on a run's accepted answers with an existing trainer: an OpenAI-compatible fine-tuning API, TRL, LLaMA-Factory or your own command")
+    .argument('<run>', 'run id or folder')
+    .addOption(new Option('--trainer <trainer>', 'openai | trl | llamafactory | custom').choices([...TRAINERS]).makeOptionMandatory())
+    .option('--base-model <name>', "the model to train (default: the run's model)")
+    .option('--base-url <url>', 'openai: the fine-tuning server (default https://api.openai.com/v1)')
+    .option('--dry-run', "write the trainer's files into the run's folder and print them, without launching")
+    .option('--epochs <n>', 'openai: epochs', integer('--epochs'))
+    .option('--lr-multiplier <x>', 'openai: learning-rate multiplier', fraction('--lr-multiplier'))
+    .option('--batch-size <n>', 'openai: batch size', integer('--batch-size'))
+    .option('--lora', 'trl / llamafactory: train a LoRA adapter (rank 16, all linear layers, ten times the learning rate) instead of the full model')
+    .option('--processes <n>', 'trl / llamafactory: GPUs (accelerate / torchrun processes)', integer('--processes'))
+    .option('--python <path>', 'trl / llamafactory: the Python interpreter (default python3)')
+    .option('--command <json>', 'custom: the command as a JSON array; {data} {base_model} {output} {validation} are filled in')
+    .option('--val-fraction <f>', 'share of seeds held out for validation', fraction('--val-fraction'))
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .action(async (run: string, flags: TrainFlags) => {
+      setCode(await withStopSignal((signal) => commandTrain(resolveRunDir(run, runsDirOf(flags)), flags, io, apiKeyFromEnv(), signal)));
+    });
+};
+
+async function commandTrain(runDir: string, flags: TrainFlags, io: Io, apiKey: string | undefined, signal: AbortSignal): Promise<number> {
   const store = RunStore.open(runDir, { readOnly: true });
   const manifest = store.manifest;
   store.close();

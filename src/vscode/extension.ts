@@ -260,7 +260,7 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     } else if (outcome.state === 'stopped') {
       void vscode.window.showInformationMessage(`SVD: run ${outcome.runId ?? ''} stopped; resume it from the Runs view.`);
     } else if (outcome.error) {
-      reportError(new SvdError(outcome.error.code as SvdError['code'], outcome.error.message));
+      reportError(new SvdError(outcome.error.code, outcome.error.message));
     }
   };
 

@@ -12,6 +12,7 @@ import type { RunEvent } from '../../src/core/record/events';
 import { PromptSet } from '../../src/core/method/prompts';
 import { readSeeds } from '../../src/core/method/seeds';
 import { parseVerdict } from '../../src/core/method/verdict';
+import { RunStreamEvent } from '../../src/protocol/cliEvents';
 import { writeTinyGguf } from '../fixtures/tiny-gguf';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -125,7 +126,7 @@ describe('the method on the embedded engine (tiny random-weight model)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svd-embedded-'));
     copyFileSync(SEEDS, path.join(dir, 'seeds.jsonl'));
     let killed = false;
-    const first = await svd(['run', 'seeds.jsonl', ...engineArgs(), '--run', 'crash'], dir, (stderr) => {
+    const first = await svd(['run', 'seeds.jsonl', ...engineArgs(), '--run', 'crash', '--events'], dir, (stderr) => {
       const pid = /embedded engine ready: .*pid (\d+)/.exec(stderr)?.[1];
       if (pid && !killed) {
         killed = true;
@@ -136,6 +137,12 @@ describe('the method on the embedded engine (tiny random-weight model)', () => {
     assert.ok(killed);
     assert.equal(first.code, EXIT_CODES.engine, first.stderr);
     assert.match(first.stderr, /embedded engine stopped unexpectedly/);
+    // The stream says the same, in events of its schema: the engine that served, then the error that ended it.
+    const stream = first.stdout.split('\n').filter(Boolean).map((line) => RunStreamEvent.parse(JSON.parse(line)));
+    const engine = stream.find((e) => e.type === 'engine');
+    assert.ok(engine?.type === 'engine' && engine.pid > 0, first.stdout);
+    const last = stream.at(-1);
+    assert.ok(last?.type === 'error' && last.code === 'engine' && last.exitCode === EXIT_CODES.engine, first.stdout);
     const second = await svd(['run', 'seeds.jsonl', ...engineArgs(), '--run', 'crash', '--json'], dir);
     assert.equal(second.code, 0, second.stderr);
     const recorded = events(path.join(dir, '.svd/runs/crash'));

@@ -4,13 +4,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { z } from 'zod';
+import type { ZodType } from 'zod';
 import { SvdError } from '../../core/base/errors';
 import { EVAL_RESULT, EvalResultSchema, defaultEvalsDir, readEvaluation, type EvalResult } from '../../core/experiments/evaluate';
 import { SWEEP_JSON, readSweep, type SweepResult } from '../../core/experiments/sweep';
 import { displayStatus } from '../../core/training/record';
 import { evaluationHtml, evaluationTitle, sweepHtml, sweepTitle } from './views';
-import { CliProcess, endpointArgs, type CliOutcome } from '../platform/cliProcess';
+import { CliProcess, endpointArgs, type CliHandlers, type CliOutcome } from '../platform/cliProcess';
+import { EvalStreamEvent, SweepStreamEvent, type CellEvent, type CliStreamEvent } from '../../protocol/cliEvents';
 import { isSeedFile } from '../seeds/codelens';
 import { parseBudgetList, type ExperimentCatalog, type ExperimentEntry, type ExperimentKind } from '../../core/experiments/catalog';
 import { Disposable } from '../platform/lifecycle';
@@ -57,7 +58,7 @@ export function registerExperiments(deps: ExperimentsDeps): vscode.Disposable {
 
 class Experiments extends Disposable {
   private readonly panels = new Map<string, ExperimentPanel>();
-  private readonly processes = new Set<CliProcess>();
+  private readonly processes = new Set<CliProcess<CliStreamEvent>>();
   private evalsWatcher: vscode.Disposable | undefined;
   private watchedEvals: string | undefined;
 
@@ -113,9 +114,9 @@ class Experiments extends Disposable {
     const cells = candidates.length * votes.length;
     this.deps.log.info(`sweep of ${name}: n ${candidates.join(',')} x v ${votes.join(',')}${limit ? `, first ${limit} seeds` : ''} on ${describeEndpoint(s)}`);
     let dir: string | undefined;
-    const outcome = await this.withCli(`SVD: sweep ${name}`, s, args, s.baseUrl, (progress) => {
+    const outcome = await this.withCli(`SVD: sweep ${name}`, s, args, s.baseUrl, SweepStreamEvent, (progress) => {
       // The bar moves by cells, and within a cell by its seeds; the message names the cell.
-      let cell: Extract<SweepEvent, { type: 'cell' }> = { type: 'cell', name: '', index: 0, total: cells, done: false };
+      let cell: CellEvent = { type: 'cell', name: '', index: 0, total: cells, runId: '', done: false };
       let shown = 0;
       const advance = (fraction: number) => {
         const at = (100 * Math.min(1, fraction)) / cells;
@@ -123,13 +124,8 @@ class Experiments extends Disposable {
         shown = Math.max(shown, at);
       };
       return {
-        onStdout: (line) => {
-          const event = parseEventLine(line, SweepEventSchema);
-          if (!event) {
-            // Other JSON lines (problems and notes come on stderr too, the result is read from sweep.json).
-            if (!line.startsWith('{')) this.deps.log.info(line);
-            return;
-          }
+        // Problems and notes come on stderr too, which is logged; the result is read from sweep.json.
+        onEvent: (event) => {
           if (event.type === 'start') {
             dir = event.dir;
             progress.report({ message: `${cells} cells` });
@@ -146,6 +142,7 @@ class Experiments extends Disposable {
             progress.report({ message: `downloading the default model: ${mb(event.received)}${event.total ? ` of ${mb(event.total)}` : ''}` });
           }
         },
+        onBadLine: (line, reason) => logBadLine(this.deps.log, 'sweep', line, reason),
         onStderr: (line) => logStderr(this.deps.log, line),
       };
     });
@@ -239,13 +236,15 @@ class Experiments extends Disposable {
     this.deps.log.info(`evaluation on ${name}: ${models.join(' and ')}, ${samples} sample(s) per question${ttc ? ', with the test-time cascade' : ''}`);
     // One key travels with the process: the endpoint's, else that of the second model's server.
     const keyUrl = (await this.deps.apiKeyFor(urls[0])) !== undefined ? urls[0] : urls[1];
-    const outcome = await this.withCli(`SVD: evaluate on ${name}`, s, args, keyUrl, (progress) => {
+    const outcome = await this.withCli(`SVD: evaluate on ${name}`, s, args, keyUrl, EvalStreamEvent, (progress) => {
       progress.report({ message: `${models!.join(' and ')}${ttc ? ', then the test-time cascade' : ''}` });
       return {
-        onStdout: (line) => {
-          const event = parseEventLine(line, EvalProgressSchema);
-          if (event) progress.report({ message: `${event.model}: ${event.phase === 'ttc' ? 'test-time cascade' : 'sampling'} ${event.done}/${event.total}` });
+        onEvent: (event) => {
+          if (event.type === 'progress') {
+            progress.report({ message: `${event.model}: ${event.phase === 'ttc' ? 'test-time cascade' : 'sampling'} ${event.done}/${event.total}` });
+          }
         },
+        onBadLine: (line, reason) => logBadLine(this.deps.log, 'eval', line, reason),
         onStderr: (line) => logStderr(this.deps.log, line),
       };
     });
@@ -254,7 +253,7 @@ class Experiments extends Disposable {
       void vscode.window.showInformationMessage('SVD: the evaluation stopped; run it again (samples already drawn come from the cache).');
       return undefined;
     }
-    const result = parseEvalOutput(outcome.stdout);
+    const result = evaluationOf(outcome.result);
     this.deps.tree.refresh();
     this.open('eval', path.join(result.dir, EVAL_RESULT));
     return result;
@@ -276,13 +275,14 @@ class Experiments extends Disposable {
   // ---- the CLI in a child process ----------------------------------------------------------------------------------
 
   /** Runs `svd <args>` under a cancellable notification; cancelling stops it cleanly. */
-  private withCli(
+  private withCli<E extends CliStreamEvent>(
     title: string,
     s: ExtensionSettings,
     args: string[],
     keyUrl: string | undefined,
-    handlers: (progress: vscode.Progress<{ message?: string; increment?: number }>) => ConstructorParameters<typeof CliProcess>[1],
-  ): Thenable<CliOutcome> {
+    stream: ZodType<E>,
+    handlers: (progress: vscode.Progress<{ message?: string; increment?: number }>) => CliHandlers<E>,
+  ): Thenable<CliOutcome<E>> {
     const { context } = this.deps;
     const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? path.dirname(s.runsDir);
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
@@ -297,6 +297,7 @@ class Experiments extends Disposable {
           modelsDir: path.join(context.globalStorageUri.fsPath, 'models'),
           cwd: root,
         },
+        stream,
         handlers(progress),
       );
       this.processes.add(child);
@@ -487,18 +488,15 @@ function fileOfArg(kind: ExperimentKind, arg: unknown): string | undefined {
   return path.basename(text) === name ? text : path.join(text, name);
 }
 
-/** `svd eval --json` prints the result as its last line. */
-function parseEvalOutput(stdout: readonly string[]): EvalResult {
-  const last = [...stdout].reverse().find((line) => line.trim().startsWith('{'));
-  let json: unknown;
-  try {
-    json = last === undefined ? undefined : JSON.parse(last);
-  } catch {
-    json = undefined;
-  }
-  const parsed = EvalResultSchema.safeParse(json);
+/** The evaluation in `svd eval`'s result event (the stream pins a few fields; the result's own schema is core's). */
+function evaluationOf(event: unknown): EvalResult {
+  const parsed = EvalResultSchema.safeParse(event);
   if (!parsed.success) throw new SvdError('internal', 'svd eval printed no evaluation result');
   return parsed.data;
+}
+
+function logBadLine(log: vscode.LogOutputChannel, command: string, line: string, reason: string): void {
+  log.warn(`svd ${command} printed a line that is not one of its events (${reason}): ${line}`);
 }
 
 function logStderr(log: vscode.LogOutputChannel, line: string): void {
@@ -510,31 +508,3 @@ function logStderr(log: vscode.LogOutputChannel, line: string): void {
 function describeEndpoint(s: ExtensionSettings): string {
   return s.baseUrl ? `${s.baseUrl} (${s.model})` : 'the embedded engine';
 }
-
-/** The lines of `svd sweep --events` the notification uses; others (and the CLI's own notes) are only logged. */
-const SweepEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), dir: z.string() }),
-  z.object({ type: z.literal('cell'), name: z.string(), index: z.number(), total: z.number(), done: z.boolean() }),
-  z.object({ type: z.literal('progress'), seedsDone: z.number(), seedsTotal: z.number(), accepted: z.number() }),
-  z.object({ type: z.literal('download'), received: z.number(), total: z.number().optional() }),
-]);
-type SweepEvent = z.infer<typeof SweepEventSchema>;
-
-/** A line of the CLI's `--events` output that the schema accepts; undefined for any other line. */
-function parseEventLine<T>(line: string, schema: z.ZodType<T>): T | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(line));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const EvalProgressSchema = z.object({
-  type: z.literal('progress'),
-  model: z.string(),
-  phase: z.enum(['sample', 'ttc']),
-  done: z.number(),
-  total: z.number(),
-});

@@ -1,13 +1,16 @@
-// `svd sweep` and `svd eval` from the editor: the bundled CLI in a child process under the editor's own runtime, as
-// runs go (runner.ts), so the extension host never does the work. The child's output arrives line by line; a stop
-// is SIGTERM, which the CLI turns into a clean stop (a sweep resumes from its finished cells). No `vscode` import.
+// `svd run`, `svd sweep` and `svd eval` from the editor: the bundled CLI in a child process under the editor's own
+// runtime, so the extension host never does the work. The child's `--events` stream is read line by line with the
+// command's schema (src/protocol/cliEvents.ts); why it failed comes from its `error` event, never from its stderr,
+// which is only logged. A stop is SIGTERM, which the CLI turns into a clean, resumable stop. No `vscode` import.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ZodType } from 'zod';
 import type { RunConfigInput } from '../../core/base/config';
 import { EXIT_CODES, type ErrorCode } from '../../core/base/errors';
+import { readEventLine, type CliStreamEvent, type ErrorEvent } from '../../protocol/cliEvents';
 
 export interface CliEndpoint {
   /** Undefined: the embedded engine. */
@@ -29,22 +32,27 @@ export interface CliRequest {
   cwd: string;
 }
 
-export interface CliOutcome {
+/** Why the command failed, as its error event said (or its exit status, when it died without one). */
+export type CliError = Pick<ErrorEvent, 'code' | 'message'>;
+
+export interface CliOutcome<E extends CliStreamEvent> {
   exitCode: number | null;
   /** Ended by stop(), or by the CLI's own exit status for a stop. */
   stopped: boolean;
-  /** Set when it failed: the code its exit status stands for, and its last `error:` line. */
-  error?: { code: ErrorCode; message: string };
-  /** Its last stdout lines (up to STDOUT_KEPT), in order: a long run's progress lines are not all kept. */
-  stdout: string[];
+  /** Set when it failed: its `error` event; else (it died without one) the code its exit status stands for. */
+  error?: CliError;
+  /** Its `result` event, when it printed one. */
+  result?: Extract<E, { type: 'result' }>;
 }
 
-export interface CliHandlers {
-  onStdout?: (line: string) => void;
+export interface CliHandlers<E extends CliStreamEvent> {
+  /** Each event of the stream, in order. */
+  onEvent?: (event: E) => void;
+  /** A stdout line that is not an event of the stream: dropped, and reported here with the reason. */
+  onBadLine?: (line: string, reason: string) => void;
+  /** The CLI's lines for people (progress notes, warnings, the `error:` line): for the log only. */
   onStderr?: (line: string) => void;
 }
-
-const STDOUT_KEPT = 100;
 
 const CODE_OF_EXIT = new Map<number, ErrorCode>(Object.entries(EXIT_CODES).map(([code, exit]) => [exit, code as ErrorCode]));
 
@@ -60,12 +68,13 @@ export function endpointArgs(endpoint: CliEndpoint): string[] {
   return args;
 }
 
-export class CliProcess {
-  readonly done: Promise<CliOutcome>;
+export class CliProcess<E extends CliStreamEvent> {
+  readonly done: Promise<CliOutcome<E>>;
   private readonly child: ChildProcessWithoutNullStreams;
   private stopping = false;
 
-  constructor(request: CliRequest, handlers: CliHandlers = {}) {
+  /** `stream`: the schema of the command's `--events` stream, which `request.args` must ask for. */
+  constructor(request: CliRequest, stream: ZodType<E>, handlers: CliHandlers<E> = {}) {
     const scratch = mkdtempSync(path.join(os.tmpdir(), 'svd-cli-'));
     const configFile = path.join(scratch, 'config.json');
     writeFileSync(configFile, JSON.stringify(request.config));
@@ -75,18 +84,21 @@ export class CliProcess {
     delete env.OPENAI_API_KEY;
     this.child = spawn(process.execPath, args, { cwd: request.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
 
-    const stdout: string[] = [];
-    let lastError: string | undefined;
+    let failure: CliError | undefined;
+    let result: CliOutcome<E>['result'];
     createInterface({ input: this.child.stdout }).on('line', (line) => {
-      stdout.push(line);
-      if (stdout.length > STDOUT_KEPT) stdout.shift();
-      handlers.onStdout?.(line);
+      const read = readEventLine(stream, line);
+      if (!read.ok) {
+        handlers.onBadLine?.(line, read.reason);
+        return;
+      }
+      const event: CliStreamEvent = read.event;
+      if (event.type === 'error') failure = { code: event.code, message: event.message };
+      else if (event.type === 'result') result = read.event as CliOutcome<E>['result'];
+      handlers.onEvent?.(read.event);
     });
-    createInterface({ input: this.child.stderr }).on('line', (line) => {
-      if (line.startsWith('error: ')) lastError = line.slice('error: '.length);
-      handlers.onStderr?.(line);
-    });
-    this.done = new Promise<CliOutcome>((resolve) => {
+    createInterface({ input: this.child.stderr }).on('line', (line) => handlers.onStderr?.(line));
+    this.done = new Promise<CliOutcome<E>>((resolve) => {
       let settled = false;
       const finish = (exitCode: number | null, spawnError?: Error) => {
         if (settled) return;
@@ -94,12 +106,20 @@ export class CliProcess {
         rmSync(scratch, { recursive: true, force: true });
         const stopped = this.stopping || exitCode === EXIT_CODES.aborted;
         if (exitCode === 0 || (stopped && spawnError === undefined)) {
-          resolve({ exitCode, stopped, stdout });
+          resolve({ exitCode, stopped, result });
           return;
         }
-        const code = spawnError ? 'internal' : (CODE_OF_EXIT.get(exitCode ?? -1) ?? 'internal');
-        const message = spawnError?.message ?? lastError ?? `the svd process ended with code ${exitCode}`;
-        resolve({ exitCode, stopped: false, error: { code, message }, stdout });
+        if (spawnError) {
+          resolve({ exitCode, stopped: false, error: { code: 'internal', message: spawnError.message }, result });
+          return;
+        }
+        // Without an error event the process died before it could say why (killed, out of memory): its exit status
+        // is all there is to go on.
+        const error = failure ?? {
+          code: CODE_OF_EXIT.get(exitCode ?? -1) ?? 'internal',
+          message: `svd ${request.args[0] ?? ''} ended with ${exitCode === null ? 'a signal' : `exit code ${exitCode}`} and no error report (its output is in the log)`,
+        };
+        resolve({ exitCode, stopped: false, error, result });
       };
       this.child.on('error', (e) => finish(null, e));
       this.child.on('close', (code) => finish(code));

@@ -1,0 +1,88 @@
+// The model server a run or a sweep talks to: the one --base-url names, else the embedded engine, started here (and
+// its default model downloaded on first use) and stopped when the command ends.
+import { SvdError } from '../core/base/errors';
+import { apiKeyFromEnv } from '../core/base/redact';
+import type { Endpoint } from '../core/method/pipeline';
+import type { DownloadEvent, EngineEvent } from '../protocol/cliEvents';
+import { ensureModel } from '../engine/download';
+import { startEngine } from '../engine/host';
+import type { EventStream } from './events';
+import type { Io } from './io';
+import { DownloadBar } from './progress';
+
+export interface EndpointFlags {
+  baseUrl?: string;
+  model?: string;
+  modelPath?: string;
+  threads?: number;
+  parallel?: number;
+  context?: number;
+}
+
+export interface ResolvedEndpoint {
+  endpoint: Endpoint;
+  /** Set when the embedded engine died under the run: the reason to report instead of a plain stop. */
+  failure(): SvdError | undefined;
+  dispose(): Promise<void>;
+}
+
+export interface EndpointOptions {
+  /** No download bar on stderr (machine-readable output was asked for). */
+  quiet?: boolean;
+  /** Where the download and the engine's start are reported as events. */
+  events: Pick<EventStream<DownloadEvent | EngineEvent>, 'emit'>;
+  /** Called when the embedded engine dies under the command. */
+  onEngineDeath: () => void;
+}
+
+/** A server named by --base-url, else the embedded engine on --model-path or the default model. */
+export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: EndpointOptions): Promise<ResolvedEndpoint> {
+  if (flags.baseUrl) {
+    if (!flags.model) throw new SvdError('bad_config', '--model: required with --base-url (list them with `svd models --base-url URL`)');
+    return {
+      endpoint: { baseURL: flags.baseUrl, model: flags.model, apiKey: apiKeyFromEnv(), engine: 'server' },
+      failure: () => undefined,
+      dispose: async () => {},
+    };
+  }
+  let modelPath = flags.modelPath;
+  if (!modelPath) {
+    const bar = new DownloadBar(io.isTTY && !options.quiet, (text) => process.stderr.write(text));
+    modelPath = await ensureModel({
+      onProgress: (p) => {
+        options.events.emit({ type: 'download', ...p });
+        bar.update(p);
+      },
+    });
+    bar.done();
+  }
+  io.err(`starting the embedded engine on ${modelPath}`);
+  const engine = await startEngine({
+    modelPath,
+    threads: flags.threads,
+    parallel: flags.parallel,
+    contextSize: flags.context,
+    log: (line) => {
+      if (process.env.SVD_DEBUG) io.err(`engine: ${line}`);
+    },
+  });
+  io.err(`embedded engine ready: model ${engine.model}, pid ${engine.pid}`);
+  options.events.emit({ type: 'engine', model: engine.model, pid: engine.pid });
+  let failure: SvdError | undefined;
+  const exit = engine.onExit((info) => {
+    if (info.expected) return;
+    failure = new SvdError(
+      'engine',
+      `the embedded engine stopped unexpectedly (${info.signal ?? `exit code ${info.code}`}); the run's records are intact: run the same command again to resume`,
+    );
+    options.onEngineDeath();
+  });
+  return {
+    endpoint: { baseURL: engine.baseURL, model: flags.model ?? engine.model, apiKey: engine.apiKey, engine: 'embedded' },
+    failure: () => failure,
+    dispose: async () => {
+      exit.dispose();
+      await engine.stop();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// `svd status RUN` (one run's funnel, requests, tokens and wall time) and `svd runs` (every run, one line each).
+import { funnelJson, formatFunnel } from '../core/record/status';
+import { RunStore, listRuns, resolveRunDir } from '../core/record/store';
+import { foldRun } from '../core/record/runview';
+import type { Io } from './io';
+import { runsDirOf, type RegisterCommand } from './options';
+
+interface StatusFlags {
+  runsDir?: string;
+  json?: boolean;
+}
+
+export const registerStatusCommands: RegisterCommand = (program, io, setCode) => {
+  program
+    .command('status')
+    .description("a run's funnel, requests, tokens and wall time")
+    .argument('<run>', 'run id or folder')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .option('--json', 'machine-readable output')
+    .action((run: string, flags: StatusFlags) => setCode(commandStatus(run, flags, io)));
+
+  program
+    .command('runs')
+    .description('list the runs')
+    .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
+    .option('--json', 'machine-readable output')
+    .action((flags: StatusFlags) => setCode(commandRuns(flags, io)));
+};
+
+function commandStatus(run: string, flags: StatusFlags, io: Io): number {
+  const dir = resolveRunDir(run, runsDirOf(flags));
+  const store = RunStore.open(dir, { readOnly: true });
+  try {
+    const view = foldRun(store.events(), store.manifest.seedFile.rows);
+    if (flags.json) {
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...funnelJson(view) }));
+    } else {
+      io.out(`run ${store.manifest.id} (${view.state})`);
+      io.out(`seed file ${store.manifest.seedFile.path}`);
+      io.out(`model ${store.manifest.model.model}, n=${store.manifest.config.candidates}, v=${store.manifest.config.votes}`);
+      io.out(formatFunnel(view));
+    }
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+function commandRuns(flags: StatusFlags, io: Io): number {
+  const runsDir = runsDirOf(flags);
+  const runs = listRuns(runsDir);
+  const rows = runs.map((run) => {
+    const store = RunStore.open(run.dir, { readOnly: true });
+    const view = foldRun(store.events(), run.manifest.seedFile.rows);
+    store.close();
+    return { id: run.id, dir: run.dir, state: view.state, seeds: view.funnel.seeds, done: view.funnel.seedsDone, accepted: view.funnel.acceptedFinal };
+  });
+  if (flags.json) io.out(JSON.stringify(rows));
+  else if (rows.length === 0) io.out(`no runs in ${runsDir}`);
+  else for (const r of rows) io.out(`${r.id}\t${r.state}\t${r.done}/${r.seeds} seeds\t${r.accepted} accepted`);
+  return 0;
+}
