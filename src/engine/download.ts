@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SvdError, describeError } from '../core/base/errors';
 
 export interface ModelSource {
@@ -100,7 +101,7 @@ export async function ensureModel(options: EnsureModelOptions = {}): Promise<str
       options.onProgress?.({ received, total, resumedFrom: start });
     });
     try {
-      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: appending ? 'a' : 'w' }));
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: appending ? 'a' : 'w' }));
     } catch (error) {
       if (options.signal?.aborted) throw new SvdError('aborted', 'the model download was stopped; it resumes next time');
       throw new SvdError('engine', `The model download from ${source.url} broke off at ${received} bytes (${describeError(error)}); run again to resume. ${HOW_TO_AVOID}`, { cause: error });
@@ -126,9 +127,7 @@ function publishedSha256(response: Response): string | undefined {
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(file), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) hash.update(chunk);
-  });
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -13,7 +13,7 @@ import {
   type ReadyLine,
 } from './protocol';
 import { issueText } from '../core/base/zodIssues';
-import { Engine, HttpError, errorMessage, loadEngine, type ChoiceResult, type ChoiceStream, type Job } from './generation';
+import { type Engine, HttpError, errorMessage, loadEngine, type ChoiceResult, type ChoiceStream, type Job } from './generation';
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const PARENT_POLL_MS = 1000;

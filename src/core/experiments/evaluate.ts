@@ -10,7 +10,7 @@ import { ResponseCache, defaultCacheDir } from '../record/cache';
 import type { AnswerChecker } from '../base/checker';
 import { parseRunConfig, type RunConfig } from '../base/config';
 import { SvdError } from '../base/errors';
-import { ModelCallError, ModelClient } from '../method/model';
+import { ModelCallError, type ModelClient } from '../method/model';
 import { modelClientFor, runPipeline, type Endpoint } from '../method/pipeline';
 import { PromptSet } from '../method/prompts';
 import { readJsonFile } from '../record/jsonFile';

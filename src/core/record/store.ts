@@ -50,6 +50,7 @@ function runIdProblem(id: string): string | undefined {
   if (id.includes('..')) return 'a run id cannot contain ".."';
   if (id === '.') return 'a run id cannot be "." (that is the runs folder itself)';
   if (id.startsWith('-')) return 'a run id cannot start with "-" (it would be read as an option)';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (/[\u0000-\u001f\u007f]/.test(id)) return 'a run id cannot contain control characters';
   return undefined;
 }

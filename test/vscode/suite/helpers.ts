@@ -1,7 +1,7 @@
 // Shared by the extension-host suites: the extension's API, the workspace that run-project.mjs prepared, the run
 // records on disk, and polling.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SvdApi } from '../../../src/vscode/extension';
@@ -142,7 +142,7 @@ export function serverStateDir(): string {
 export function findFiles(dir: string, test: (file: string) => boolean): string[] {
   const found: string[] = [];
   const walk = (folder: string) => {
-    let entries: import('node:fs').Dirent[];
+    let entries: Dirent[];
     try {
       entries = readdirSync(folder, { withFileTypes: true });
     } catch {

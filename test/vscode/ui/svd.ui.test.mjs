@@ -25,10 +25,9 @@ async function until(what, probe, timeoutMs = 30_000, stepMs = 100) {
 
 /** Palette labels for `query`, asked again until `accept(labels)` holds (contributions arrive late). */
 async function paletteUntil(page, query, accept, timeoutMs = 45_000) {
-  let labels = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    labels = await paletteMatches(page, query, { settleMs: 1_000 });
+    const labels = await paletteMatches(page, query, { settleMs: 1_000 });
     if (accept(labels) || Date.now() > deadline) return labels;
   }
 }
