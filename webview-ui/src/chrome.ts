@@ -1,8 +1,7 @@
 // Everything around the list: the filter bar, the run's summary (funnel, acceptance per domain, usage per stage, the
 // audit against gold) and the help line. Templates only.
 import { html, nothing, svg, type TemplateResult } from 'lit';
-import type { JudgesWrong, ReviewFilter, RunSummary, Show, TrainingView } from '../../src/protocol/review';
-import { PURPOSES, STAGES } from '../../src/core/base/types';
+import { PURPOSES, STAGES, type JudgesWrong, type ReviewFilter, type RunSummary, type Show, type TrainingView } from '../../src/protocol/review';
 
 export interface ChromeContext {
   run: RunSummary | undefined;
