@@ -213,7 +213,10 @@ export class ReviewApp implements ReviewCommands {
     const outcome = this.pages.setFilter(patch);
     if (outcome === 'same') return;
     this.view.saveSoon();
-    if (outcome === 'requested') this.renderChrome();
+    if (outcome !== 'requested') return;
+    this.renderChrome();
+    // The list says it is busy until the new filter's first page is here.
+    this.viewport.schedule();
   }
 
   private onSearchInput(text: string): void {
