@@ -12,6 +12,8 @@ import { DOMAINS, OVERRIDE_ACTIONS, OVERRIDE_DECISIONS, PURPOSES, STAGES } from 
 import { MAX_HREF_LENGTH, isOpenableHref } from './links';
 
 export { MAX_HREF_LENGTH, isOpenableHref };
+/** The cascade's stages and the model's request purposes, in order: the webview imports only the protocol. */
+export { PURPOSES, STAGES };
 
 /** Bumped when a message changes shape; the webview shows an error instead of misreading a newer host. */
 export const REVIEW_PROTOCOL = 1;

@@ -2,14 +2,26 @@
 // marked and filtered, the gold beside the question, the audit in the summary, and "Run tests" answered by a host
 // that runs the real ReviewTestRuns with a stand-in checker. Gold and program output are hostile text: they stay text.
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseWebviewMessage } from '../../src/protocol/review.ts';
 import { ReviewTestRuns } from '../../src/protocol/reviewFeed.ts';
 import { AUDIT, auditReviewRun, HOSTILE_GOLD, HOSTILE_OUTPUT, truth } from './fixtures.ts';
 import { FakeHost, openReview, ROOT, startHarness, waitForList } from './harness.ts';
-import { assertClean, choose, contrastOf, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';
+import {
+  assertClean,
+  assertPanelLayout,
+  boxesOf,
+  choose,
+  contrastOf,
+  fillContrastOf,
+  received,
+  renderedCandidates,
+  row,
+  waitForFilter,
+  waitUntil,
+} from './helpers.mjs';
 
 let harness;
 
@@ -295,11 +307,33 @@ describe('the audit in each theme', () => {
           const { ratio } = await contrastOf(page, selector);
           assert.ok(ratio >= 4.5, `${theme}: ${selector} has contrast ${ratio.toFixed(2)}`);
         }
+        // A wrong answer is what the eye should find: its tag is filled, apart from the row it sits on.
+        const fill = await fillContrastOf(page, '[data-candidate="m2#0"] .truth-tag');
+        assert.ok(fill >= 3, `${theme}: the "wrong" tag stands out of its row by ${fill.toFixed(2)}`);
+
+        // What the screenshot shows: the panel's parts in place, the audit table whole in the summary, the gold
+        // beside the question, and the opened candidate's check in view.
+        await assertPanelLayout(page, theme);
+        const b = await boxesOf(page, {
+          list: '#list',
+          summary: '.summary-host',
+          audit: '.audit',
+          overall: '.audit tr[data-audit="overall"]',
+          question: '[data-seed="m1"] .question',
+          gold: '[data-seed="m1"] .gold',
+          check: '[data-candidate="c1#0"] .truth-detail',
+          output: '[data-candidate="c1#0"] .truth-detail pre.check-output',
+        });
+        assert.ok(b.audit.top >= b.summary.top && b.overall.bottom <= b.summary.bottom, `the audit table within the summary: ${JSON.stringify(b)}`);
+        assert.ok(b.audit.overflowX <= 0, 'every column of the audit shows');
+        assert.ok(b.question.top >= b.list.top && b.gold.bottom <= b.list.bottom, 'the first seed in view');
+        assert.ok(b.gold.left >= b.question.right - 1 && b.gold.width >= 200, `the gold beside the question: ${JSON.stringify({ question: b.question, gold: b.gold })}`);
+        assert.ok(b.check.top < b.list.bottom && b.check.height >= 60, `the check's detail in view: ${JSON.stringify(b.check)}`);
+        assert.ok(b.output.height > 0 && b.output.overflowX <= 0, "the program's output, whole across");
+
         const dir = path.join(ROOT, 'test-results/screenshots');
         mkdirSync(dir, { recursive: true });
-        const file = path.join(dir, `review-audit-${theme}.png`);
-        await page.screenshot({ path: file });
-        assert.ok(statSync(file).size > 20_000);
+        await page.screenshot({ path: path.join(dir, `review-audit-${theme}.png`) });
         await assertClean(harness, review);
       } finally {
         await review.close();

@@ -123,6 +123,10 @@ export class FakeHost {
   autoAnswer = true;
   /** True: overrides are refused, as a host that cannot write the run would. */
   failOverrides = false;
+  /** Messages of these types are recorded and never answered, as a host that hangs would. */
+  readonly withhold = new Set<WebviewMessage['type']>();
+  /** What was withheld, in order, to answer late with `answer`. */
+  readonly withheld: WebviewMessage[] = [];
   private pendingPages: WebviewMessage[] = [];
   private page: Page | undefined;
 
@@ -148,6 +152,15 @@ export class FakeHost {
       return;
     }
     this.received.push(message);
+    if (this.withhold.has(message.type)) {
+      this.withheld.push(message);
+      return;
+    }
+    this.answer(message);
+  }
+
+  /** Answers a message as the panel host does (a withheld one, say, late). */
+  answer(message: WebviewMessage): void {
     switch (message.type) {
       case 'ready':
         void this.post(this.feed.init());

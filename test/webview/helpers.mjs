@@ -78,6 +78,19 @@ function luminance([r, g, b]) {
   return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
 }
 
+/** The first element's own background against what is painted behind it: how a filled tag stands out of its row. */
+export async function fillContrastOf(page, selector) {
+  const layers = await page.locator(selector).first().evaluate((el) => {
+    const layers = [];
+    for (let node = el; node; node = node.parentElement) layers.push(getComputedStyle(node).backgroundColor);
+    return layers;
+  });
+  const [own, ...behind] = layers;
+  const below = behind.reverse().reduce((under, layer) => over(parseColor(layer), under), [255, 255, 255, 1]);
+  const [hi, lo] = [luminance(over(parseColor(own), below)), luminance(below)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
 /**
  * The contrast ratio of the first element's text against the background it is painted on (backgrounds composed up
  * the tree over white), with the text colour and that background.
@@ -91,4 +104,76 @@ export async function contrastOf(page, selector) {
   const background = layers.reverse().reduce((below, layer) => over(parseColor(layer), below), [255, 255, 255, 1]);
   const [hi, lo] = [luminance(over(parseColor(color), background)), luminance(background)].sort((x, y) => y - x);
   return { ratio: (hi + 0.05) / (lo + 0.05), color, background };
+}
+
+// ---------------------------------------------------------------- what a screenshot shows, measured
+
+/** Bounding boxes (viewport pixels) of the first element each selector matches; undefined where none does. */
+export function boxesOf(page, selectors) {
+  return page.evaluate((selectors) => {
+    const out = {};
+    for (const [name, selector] of Object.entries(selectors)) {
+      const el = document.querySelector(selector);
+      if (!el) continue;
+      const r = el.getBoundingClientRect();
+      out[name] = { top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width, height: r.height };
+      out[name].overflowX = el.scrollWidth - el.clientWidth;
+    }
+    return out;
+  }, selectors);
+}
+
+/** The editor background of each of the stub's themes, as computed styles give it. */
+const BACKGROUND = { light: 'rgb(255, 255, 255)', dark: 'rgb(31, 31, 31)', 'high-contrast': 'rgb(0, 0, 0)' };
+
+const PARTS = { toolbar: '.toolbar-host', summary: '.summary-host', training: '.training-host', status: '.status-host', list: '#list', help: '.help-host' };
+
+/**
+ * The panel as a screenshot should show it: its parts stacked top to bottom without overlapping, each as wide as the
+ * panel, the list taking most of the height and the help line at the bottom; nothing wider than the panel; the
+ * theme's background on the page and the icon font loaded.
+ */
+export async function assertPanelLayout(page, theme) {
+  const boxes = await boxesOf(page, PARTS);
+  const { width, height, pageOverflowX, bodyBackground, iconFont } = await page.evaluate(() => ({
+    width: document.documentElement.clientWidth,
+    height: document.documentElement.clientHeight,
+    pageOverflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    bodyBackground: getComputedStyle(document.body).backgroundColor,
+    iconFont: [...document.fonts].find((font) => font.family.replaceAll('"', '') === 'codicon')?.status,
+  }));
+  const names = Object.keys(PARTS);
+  for (const name of names) {
+    const box = boxes[name];
+    assert.ok(box, `the ${name} is in the page`);
+    assert.ok(Math.abs(box.left) <= 1 && Math.abs(box.width - width) <= 1, `the ${name} spans the panel: ${JSON.stringify(box)} in ${width}`);
+  }
+  for (let i = 1; i < names.length; i++) {
+    const [above, below] = [boxes[names[i - 1]], boxes[names[i]]];
+    assert.ok(above.bottom <= below.top + 0.5, `${names[i - 1]} (bottom ${above.bottom}) does not overlap ${names[i]} (top ${below.top})`);
+  }
+  assert.ok(boxes.toolbar.top <= 1 && boxes.toolbar.height >= 24 && boxes.toolbar.height <= 100, `the toolbar at the top: ${JSON.stringify(boxes.toolbar)}`);
+  assert.ok(boxes.summary.height >= 60, `the summary is open: ${boxes.summary.height}px`);
+  assert.ok(boxes.list.height >= 0.4 * height, `the list has most of the height: ${boxes.list.height} of ${height}`);
+  assert.ok(boxes.help.height >= 12 && Math.abs(boxes.help.bottom - height) <= 1, `the help line at the bottom: ${JSON.stringify(boxes.help)}`);
+  assert.equal(pageOverflowX, 0, 'nothing wider than the panel');
+  assert.equal(boxes.list.overflowX, 0, 'no sideways scrolling in the list');
+  assert.equal(bodyBackground, BACKGROUND[theme], "the theme's background");
+  assert.equal(iconFont, 'loaded', 'the icon font');
+}
+
+/**
+ * Text contrast of a stage badge in each state that has one in the DOM, and of its icon: `{ state: { text, icon,
+ * iconColor } }` (contrast ratios; WCAG asks 4.5 of text and 3 of an icon that carries meaning).
+ */
+export async function stageBadgeContrasts(page) {
+  const states = await page.locator('#list .stage-badge').evaluateAll((badges) => [...new Set(badges.map((b) => b.dataset.state))]);
+  const out = {};
+  for (const state of states) {
+    const badge = `#list .stage-badge[data-state="${state}"]`;
+    const text = await contrastOf(page, `${badge} .stage-name`);
+    const icon = await contrastOf(page, `${badge} > .codicon`);
+    out[state] = { text: text.ratio, icon: icon.ratio, iconColor: icon.color };
+  }
+  return out;
 }

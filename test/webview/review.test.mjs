@@ -1,13 +1,26 @@
 // The review webview in Chromium, built as shipped (dist/webview), under the panel's CSP, against a fake host that
 // answers with the real ReviewFeed: what it shows, what it sends, and what it remembers.
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventIds } from '../../src/core/record/events.ts';
 import { bigRun, CANDIDATES, reviewRun, vote } from './fixtures.ts';
 import { FakeHost, harnessRecord, openReview, ROOT, startHarness, waitForList } from './harness.ts';
-import { assertClean, choose, contrastOf, expectSelected, received, renderedCandidates, row, waitForFilter, waitUntil } from './helpers.mjs';
+import {
+  assertClean,
+  assertPanelLayout,
+  boxesOf,
+  choose,
+  contrastOf,
+  expectSelected,
+  received,
+  renderedCandidates,
+  row,
+  stageBadgeContrasts,
+  waitForFilter,
+  waitUntil,
+} from './helpers.mjs';
 
 const TALL = { width: 1200, height: 2400 };
 let harness;
@@ -480,6 +493,21 @@ describe('themes', () => {
       const { page } = review;
       try {
         assert.ok(await page.evaluate((t) => document.body.classList.contains(`vscode-${t}`), theme));
+        // Each state of a stage reads as text, and its icon stands out, in this theme; passed and failed apart.
+        const badges = await stageBadgeContrasts(page);
+        // The running stage is on the last seed: at the end of the list.
+        await page.locator('#list').evaluate((list) => {
+          list.scrollTop = list.scrollHeight;
+        });
+        await page.locator('#list .stage-badge[data-state="running"]').waitFor();
+        Object.assign(badges, await stageBadgeContrasts(page));
+        assert.deepEqual(Object.keys(badges).sort(), ['failed', 'not_reached', 'passed', 'running']);
+        for (const [state, { text, icon }] of Object.entries(badges)) {
+          assert.ok(text >= 4.5, `${theme}: a ${state} stage's name has contrast ${text.toFixed(2)}`);
+          assert.ok(icon >= 3, `${theme}: a ${state} stage's icon has contrast ${icon.toFixed(2)}`);
+        }
+        assert.notEqual(badges.passed.iconColor, badges.failed.iconColor, 'passed and failed icons differ in colour');
+
         await row(page, CANDIDATES.rich).locator('.cand-index').click();
         await page.keyboard.press('e');
         await row(page, CANDIDATES.rich).locator('.stage-detail[data-stage="cycle"] .vote summary').first().click();
@@ -503,11 +531,32 @@ describe('themes', () => {
           const { ratio, color, background } = await contrastOf(page, selector);
           assert.ok(ratio >= 4.5, `${theme}: ${selector} has contrast ${ratio.toFixed(2)} (${color} on ${background.map(Math.round)})`);
         }
+
+        // What the screenshot shows: the panel's parts in place, and the opened candidate in the list, whole.
+        await assertPanelLayout(page, theme);
+        const rich = `[data-candidate="${CANDIDATES.rich}"]`;
+        const b = await boxesOf(page, {
+          list: '#list',
+          seed: '[data-seed="s6"]',
+          row: rich,
+          heading: `${rich} .answer h2`,
+          actions: `${rich} .actions`,
+          detail: `${rich} .detail`,
+          vote: `${rich} .vote-body`,
+          answer: `${rich} .answer`,
+        });
+        assert.ok(Math.abs(b.seed.top - b.list.top) <= 2, `the seed at the top of the list: ${b.seed.top} vs ${b.list.top}`);
+        assert.ok(b.row.top >= b.seed.bottom - 1 && b.row.top < b.list.bottom, 'the candidate right under its seed, in view');
+        assert.ok(b.row.left >= b.list.left && b.row.right <= b.list.right + 1 && b.row.width >= 0.9 * b.list.width, `the row spans the list: ${JSON.stringify(b.row)}`);
+        assert.ok(b.heading.height > 0 && b.heading.bottom <= b.list.bottom, 'the answer\'s heading shows');
+        assert.ok(b.actions.left >= b.row.left && b.actions.right <= b.row.right && b.actions.top < b.row.top + 60, 'the buttons sit in the row\'s head');
+        assert.ok(b.detail.height >= 200 && b.detail.top < b.list.bottom, `the detail opens below the answer: ${JSON.stringify(b.detail)}`);
+        assert.ok(b.vote.height >= 20 && b.vote.top < b.list.bottom, 'the judge\'s reply shows');
+        assert.ok(b.answer.overflowX <= 0 && b.detail.overflowX <= 0, 'no text runs out sideways');
+
         const dir = path.join(ROOT, 'test-results/screenshots');
         mkdirSync(dir, { recursive: true });
-        const file = path.join(dir, `review-${theme}.png`);
-        await page.screenshot({ path: file });
-        assert.ok(statSync(file).size > 20_000);
+        await page.screenshot({ path: path.join(dir, `review-${theme}.png`) });
         await assertClean(harness, review);
       } finally {
         await review.close();

@@ -1,8 +1,16 @@
 // Everything around the list: the filter bar, the run's summary (funnel, acceptance per domain, usage per stage, the
-// audit against gold) and the help line. Templates only.
-import { html, nothing, svg, type TemplateResult } from 'lit';
-import type { JudgesWrong, ReviewFilter, RunSummary, Show, TrainingView } from '../../src/protocol/review';
-import { PURPOSES, STAGES } from '../../src/core/base/types';
+// audit against gold), the training, the status line and the help line. Templates, and the parts they render into.
+import { html, nothing, render, svg, type TemplateResult } from 'lit';
+import { PURPOSES, STAGES, type JudgesWrong, type ReviewFilter, type RunSummary, type Show, type TrainingView } from '../../src/protocol/review';
+import { trainingTemplate } from './lossChart';
+
+/** The status line: the latest message, an error or not; `retry` offers to ask the host again for `requestId`. */
+export interface Status {
+  text: string;
+  error: boolean;
+  requestId?: number;
+  retry?: () => void;
+}
 
 export interface ChromeContext {
   run: RunSummary | undefined;
@@ -12,7 +20,7 @@ export interface ChromeContext {
   totalCandidates: number | undefined;
   busy: boolean;
   summaryOpen: boolean;
-  status: { text: string; error: boolean } | undefined;
+  status: Status | undefined;
   /** The run's latest training job, when it has one. */
   training: TrainingView | undefined;
   onFilter(patch: Partial<ReviewFilter>): void;
@@ -20,6 +28,39 @@ export interface ChromeContext {
   onExport(): void;
   onTrain(): void;
   onSummaryToggle(open: boolean): void;
+}
+
+/** The panel's parts above and below the list, drawn again from a `ChromeContext` whenever it changes. */
+export class Chrome {
+  private readonly toolbar = part('toolbar-host');
+  private readonly summary = part('summary-host');
+  private readonly training = part('training-host');
+  private readonly status = part('status-host');
+  private readonly help = part('help-host');
+
+  /** Puts the parts and the list in the panel, in their order. */
+  mount(root: HTMLElement, list: HTMLElement): void {
+    root.replaceChildren(this.toolbar, this.summary, this.training, this.status, list, this.help);
+  }
+
+  render(ctx: ChromeContext): void {
+    const run = ctx.run;
+    render(toolbarTemplate(ctx), this.toolbar);
+    render(summaryTemplate(ctx), this.summary);
+    render(trainingTemplate(ctx.training), this.training);
+    render(statusTemplate(ctx), this.status);
+    render(helpTemplate(run?.canOverride ?? true, run?.domains.some((d) => d.domain === 'coding') ?? false), this.help);
+  }
+
+  focusSearch(): void {
+    (this.toolbar.querySelector('#search') as HTMLElement | null)?.focus();
+  }
+}
+
+function part(className: string): HTMLElement {
+  const el = document.createElement('div');
+  el.className = className;
+  return el;
 }
 
 export const SHOW_LABEL: Record<Show, string> = {
@@ -94,8 +135,10 @@ function canTrain(ctx: ChromeContext): boolean {
 
 export function statusTemplate(ctx: ChromeContext): TemplateResult {
   if (!ctx.status) return html``;
+  const { retry } = ctx.status;
   return html`<div class="status-line ${ctx.status.error ? 'error' : ''}" role=${ctx.status.error ? 'alert' : 'status'}>
     <span class="codicon codicon-${ctx.status.error ? 'error' : 'info'}" aria-hidden="true"></span> ${ctx.status.text}
+    ${retry ? html`<button class="act retry" @click=${() => retry()}><span class="codicon codicon-refresh" aria-hidden="true"></span> Retry</button>` : nothing}
   </div>`;
 }
 

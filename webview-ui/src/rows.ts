@@ -5,6 +5,7 @@ import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import type { ReviewCandidate, ReviewGold, ReviewSeed, ReviewStage, ReviewTruth, ReviewVote } from '../../src/protocol/review';
 import { judgesWrongAbout } from '../../src/protocol/reviewSeeds';
 import type { LayoutRow } from './layout';
+import { canRunTests, type TestRunView } from './testRuns';
 import { renderModelTextWithinBudget } from './textRenderer';
 
 export type Row = LayoutRow &
@@ -13,17 +14,6 @@ export type Row = LayoutRow &
     | { kind: 'seed'; seed: ReviewSeed }
     | { kind: 'candidate'; seed: ReviewSeed; candidate: ReviewCandidate }
   );
-
-/** "Run tests" on a candidate, in this session: on its way, answered, or refused. */
-export type TestRunView =
-  | { state: 'running' }
-  | { state: 'done'; truth: ReviewTruth; recorded: boolean }
-  | { state: 'failed'; error: string };
-
-/** Whether a candidate's program can be run with its seed's tests. */
-export function canRunTests(seed: ReviewSeed, candidate: ReviewCandidate): boolean {
-  return seed.domain === 'coding' && seed.gold?.tests !== undefined && candidate.valid;
-}
 
 export interface RowContext {
   selected: string | undefined;

@@ -38,3 +38,68 @@ export function recent(values: Iterable<string>): string[] {
   const list = [...values];
   return list.slice(Math.max(0, list.length - MAX_IDS));
 }
+
+/** The rest of what is stored, kept by the parts that own it. */
+export interface StoredElsewhere {
+  filter: UiState['filter'];
+  anchor: UiState['anchor'];
+  /** Notes typed and not sent, oldest first. */
+  notes: ReadonlyMap<string, string>;
+}
+
+/** The panel's navigation state as it changes: what is selected and open. Each change is saved a moment later. */
+export class ViewState {
+  selected: string | undefined;
+  readonly expanded: Set<string>;
+  readonly openVotes: Set<string>;
+  readonly openThinking: Set<string>;
+  summaryOpen: boolean;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    stored: UiState,
+    private readonly save: (state: UiState) => void,
+    private readonly elsewhere: () => StoredElsewhere,
+  ) {
+    this.selected = stored.selected;
+    this.expanded = new Set(stored.expanded);
+    this.openVotes = new Set(stored.openVotes);
+    this.openThinking = new Set(stored.openThinking);
+    this.summaryOpen = stored.summaryOpen;
+  }
+
+  /** Adds or removes `key`. @returns whether that changed anything (and a save is on its way). */
+  toggle(set: Set<string>, key: string, open: boolean): boolean {
+    if (set.has(key) === open) return false;
+    if (open) set.add(key);
+    else set.delete(key);
+    this.saveSoon();
+    return true;
+  }
+
+  /** One save for a burst of changes. */
+  saveSoon(): void {
+    if (this.saveTimer !== undefined) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.save(this.snapshot());
+    }, 100);
+  }
+
+  /** What to store now: the newest of each set, and the anchor once the list showed something. */
+  snapshot(): UiState {
+    const { filter, anchor, notes } = this.elsewhere();
+    const kept = recent(notes.keys());
+    return {
+      version: 1,
+      filter,
+      ...(this.selected !== undefined ? { selected: this.selected } : {}),
+      expanded: recent(this.expanded),
+      openVotes: recent(this.openVotes),
+      openThinking: recent(this.openThinking),
+      summaryOpen: this.summaryOpen,
+      ...(anchor ? { anchor } : {}),
+      notes: Object.fromEntries(kept.map((id) => [id, notes.get(id) ?? ''])),
+    };
+  }
+}
