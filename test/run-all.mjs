@@ -57,6 +57,8 @@ function check(name, cmd, args) {
 const suites = [
   ['build', () => check('build', process.execPath, ['esbuild.mjs'])],
   ['typecheck', () => check('typecheck', 'npm', ['run', '--silent', 'typecheck'])],
+  // The layers (import zones), cycles and the rest of eslint.config.mjs.
+  ['lint', () => check('lint', 'npm', ['run', '--silent', 'lint'])],
   // The code checks run in bubblewrap: installed from apt when missing, a no-op when present.
   ['sandbox-install', () => check('sandbox-install', 'bash', ['test/install-sandbox.sh'])],
   ['unit', () => { console.log('\n== unit'); return nodeSuite('unit', 'test/unit'); }],
