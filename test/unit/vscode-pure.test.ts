@@ -7,17 +7,14 @@ import {
   displayState,
   escapeMarkdown,
   funnelLines,
-  isSeedFilePath,
-  problemMessage,
   runDescription,
+  runListing,
   runTooltipMarkdown,
-  seedDiagnostics,
-  seedLenses,
   statusBarText,
   statusBarTooltip,
-  summarizeRun,
-  type RunSummary,
+  type RunListing,
 } from '../../src/vscode/runs/present';
+import { isSeedFilePath, problemMessage, seedDiagnostics, seedLenses } from '../../src/vscode/seeds/present';
 
 function funnel(values: Partial<Funnel> = {}): Funnel {
   return {
@@ -40,7 +37,7 @@ function funnel(values: Partial<Funnel> = {}): Funnel {
   };
 }
 
-function summary(values: Partial<RunSummary> = {}): RunSummary {
+function listing(values: Partial<RunListing> = {}): RunListing {
   return {
     state: 'running',
     funnel: funnel(),
@@ -166,7 +163,7 @@ describe('runs view text', () => {
   });
 
   test('funnel lines: every step, errors and unparseable votes only when there are some, usage totals', () => {
-    const quiet = funnelLines(summary());
+    const quiet = funnelLines(listing());
     assert.deepEqual(
       quiet.map((line) => line.label),
       ['seeds', 'candidates', 'valid', 'passed cycle', 'passed factuality', 'passed correctness', 'accepted', 'requests', 'tokens'],
@@ -186,7 +183,7 @@ describe('runs view text', () => {
       ],
     );
     const noisy = funnelLines(
-      summary({ funnel: funnel({ errors: 2, unparseableVotes: 5, acceptedFinal: 10 }), cachedSamples: 7 }),
+      listing({ funnel: funnel({ errors: 2, unparseableVotes: 5, acceptedFinal: 10 }), cachedSamples: 7 }),
     );
     const byLabel = new Map(noisy.map((line) => [line.label, line.description]));
     assert.equal(byLabel.get('errors'), '2');
@@ -195,12 +192,12 @@ describe('runs view text', () => {
     assert.equal(byLabel.get('requests'), '1,234 · 7 from the cache');
   });
 
-  test('summarizeRun keeps the funnel and sums usage over purposes', () => {
+  test('runListing keeps the funnel and sums usage over purposes', () => {
     const view = foldRun([], 5);
     view.usage.generate.requests = 3;
     view.usage.cycle.requests = 4;
     view.usage.cycle.promptTokens = 10;
-    const result = summarizeRun(view);
+    const result = runListing(view);
     assert.equal(result.requests, 7);
     assert.equal(result.promptTokens, 10);
     assert.equal(result.funnel.seeds, 5);
@@ -219,7 +216,7 @@ describe('runs view text', () => {
     const markdown = runTooltipMarkdown({
       runId: 'seeds_[1]',
       display: { state: 'failed', interrupted: false },
-      summary: summary({ state: 'failed', lastMessage: '<b>server said</b> [x](command:y)' }),
+      listing: listing({ state: 'failed', lastMessage: '<b>server said</b> [x](command:y)' }),
       manifest: {
         version: 1,
         id: 'seeds_[1]',

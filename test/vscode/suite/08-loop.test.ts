@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { startFineTuneServer, type FineTuneServer } from '../../fixtures/finetune-server';
-import type { RunsTreeNode } from '../../../src/vscode/runs/runsTree';
+import type { RunsTreeNode } from '../../../src/vscode/runs/treeNodes';
 import { api, expectedFunnel, extensionLogFiles, fixture, seedFile, waitFor, withSetting, type RunOutcome, type SvdApi } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EvalResult } from '../../../src/core/experiments/evaluate';
 import type { SweepResult } from '../../../src/core/experiments/sweep';
-import type { RunsTreeNode } from '../../../src/vscode/runs/runsTree';
+import type { RunsTreeNode } from '../../../src/vscode/runs/treeNodes';
 import { api, fixture, seedFile, waitFor, type SvdApi } from './helpers';
 
 /** Titles of the open webview tabs. */
