@@ -51,7 +51,7 @@ export function registerTrainingCommands(ctx: FeatureContext, sessions: RunSessi
       throw new Refusal('refused');
     }
     const s = ctx.settings();
-    if (trainerArg !== undefined && trainerOf(trainerArg) === undefined) throw refuse('not_found', `No trainer "${String(trainerArg)}": one of ${TRAINER_ITEMS.map((t) => t.id).join(', ')}.`);
+    if (typeof trainerArg === 'string' && trainerOf(trainerArg) === undefined) throw refuse('not_found', `No trainer "${trainerArg}": one of ${TRAINER_ITEMS.map((t) => t.id).join(', ')}.`);
     const trainer = trainerOf(trainerArg) ?? answered(await vscode.window.showQuickPick(TRAINER_ITEMS, { title: `Train on ${run.runId}`, placeHolder: 'Trainer' })).id;
     const runModel = readRunManifest(run.dir).model.model;
     const baseModel = answered(
