@@ -3,12 +3,14 @@ import { describe, test } from 'node:test';
 import type { Progress } from '../../src/core/method/pipeline';
 import { foldRun, type Funnel } from '../../src/core/record/runview';
 import type { SeedProblem } from '../../src/core/base/types';
+import { formatDuration } from '../../src/core/record/status';
 import {
   displayState,
   escapeMarkdown,
   funnelLines,
   runDescription,
   runListing,
+  runNotification,
   runTooltipMarkdown,
   statusBarText,
   statusBarTooltip,
@@ -317,5 +319,17 @@ describe('status bar', () => {
     assert.match(tooltip, /^Self-Verified Distillation: b\n/);
     assert.match(tooltip, /ETA 10m 00s/);
     assert.match(tooltip, /Also running: a \(12\/40\)/);
+  });
+});
+
+describe('a run\'s notification', () => {
+  test('says the run, then its seeds and ETA with the bar at its share, then downloads; other events say nothing', () => {
+    assert.deepEqual(runNotification({ type: 'start', runId: 'seeds-1a2b', dir: '/r', resumed: true, seedsTotal: 40 }), { message: 'run seeds-1a2b (resuming): 40 seeds' });
+    const progress = { type: 'progress', seedsTotal: 40, seedsDone: 10, accepted: 7, candidates: 20, requests: 30, requestsPerSecond: 2, elapsedMs: 1000 } as const;
+    assert.deepEqual(runNotification(progress), { message: '10/40 seeds, 7 accepted', percent: 25 });
+    assert.equal(runNotification({ ...progress, etaMs: 90_000 })?.message, `10/40 seeds, 7 accepted, ETA ${formatDuration(90_000)}`);
+    assert.equal(runNotification({ ...progress, seedsTotal: 0, seedsDone: 0 })?.percent, 0);
+    assert.deepEqual(runNotification({ type: 'download', received: 5e6, total: 40e6, resumedFrom: 0 }), { message: 'downloading the default model: 5/40 MB' });
+    assert.equal(runNotification({ type: 'notice', message: 'x' } as never), undefined);
   });
 });
