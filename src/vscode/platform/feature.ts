@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { describeError, isSvdError } from '../../core/base/errors';
 import type { RunsTreeProvider } from '../runs/runsTree';
 import type { ApiKeys } from './apiKeys';
-import { failure, Refusal, declined } from './commandResult';
+import { declined, failure, Refusal } from './commandResult';
 import { readSettings, SettingsError, type ExtensionSettings } from './settings';
 
 export type CommandHandler = (...args: unknown[]) => unknown;
