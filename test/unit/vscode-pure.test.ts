@@ -3,21 +3,20 @@ import { describe, test } from 'node:test';
 import type { Progress } from '../../src/core/method/pipeline';
 import { foldRun, type Funnel } from '../../src/core/record/runview';
 import type { SeedProblem } from '../../src/core/base/types';
+import { formatDuration } from '../../src/core/record/status';
 import {
   displayState,
   escapeMarkdown,
   funnelLines,
-  isSeedFilePath,
-  problemMessage,
   runDescription,
+  runListing,
+  runNotification,
   runTooltipMarkdown,
-  seedDiagnostics,
-  seedLenses,
   statusBarText,
   statusBarTooltip,
-  summarizeRun,
-  type RunSummary,
+  type RunListing,
 } from '../../src/vscode/runs/present';
+import { isSeedFilePath, problemMessage, seedDiagnostics, seedLenses } from '../../src/vscode/seeds/present';
 
 function funnel(values: Partial<Funnel> = {}): Funnel {
   return {
@@ -40,7 +39,7 @@ function funnel(values: Partial<Funnel> = {}): Funnel {
   };
 }
 
-function summary(values: Partial<RunSummary> = {}): RunSummary {
+function listing(values: Partial<RunListing> = {}): RunListing {
   return {
     state: 'running',
     funnel: funnel(),
@@ -166,7 +165,7 @@ describe('runs view text', () => {
   });
 
   test('funnel lines: every step, errors and unparseable votes only when there are some, usage totals', () => {
-    const quiet = funnelLines(summary());
+    const quiet = funnelLines(listing());
     assert.deepEqual(
       quiet.map((line) => line.label),
       ['seeds', 'candidates', 'valid', 'passed cycle', 'passed factuality', 'passed correctness', 'accepted', 'requests', 'tokens'],
@@ -186,7 +185,7 @@ describe('runs view text', () => {
       ],
     );
     const noisy = funnelLines(
-      summary({ funnel: funnel({ errors: 2, unparseableVotes: 5, acceptedFinal: 10 }), cachedSamples: 7 }),
+      listing({ funnel: funnel({ errors: 2, unparseableVotes: 5, acceptedFinal: 10 }), cachedSamples: 7 }),
     );
     const byLabel = new Map(noisy.map((line) => [line.label, line.description]));
     assert.equal(byLabel.get('errors'), '2');
@@ -195,12 +194,12 @@ describe('runs view text', () => {
     assert.equal(byLabel.get('requests'), '1,234 · 7 from the cache');
   });
 
-  test('summarizeRun keeps the funnel and sums usage over purposes', () => {
+  test('runListing keeps the funnel and sums usage over purposes', () => {
     const view = foldRun([], 5);
     view.usage.generate.requests = 3;
     view.usage.cycle.requests = 4;
     view.usage.cycle.promptTokens = 10;
-    const result = summarizeRun(view);
+    const result = runListing(view);
     assert.equal(result.requests, 7);
     assert.equal(result.promptTokens, 10);
     assert.equal(result.funnel.seeds, 5);
@@ -219,7 +218,7 @@ describe('runs view text', () => {
     const markdown = runTooltipMarkdown({
       runId: 'seeds_[1]',
       display: { state: 'failed', interrupted: false },
-      summary: summary({ state: 'failed', lastMessage: '<b>server said</b> [x](command:y)' }),
+      listing: listing({ state: 'failed', lastMessage: '<b>server said</b> [x](command:y)' }),
       manifest: {
         version: 1,
         id: 'seeds_[1]',
@@ -320,5 +319,17 @@ describe('status bar', () => {
     assert.match(tooltip, /^Self-Verified Distillation: b\n/);
     assert.match(tooltip, /ETA 10m 00s/);
     assert.match(tooltip, /Also running: a \(12\/40\)/);
+  });
+});
+
+describe('a run\'s notification', () => {
+  test('says the run, then its seeds and ETA with the bar at its share, then downloads; other events say nothing', () => {
+    assert.deepEqual(runNotification({ type: 'start', runId: 'seeds-1a2b', dir: '/r', resumed: true, seedsTotal: 40 }), { message: 'run seeds-1a2b (resuming): 40 seeds' });
+    const progress = { type: 'progress', seedsTotal: 40, seedsDone: 10, accepted: 7, candidates: 20, requests: 30, requestsPerSecond: 2, elapsedMs: 1000 } as const;
+    assert.deepEqual(runNotification(progress), { message: '10/40 seeds, 7 accepted', percent: 25 });
+    assert.equal(runNotification({ ...progress, etaMs: 90_000 })?.message, `10/40 seeds, 7 accepted, ETA ${formatDuration(90_000)}`);
+    assert.equal(runNotification({ ...progress, seedsTotal: 0, seedsDone: 0 })?.percent, 0);
+    assert.deepEqual(runNotification({ type: 'download', received: 5e6, total: 40e6, resumedFrom: 0 }), { message: 'downloading the default model: 5/40 MB' });
+    assert.equal(runNotification({ type: 'notice', message: 'x' } as never), undefined);
   });
 });

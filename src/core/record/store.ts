@@ -246,6 +246,17 @@ export class RunStore {
 // ---------------------------------------------------------------------------------------------------------------
 // Finding runs
 
+/** Whether `dir` holds a run: its run.json. */
+export function isRunDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, MANIFEST_FILE));
+}
+
+/** A run's manifest alone, without opening its record. */
+export function readRunManifest(dir: string): RunManifest {
+  if (!isRunDir(dir)) throw new SvdError('not_found', `no run at ${dir} (${MANIFEST_FILE} is missing)`);
+  return readManifest(path.join(dir, MANIFEST_FILE));
+}
+
 /** `run` is a folder holding run.json, or a run id under `runsDir`. */
 export function resolveRunDir(run: string, runsDir: string): string {
   const asFolder = path.resolve(run);

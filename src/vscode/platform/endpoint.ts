@@ -104,3 +104,11 @@ function shortReason(error: unknown): string {
   const text = describeError(error);
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
+
+/** Keeps the choice in the workspace's settings (the user's, without a folder). */
+export async function saveEndpoint(selection: EndpointSelection): Promise<void> {
+  const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  const configuration = vscode.workspace.getConfiguration('svd');
+  await configuration.update('endpoint.baseUrl', selection.baseUrl, target);
+  await configuration.update('endpoint.model', selection.model, target);
+}

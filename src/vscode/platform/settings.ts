@@ -50,6 +50,19 @@ export const SETTING_SCHEMAS = {
   'train.pollInterval': z.number().min(0.1).max(3600).default(5),
 } as const;
 
+/**
+ * The settings cannot be used: no folder is open (runs are kept in it), or a setting is invalid. A `bad_config`
+ * error, reported with a button to the settings; a command that meets one declines for `reason`.
+ */
+export class SettingsError extends SvdError {
+  constructor(
+    readonly reason: 'no_workspace' | 'invalid_settings',
+    message: string,
+  ) {
+    super('bad_config', message);
+  }
+}
+
 type SettingKey = keyof typeof SETTING_SCHEMAS;
 type SettingValues = { [K in SettingKey]: z.output<(typeof SETTING_SCHEMAS)[K]> };
 
@@ -75,7 +88,7 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
     else problems.push(`svd.${key}: ${issueText(result.error, '')} (got ${JSON.stringify(get(key))})`);
   }
   if (problems.length > 0) {
-    throw new SvdError('bad_config', `Invalid setting ${problems.join('; ')}. Fix it in Settings (search "svd.").`);
+    throw new SettingsError('invalid_settings', `Invalid setting ${problems.join('; ')}. Fix it in Settings (search "svd.").`);
   }
   const v = values as SettingValues;
   const inWorkspace = (p: string) => (path.isAbsolute(p) ? p : path.join(workspaceRoot, p));

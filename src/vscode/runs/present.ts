@@ -1,100 +1,19 @@
-// What the VS Code views show, as plain data and text. No `vscode` import here, so plain Node tests can cover it;
-// the view classes only turn these values into tree items, diagnostics, lenses and status bar text.
-import * as path from 'node:path';
+// What the Runs view and the status bar show, as plain data and text. No `vscode` import, so plain Node tests can
+// cover it; the view classes only turn these values into tree items and status bar text.
 import type { Funnel, RunView, RunViewState } from '../../core/record/runview';
 import type { RunManifest } from '../../core/record/store';
 import { count, formatDuration } from '../../core/record/status';
 import type { Progress } from '../../core/method/pipeline';
-import { PURPOSES, type SeedProblem } from '../../core/base/types';
-
-// ---- which files are seed files --------------------------------------------------------------------------------
-
-const ALWAYS_SEEDS = new Set(['.jsonl', '.ndjson']);
-const SEEDS_BY_NAME = new Set(['.json', '.csv']);
-/** Folders that hold tooling or the runs' own record, never seed files. */
-const EXCLUDED_SEGMENTS = new Set(['.vscode', '.svd', '.git', 'node_modules']);
-
-export interface SeedFileRule {
-  /** Any JSON or CSV file counts, not only one whose name says `seed` (a file the user picked for a run). */
-  anyName?: boolean;
-  /** Folders whose files are never seed files: the runs folder and its cache hold JSONL that is no seed file. */
-  excludedFolders?: readonly string[];
-}
-
-/**
- * JSON Lines files, and JSON or CSV files whose name says `seed`; never package.json, tsconfig*.json, anything in
- * `.vscode` (or `.svd`, `.git`, `node_modules`), or a file inside one of the excluded folders.
- */
-export function isSeedFilePath(fsPath: string, rule: SeedFileRule = {}): boolean {
-  const segments = fsPath.split(/[\\/]/);
-  const base = segments.at(-1) ?? '';
-  const lower = base.toLowerCase();
-  if (segments.slice(0, -1).some((segment) => EXCLUDED_SEGMENTS.has(segment))) return false;
-  if (lower === 'package.json' || (lower.startsWith('tsconfig') && lower.endsWith('.json'))) return false;
-  if ((rule.excludedFolders ?? []).some((folder) => isInside(fsPath, folder))) return false;
-  const extension = path.extname(lower);
-  if (ALWAYS_SEEDS.has(extension)) return true;
-  return SEEDS_BY_NAME.has(extension) && (rule.anyName === true || lower.includes('seed'));
-}
-
-function isInside(file: string, folder: string): boolean {
-  const relative = path.relative(folder, file);
-  return relative.length > 0 && !relative.startsWith('..') && !path.isAbsolute(relative);
-}
-
-// ---- seed diagnostics ------------------------------------------------------------------------------------------
-
-export type DiagnosticSeverityName = 'error' | 'warning';
-
-export interface DiagnosticSpec {
-  /** 0-based, as editors count. */
-  line: number;
-  message: string;
-  severity: DiagnosticSeverityName;
-}
-
-export interface SeedCheck {
-  seeds: number;
-  /** The first problems only; `problemCount` has them all. */
-  problems: readonly SeedProblem[];
-  problemCount: number;
-  /** Why the file as a whole cannot be read (a JSON file that is not one array). */
-  fatal?: string;
-}
-
-/** A seed problem without `file:line`, which the Problems panel shows by itself. */
-export function problemMessage(problem: SeedProblem): string {
-  const field = problem.field === undefined ? '' : `field ${JSON.stringify(problem.field)}: `;
-  return `${field}${problem.message}`;
-}
-
-/** A warning per skipped row on its line; an error on the first line when the file has no usable row at all. */
-export function seedDiagnostics(check: SeedCheck): DiagnosticSpec[] {
-  const specs: DiagnosticSpec[] = check.problems.map((problem) => ({
-    line: Math.max(0, problem.line - 1),
-    message: problemMessage(problem),
-    severity: 'warning',
-  }));
-  if (check.fatal !== undefined) {
-    specs.unshift({ line: 0, message: check.fatal, severity: 'error' });
-  } else if (check.seeds === 0) {
-    const rows = check.problemCount === 1 ? '1 row' : `${count(check.problemCount)} rows`;
-    const message =
-      check.problemCount === 0 ? 'no seed rows in the file' : `no usable seed row (${rows} skipped)`;
-    specs.unshift({ line: 0, message, severity: 'error' });
-  }
-  const unlisted = check.problemCount - check.problems.length;
-  if (unlisted > 0) {
-    const rows = unlisted === 1 ? '1 more row is' : `${count(unlisted)} more rows are`;
-    specs.push({ line: 0, message: `${rows} skipped (not listed)`, severity: 'warning' });
-  }
-  return specs;
-}
+import { PURPOSES } from '../../core/base/types';
+import type { RunStreamEvent } from '../../protocol/cliEvents';
 
 // ---- runs --------------------------------------------------------------------------------------------------------
 
-/** What the runs view keeps of a folded run: the funnel and totals, not the seeds (a big run's view is large). */
-export interface RunSummary {
+/**
+ * A run as the Runs view lists it: the funnel and totals of its fold, not the seeds (a big run's view is large).
+ * Not the review panel's RunSummary (src/protocol/review.ts), which is what the panel's header shows.
+ */
+export interface RunListing {
   state: RunViewState;
   lastMessage?: string;
   funnel: Funnel;
@@ -105,8 +24,8 @@ export interface RunSummary {
   completionTokens: number;
 }
 
-export function summarizeRun(view: RunView): RunSummary {
-  const summary: RunSummary = {
+export function runListing(view: RunView): RunListing {
+  const listing: RunListing = {
     state: view.state,
     funnel: { ...view.funnel, invalidByReason: { ...view.funnel.invalidByReason } },
     wallMs: view.wallMs,
@@ -117,13 +36,13 @@ export function summarizeRun(view: RunView): RunSummary {
   };
   for (const purpose of PURPOSES) {
     const usage = view.usage[purpose];
-    summary.requests += usage.requests;
-    summary.cachedSamples += usage.cachedSamples;
-    summary.promptTokens += usage.promptTokens;
-    summary.completionTokens += usage.completionTokens;
+    listing.requests += usage.requests;
+    listing.cachedSamples += usage.cachedSamples;
+    listing.promptTokens += usage.promptTokens;
+    listing.completionTokens += usage.completionTokens;
   }
-  if (view.lastMessage !== undefined) summary.lastMessage = view.lastMessage;
-  return summary;
+  if (view.lastMessage !== undefined) listing.lastMessage = view.lastMessage;
+  return listing;
 }
 
 export interface DisplayState {
@@ -163,8 +82,8 @@ function share(part: number, whole: number): string {
 }
 
 /** The funnel as the run's child lines, each step with its share of the step before. */
-export function funnelLines(summary: RunSummary): DetailLine[] {
-  const f = summary.funnel;
+export function funnelLines(listing: RunListing): DetailLine[] {
+  const f = listing.funnel;
   const accepted = f.acceptedFinal === f.accepted ? count(f.acceptedFinal) : `${count(f.acceptedFinal)} (${count(f.accepted)} by the method)`;
   const lines: DetailLine[] = [
     { label: 'seeds', description: `${count(f.seedsDone)} of ${count(f.seeds)} done`, icon: 'list-unordered' },
@@ -187,12 +106,12 @@ export function funnelLines(summary: RunSummary): DetailLine[] {
   if (f.unparseableVotes > 0) {
     lines.push({ label: 'unparseable votes', description: count(f.unparseableVotes), icon: 'question' });
   }
-  const cached = summary.cachedSamples > 0 ? ` · ${count(summary.cachedSamples)} from the cache` : '';
-  lines.push({ label: 'requests', description: `${count(summary.requests)}${cached}`, icon: 'cloud' });
-  const tokens = summary.promptTokens + summary.completionTokens;
+  const cached = listing.cachedSamples > 0 ? ` · ${count(listing.cachedSamples)} from the cache` : '';
+  lines.push({ label: 'requests', description: `${count(listing.requests)}${cached}`, icon: 'cloud' });
+  const tokens = listing.promptTokens + listing.completionTokens;
   lines.push({
     label: 'tokens',
-    description: `${count(tokens)} (${count(summary.promptTokens)} prompt · ${count(summary.completionTokens)} completion)`,
+    description: `${count(tokens)} (${count(listing.promptTokens)} prompt · ${count(listing.completionTokens)} completion)`,
     icon: 'symbol-number',
   });
   return lines;
@@ -210,7 +129,7 @@ export interface RunTooltipInput {
   runId: string;
   manifest?: RunManifest;
   display: DisplayState;
-  summary?: RunSummary;
+  listing?: RunListing;
   error?: string;
   /** For a later round: the run whose trained model this run uses. */
   lineage?: { parentRun: string; round: number; model: string };
@@ -235,9 +154,9 @@ export function runTooltipMarkdown(input: RunTooltipInput): string {
     lines.push(`Round ${input.lineage.round}: ${e(input.lineage.model)}, trained on ${e(input.lineage.parentRun)}`);
   }
   if (input.training !== undefined) lines.push(`Training: ${e(input.training)}`);
-  const summary = input.summary;
-  if (summary !== undefined) {
-    const f = summary.funnel;
+  const listing = input.listing;
+  if (listing !== undefined) {
+    const f = listing.funnel;
     lines.push(
       `Seeds: ${count(f.seedsDone)} of ${count(f.seeds)} done · candidates ${count(f.candidates)} · valid ${count(f.valid)}`,
     );
@@ -251,54 +170,13 @@ export function runTooltipMarkdown(input: RunTooltipInput): string {
       lines.push(`Errors: ${count(f.errors)} · unparseable votes: ${count(f.unparseableVotes)}`);
     }
     lines.push(
-      `Requests: ${count(summary.requests)} · tokens ${count(summary.promptTokens + summary.completionTokens)}`,
+      `Requests: ${count(listing.requests)} · tokens ${count(listing.promptTokens + listing.completionTokens)}`,
     );
-    lines.push(`Wall time: ${formatDuration(summary.wallMs)}`);
-    if (summary.lastMessage !== undefined) lines.push(`Last message: ${e(summary.lastMessage)}`);
+    lines.push(`Wall time: ${formatDuration(listing.wallMs)}`);
+    if (listing.lastMessage !== undefined) lines.push(`Last message: ${e(listing.lastMessage)}`);
   }
   // Two trailing spaces: a hard line break, so each fact keeps its own line.
   return lines.join('  \n');
-}
-
-// ---- code lenses ---------------------------------------------------------------------------------------------------
-
-export interface LensSpec {
-  title: string;
-  command: 'svd.run' | 'svd.resume' | 'svd.openReview';
-  tooltip: string;
-  /** The run the command acts on; absent for `svd.run`, which takes the document. */
-  runId?: string;
-}
-
-const RESUMABLE: ReadonlySet<string> = new Set(['stopped', 'failed']);
-
-/** Run on this file; resume or review its newest run. An untrusted workspace may only review. */
-export function seedLenses(trusted: boolean, newest: { runId: string; state: string } | undefined): LensSpec[] {
-  const lenses: LensSpec[] = [];
-  if (trusted) {
-    lenses.push({
-      title: '$(play) Run Self-Verified Distillation',
-      command: 'svd.run',
-      tooltip: 'Generate candidates for these seeds and let the model verify them',
-    });
-  }
-  if (newest !== undefined) {
-    if (trusted && RESUMABLE.has(newest.state)) {
-      lenses.push({
-        title: `$(debug-continue) Resume ${newest.runId}`,
-        command: 'svd.resume',
-        tooltip: `Resume run ${newest.runId} (${newest.state})`,
-        runId: newest.runId,
-      });
-    }
-    lenses.push({
-      title: `$(preview) Review ${newest.runId}`,
-      command: 'svd.openReview',
-      tooltip: `Review run ${newest.runId} (${newest.state})`,
-      runId: newest.runId,
-    });
-  }
-  return lenses;
 }
 
 // ---- status bar ----------------------------------------------------------------------------------------------------
@@ -331,4 +209,25 @@ export function statusBarTooltip(runs: readonly { runId: string; progress: Progr
   }
   lines.push('Click to show the log');
   return lines.join('\n');
+}
+
+// ---- a run's notification -----------------------------------------------------------------------------------------
+
+/** What a run's progress notification says for an event of its stream; `percent` moves the bar. Undefined: nothing. */
+export function runNotification(event: RunStreamEvent): { message: string; percent?: number } | undefined {
+  switch (event.type) {
+    case 'start':
+      return { message: `run ${event.runId}${event.resumed ? ' (resuming)' : ''}: ${event.seedsTotal} seeds` };
+    case 'progress': {
+      const eta = event.etaMs === undefined ? '' : `, ETA ${formatDuration(event.etaMs)}`;
+      return {
+        message: `${event.seedsDone}/${event.seedsTotal} seeds, ${event.accepted} accepted${eta}`,
+        percent: event.seedsTotal > 0 ? (100 * event.seedsDone) / event.seedsTotal : 0,
+      };
+    }
+    case 'download':
+      return { message: `downloading the default model: ${(event.received / 1e6).toFixed(0)}${event.total ? `/${(event.total / 1e6).toFixed(0)}` : ''} MB` };
+    default:
+      return undefined;
+  }
 }

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { isSeedDocument } from './diagnostics';
 import { Disposable } from '../platform/lifecycle';
-import { isSeedFilePath, seedLenses } from '../runs/present';
+import { isSeedFilePath, seedLenses } from './present';
 
 /**
  * The seed-file rule for a path (see isSeedFilePath). `anyName`: any JSON or CSV file counts, for a file the user

@@ -6,7 +6,7 @@ import { describeError, isSvdError } from '../../core/base/errors';
 import { readSeeds, type SeedReadOptions } from '../../core/method/seeds';
 import type { SeedProblem } from '../../core/base/types';
 import { Disposable } from '../platform/lifecycle';
-import { isSeedFilePath, seedDiagnostics, type DiagnosticSpec } from '../runs/present';
+import { isSeedFilePath, seedDiagnostics, type DiagnosticSpec } from './present';
 
 export interface SeedDiagnosticsOptions {
   /** Folders whose files are never seed files (the runs folder and the response cache). */

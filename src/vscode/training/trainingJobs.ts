@@ -18,19 +18,16 @@ import {
 } from '../../core/training/record';
 import { cancelApiJob, followApiJob, startApiJob, type StartApiJobOptions } from '../../core/training/apiJob';
 import { listRuns } from '../../core/record/store';
+import { declined, type Declined } from '../platform/commandResult';
 import { Disposable } from '../platform/lifecycle';
 import { fileStamp } from '../../core/base/fileStamp';
+import type { RunRef } from '../runs/pickRun';
 
 export interface TrainingJobsDeps {
   log: vscode.LogOutputChannel;
   apiKeyFor(baseUrl: string): Promise<string | undefined>;
   pollMs(): number;
   runsDir(): string | undefined;
-}
-
-export interface RunRef {
-  runId: string;
-  dir: string;
 }
 
 const TRAINER_LABEL: Record<TrainingRecord['trainer'], string> = { openai: 'fine-tuning API', trl: 'TRL', llamafactory: 'LLaMA-Factory', custom: 'custom trainer' };
@@ -217,12 +214,15 @@ export class TrainingJobs extends Disposable {
 
   // ---- cancelling -------------------------------------------------------------------------------------------------
 
-  /** Asks, then cancels the run's job: on the server for a fine-tuning job, by stopping the trainer otherwise. */
-  async cancel(run: RunRef, options: { confirmed?: boolean } = {}): Promise<boolean> {
+  /**
+   * Asks, then cancels the run's job: on the server for a fine-tuning job, by stopping the trainer otherwise. True
+   * once cancelled; declined when none is going or the user did not confirm.
+   */
+  async cancel(run: RunRef, options: { confirmed?: boolean } = {}): Promise<true | Declined> {
     const record = this.tryRead(run.dir);
     if (!record || isTerminalStatus(record.status)) {
       void vscode.window.showInformationMessage(`No training of ${run.runId} is going.`);
-      return false;
+      return declined('nothing_to_do');
     }
     const what = record.trainer === 'openai' ? `the fine-tuning job ${record.jobId ?? ''} on the server` : `the ${TRAINER_LABEL[record.trainer]} on ${run.runId}`;
     if (!options.confirmed) {
@@ -231,7 +231,7 @@ export class TrainingJobs extends Disposable {
         { modal: true, detail: record.trainer === 'openai' ? 'The job stops on the server; what it trained so far is lost.' : 'The trainer is stopped; checkpoints it saved stay in the output folder.' },
         'Cancel Training',
       );
-      if (answer !== 'Cancel Training') return false;
+      if (answer !== 'Cancel Training') return declined('cancelled');
     }
     this.deps.log.info(`training ${run.runId}: cancelling ${what}`);
     if (record.trainer === 'openai') {

@@ -1,21 +1,29 @@
 // svd.run on a seed file, from the command with the file's Uri as its argument, to the funnel the scripted model
-// makes; then export and delete on that run.
+// makes; export and delete, each on a run of its own.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { api, expectedFunnel, funnelOf, seedFile, seedRows, type RunOutcome } from './helpers';
+import { isDeclined } from '../../../src/vscode/platform/commandResult';
+import { api, commandResult, commandValue, expectedFunnel, funnelOf, seedFile, seedRows, type RunOutcome } from './helpers';
+
+/** A finished run of seeds.jsonl under `runId`, for a test that needs one. */
+async function finishedRun(runId: string): Promise<RunOutcome> {
+  const svd = await api();
+  const outcome = await svd.startRun(seedFile('seeds.jsonl'), { runId });
+  assert.equal(outcome.state, 'finished', JSON.stringify(outcome));
+  assert.equal(outcome.dir, path.join(svd.runsDir()!, runId));
+  return outcome;
+}
 
 suite('run a seed file', function () {
   this.timeout(90_000);
-  let outcome: RunOutcome | undefined;
 
   test('svd.run finishes with the expected funnel', async () => {
     const svd = await api();
     const seeds = seedFile('seeds.jsonl');
-    outcome = await vscode.commands.executeCommand<RunOutcome>('svd.run', vscode.Uri.file(seeds));
-    assert.ok(outcome, 'svd.run returned nothing');
+    const outcome = await commandValue<RunOutcome>('svd.run', vscode.Uri.file(seeds));
     assert.equal(outcome.state, 'finished', JSON.stringify(outcome));
     assert.ok(outcome.runId);
     const dir = path.join(svd.runsDir()!, outcome.runId);
@@ -37,11 +45,10 @@ suite('run a seed file', function () {
     assert.equal(svd.runs().size, 0, 'the finished run is no longer listed as going');
   });
 
-  test('svd.export with arguments writes one openai row per accepted answer', async () => {
-    assert.ok(outcome?.runId, 'needs the run of the previous test');
+  test('svd.export with arguments writes one openai row per accepted answer; never into the run\'s folder', async () => {
+    const run = await finishedRun('to-export');
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'svd-export-')), 'train.openai.jsonl');
-    const summary = await vscode.commands.executeCommand<{ rows: number; files: { path: string }[] }>('svd.export', outcome.runId, 'openai', out);
-    assert.ok(summary, 'svd.export returned nothing');
+    const summary = await commandValue<{ rows: number; files: { path: string }[] }>('svd.export', 'to-export', 'openai', out);
     assert.equal(summary.rows, 3);
     assert.equal(summary.files[0]?.path, out);
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { messages: { role: string; content: string }[] });
@@ -55,15 +62,24 @@ suite('run a seed file', function () {
     }
     const questions = new Set(rows.map((row) => accepted.find((seed) => row.messages.some((m) => m.content.includes(seed.question)))?.id));
     assert.deepEqual([...questions].sort(), ['m1', 'm5', 's1']);
+
+    // A file in the run's own folder would sit among its records: the export is refused, and nothing is written.
+    const before = readdirSync(run.dir!).sort();
+    const refused = await commandResult('svd.export', 'to-export', 'openai', path.join(run.dir!, 'data.jsonl'));
+    assert.ok(isDeclined(refused), `svd.export did not decline: ${JSON.stringify(refused)}`);
+    assert.equal(refused.declined, 'refused');
+    assert.deepEqual(readdirSync(run.dir!).sort(), before);
   });
 
-  test('svd.deleteRun with (runId, true) removes the run folder', async () => {
-    const svd = await api();
-    assert.ok(outcome?.runId, 'needs the run of the first test');
-    const dir = path.join(svd.runsDir()!, outcome.runId);
-    assert.ok(existsSync(dir));
-    const deleted = await vscode.commands.executeCommand<boolean>('svd.deleteRun', outcome.runId, true);
+  test('svd.deleteRun with (runId, true) removes the run folder; a run that is gone is refused as not found', async () => {
+    const run = await finishedRun('to-delete');
+    assert.ok(existsSync(run.dir!));
+    const deleted = await commandValue<boolean>('svd.deleteRun', 'to-delete', true);
     assert.equal(deleted, true);
-    assert.equal(existsSync(dir), false, `${dir} is still there`);
+    assert.equal(existsSync(run.dir!), false, `${run.dir} is still there`);
+
+    const again = await commandResult('svd.deleteRun', 'to-delete', true);
+    assert.ok(isDeclined(again), `svd.deleteRun did not decline: ${JSON.stringify(again)}`);
+    assert.deepEqual([again.declined, again.code], ['refused', 'not_found']);
   });
 });

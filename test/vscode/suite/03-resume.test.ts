@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as vscode from 'vscode';
-import { api, expectedFunnel, funnelOf, readEvents, seedFile, waitFor, withSetting, workspaceRoot, type RunOutcome } from './helpers';
+import { api, commandValue, expectedFunnel, funnelOf, readEvents, seedFile, waitFor, withSetting, workspaceRoot, type RunOutcome } from './helpers';
 
 suite('stop and resume', function () {
   this.timeout(120_000);
@@ -34,7 +33,7 @@ suite('stop and resume', function () {
       return active?.lastProgress !== undefined && active;
     });
     assert.equal(run.runId, 'interrupted');
-    const stopped = await vscode.commands.executeCommand<string>('svd.stop', 'interrupted');
+    const stopped = await commandValue<string>('svd.stop', 'interrupted');
     assert.equal(stopped, 'interrupted');
     const cut = await going;
     assert.equal(cut.state, 'stopped', JSON.stringify(cut));
@@ -43,7 +42,7 @@ suite('stop and resume', function () {
     assert.ok(Object.keys(partial.statuses).length < Object.keys(expected.statuses).length, `the run finished all ${Object.keys(partial.statuses).length} seeds before it was stopped`);
     assert.deepEqual(partial.runStates, ['started', 'stopped']);
 
-    const resumed = await vscode.commands.executeCommand<RunOutcome>('svd.resume', 'interrupted');
+    const resumed = await commandValue<RunOutcome>('svd.resume', 'interrupted');
     assert.ok(resumed, 'svd.resume returned nothing');
     assert.equal(resumed.state, 'finished', JSON.stringify(resumed));
     assert.equal(resumed.runId, 'interrupted');

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as vscode from 'vscode';
-import { api, extensionLogFiles, findFiles, fixture, seedFile, serverStateDir, waitFor, withSetting, workspaceRoot } from './helpers';
+import { api, commandValue, extensionLogFiles, findFiles, fixture, seedFile, serverStateDir, waitFor, withSetting, workspaceRoot } from './helpers';
 
 suite('API key', function () {
   this.timeout(90_000);
@@ -22,17 +21,17 @@ suite('API key', function () {
       assert.equal(refused.error?.code, 'auth', JSON.stringify(refused.error));
 
       // ...and serves one once the key is set.
-      assert.equal(await vscode.commands.executeCommand('svd.setApiKey', apiKey), true);
+      assert.equal(await commandValue('svd.setApiKey', apiKey), true);
       const served = await svd.startRun(seeds, { runId: 'key-set' });
       assert.equal(served.state, 'finished', `${served.state}: ${served.error?.code}`);
 
       // Cleared, it is gone again.
-      assert.equal(await vscode.commands.executeCommand('svd.clearApiKey'), true);
+      assert.equal(await commandValue('svd.clearApiKey'), true);
       const cleared = await svd.startRun(seeds, { runId: 'key-cleared' });
       assert.equal(cleared.state, 'failed');
       assert.equal(cleared.error?.code, 'auth');
       // Set again, so that the files below had every chance to record it.
-      assert.equal(await vscode.commands.executeCommand('svd.setApiKey', apiKey), true);
+      assert.equal(await commandValue('svd.setApiKey', apiKey), true);
     });
 
     const workspaceSettings = path.join(workspaceRoot(), '.vscode', 'settings.json');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { api, seedFile, withSetting } from './helpers';
+import { api, commandValue, seedFile, withSetting } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
@@ -26,7 +26,7 @@ suite('training', function () {
           }
         });
       });
-      const name = await vscode.commands.executeCommand<string>('svd.train', 'to-train', 'custom', 'Qwen/Qwen3-0.6B');
+      const name = await commandValue<string>('svd.train', 'to-train', 'custom', 'Qwen/Qwen3-0.6B');
       assert.equal(name, 'train to-train (custom)');
       return finished;
     });

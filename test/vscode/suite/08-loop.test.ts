@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { startFineTuneServer, type FineTuneServer } from '../../fixtures/finetune-server';
-import type { RunsTreeNode } from '../../../src/vscode/runs/runsTree';
-import { api, expectedFunnel, extensionLogFiles, fixture, seedFile, waitFor, withSetting, type RunOutcome, type SvdApi } from './helpers';
+import type { RunsTreeNode } from '../../../src/vscode/runs/treeNodes';
+import { api, commandValue, expectedFunnel, extensionLogFiles, fixture, seedFile, waitFor, withSetting, type RunOutcome, type SvdApi } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FAKE_TRAINER = path.join(ROOT, 'test', 'fixtures', 'fake-trainer.py');
@@ -67,7 +67,7 @@ suite('the loop: export, train, follow, next round', function () {
     assert.equal(outcome.state, 'finished', JSON.stringify(outcome));
     runDir = outcome.dir!;
     const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'svd-loop-')), 'loop.openai.jsonl');
-    const summary = await vscode.commands.executeCommand<{ rows: number }>('svd.export', RUN, 'openai', out);
+    const summary = await commandValue<{ rows: number }>('svd.export', RUN, 'openai', out);
     const rows = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { messages: { role: string; content: string }[] });
     assert.equal(rows.length, expectedFunnel(seeds).accepted.length);
     assert.equal(summary.rows, rows.length);
@@ -92,7 +92,7 @@ suite('the loop: export, train, follow, next round', function () {
       });
     });
     await withSetting('train.customCommand', ['python3', FAKE_TRAINER, '--data', '{data}', '--out', '{output}'], async () => {
-      const name = await vscode.commands.executeCommand<string>('svd.train', RUN, 'custom', 'Qwen/Qwen3-0.6B');
+      const name = await commandValue<string>('svd.train', RUN, 'custom', 'Qwen/Qwen3-0.6B');
       assert.equal(name, `train ${RUN} (custom)`);
       const start = await started;
       assert.ok(start.processId > 0, 'the task started a process');
@@ -119,7 +119,7 @@ suite('the loop: export, train, follow, next round', function () {
   test('Start Next Round on a local output: the same seeds on the served model, in a run that names its parent', async () => {
     const { url, model } = fixture();
     // A local output is served by the user's own server: its URL and model name are asked for (here, given).
-    const outcome = await vscode.commands.executeCommand<RunOutcome>('svd.nextRound', RUN, model, url);
+    const outcome = await commandValue<RunOutcome>('svd.nextRound', RUN, model, url);
     assert.equal(outcome.state, 'finished', JSON.stringify(outcome));
     assert.equal(outcome.runId, `${RUN}-r2`);
     const lineage = readJson<{ parentRun: string; round: number; model: string; outputDir: string }>(path.join(outcome.dir!, 'lineage.json'));
@@ -136,10 +136,10 @@ suite('the loop: export, train, follow, next round', function () {
   test('a fine-tuning job is followed to success, its model shown in the Runs view; the next round runs on that model', async () => {
     const key = `sk-ft-${randomBytes(8).toString('hex')}`;
     fineTune = await startFineTuneServer({ apiKey: key, serveModelsFrom: fixture().url, eventsPageSize: 10 });
-    await vscode.commands.executeCommand('svd.setApiKey', key, fineTune.url);
+    await commandValue('svd.setApiKey', key, fineTune.url);
     const record = await withSetting('train.baseUrl', fineTune.url, () =>
       withSetting('train.pollInterval', 0.1, async () => {
-        const jobId = await vscode.commands.executeCommand<string>('svd.train', RUN, 'openai', fixture().model);
+        const jobId = await commandValue<string>('svd.train', RUN, 'openai', fixture().model);
         assert.equal(jobId, 'ftjob-1');
         // Followed until it ends (a job this quick may have ended already).
         return svd.trainingDone(runDir) ?? readJson<{ status: string; fineTunedModel?: string }>(path.join(runDir, 'training.json'));
@@ -156,7 +156,7 @@ suite('the loop: export, train, follow, next round', function () {
     assert.deepEqual(points.map((p) => p.step), [1, 2, 3]);
 
     // The fine-tuning server serves the model it made: the next round runs there, with the same key.
-    const outcome = await vscode.commands.executeCommand<RunOutcome>('svd.nextRound', RUN);
+    const outcome = await commandValue<RunOutcome>('svd.nextRound', RUN);
     assert.equal(outcome.state, 'finished', JSON.stringify(outcome));
     assert.equal(outcome.runId, `${RUN}-r2-2`, 'round 2 again, beside the first one');
     const lineage = readJson<{ parentRun: string; round: number; model: string; jobId: string }>(path.join(outcome.dir!, 'lineage.json'));
@@ -182,9 +182,9 @@ suite('the loop: export, train, follow, next round', function () {
     const record = path.join(runDir, 'training.json');
     // The stand-in trainer logs, then waits a minute: long enough to be cancelled.
     await withSetting('train.customCommand', ['env', 'FAKE_SLEEP=60', 'python3', FAKE_TRAINER, '--data', '{data}'], async () => {
-      await vscode.commands.executeCommand('svd.train', RUN, 'custom', 'Qwen/Qwen3-0.6B');
+      await commandValue('svd.train', RUN, 'custom', 'Qwen/Qwen3-0.6B');
       await waitFor('the trainer to run', () => readJson<{ status: string }>(record).status === 'running' && /^READY$/m.test(readFileSync(path.join(runDir, 'train', 'train.log'), 'utf8')));
-      assert.equal(await vscode.commands.executeCommand<boolean>('svd.cancelTraining', RUN, true), true);
+      assert.equal(await commandValue<boolean>('svd.cancelTraining', RUN, true), true);
       assert.equal((await ended).exitCode, 130, 'svd train stopped the trainer and ended as stopped');
     });
     assert.equal(readJson<{ status: string }>(record).status, 'cancelled');

@@ -7,8 +7,8 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EvalResult } from '../../../src/core/experiments/evaluate';
 import type { SweepResult } from '../../../src/core/experiments/sweep';
-import type { RunsTreeNode } from '../../../src/vscode/runs/runsTree';
-import { api, fixture, seedFile, waitFor, type SvdApi } from './helpers';
+import type { RunsTreeNode } from '../../../src/vscode/runs/treeNodes';
+import { api, commandValue, fixture, seedFile, waitFor, type SvdApi } from './helpers';
 
 /** Titles of the open webview tabs. */
 function webviewTabs(): string[] {
@@ -39,7 +39,7 @@ suite('experiments: a budget sweep and an evaluation', function () {
 
   test('Run Budget Sweep runs every cell, writes sweep.json, opens its view and lists it', async () => {
     const seeds = seedFile('labeled.jsonl');
-    const result = await vscode.commands.executeCommand<SweepResult>('svd.runSweep', vscode.Uri.file(seeds), { candidates: [1, 2], votes: [1, 2] });
+    const result = await commandValue<SweepResult>('svd.runSweep', vscode.Uri.file(seeds), { candidates: [1, 2], votes: [1, 2] });
     assert.ok(result, 'svd.runSweep returned nothing');
     const runsDir = svd.runsDir()!;
     const file = path.join(runsDir, result.id, 'sweep.json');
@@ -67,14 +67,14 @@ suite('experiments: a budget sweep and an evaluation', function () {
     assert.ok(!runs.some((id) => id.startsWith('sweep-')), `runs listed: ${runs.join(', ')}`);
 
     // Showing it again from the view reveals the same panel rather than opening another.
-    assert.equal(await vscode.commands.executeCommand<string>('svd.showSweep', file), title);
+    assert.equal(await commandValue<string>('svd.showSweep', file), title);
     assert.equal(webviewTabs().filter((label) => label === title).length, 1);
   });
 
   test('Evaluate Model writes result.json beside the runs, opens its view and lists it', async () => {
     const seeds = seedFile('labeled.jsonl');
     const { model } = fixture();
-    const result = await vscode.commands.executeCommand<EvalResult>('svd.evaluate', vscode.Uri.file(seeds), { models: [model], samples: 2, ttc: true });
+    const result = await commandValue<EvalResult>('svd.evaluate', vscode.Uri.file(seeds), { models: [model], samples: 2, ttc: true });
     assert.ok(result, 'svd.evaluate returned nothing');
     const file = path.join(path.dirname(svd.runsDir()!), 'evals', result.id, 'result.json');
     assert.ok(existsSync(file), `${file} is missing`);
@@ -101,7 +101,7 @@ suite('experiments: a budget sweep and an evaluation', function () {
     const shown = (await experimentsShown(svd)).find((item) => item.command === 'svd.showEvaluation');
     assert.ok(shown, 'needs the evaluation of the previous test');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    const title = await vscode.commands.executeCommand<string>('svd.showEvaluation', path.dirname(shown.argument as string));
+    const title = await commandValue<string>('svd.showEvaluation', path.dirname(shown.argument as string));
     assert.equal(title, `Evaluation: ${shown.label}`);
     await waitFor(`a "${title}" tab`, () => webviewTabs().includes(title));
   });

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'no
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SvdApi } from '../../../src/vscode/extension';
+import { isDeclined, isFailed, type CommandResult } from '../../../src/vscode/platform/commandResult';
 import type { RunOutcome } from '../../../src/vscode/runs/runner';
 
 export type { RunOutcome, SvdApi };
@@ -33,6 +34,22 @@ export async function api(): Promise<SvdApi> {
   const exported = await extension.activate();
   assert.ok(exported && typeof exported.startRun === 'function', 'activate() returned no SvdApi');
   return exported;
+}
+
+/**
+ * What a command resolved with, as it is: its value, a Declined (it chose not to act, and why) or a Failed (an error
+ * it reported; `internal` for a bug). See src/vscode/platform/commandResult.ts.
+ */
+export async function commandResult<T>(id: string, ...args: unknown[]): Promise<CommandResult<T>> {
+  return vscode.commands.executeCommand<CommandResult<T>>(id, ...args);
+}
+
+/** The value of a command that must do its work; the test fails, saying why, when it declined or failed. */
+export async function commandValue<T>(id: string, ...args: unknown[]): Promise<T> {
+  const result = await commandResult<T>(id, ...args);
+  assert.ok(!isFailed(result), `${id} failed: ${JSON.stringify(result)}`);
+  assert.ok(!isDeclined(result), `${id} declined: ${JSON.stringify(result)}`);
+  return result as T;
 }
 
 export function workspaceRoot(): string {

@@ -1,0 +1,130 @@
+// Reading the runs folder for the Runs view. Runs are read read-only (the CLI and other windows write them too),
+// folded once per change of their files, and the folded totals are cached, so an unchanged run costs one stat per
+// read however big it is. No `vscode` import.
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { describeError } from '../../core/base/errors';
+import { fileStamp } from '../../core/base/fileStamp';
+import { foldRun } from '../../core/record/runview';
+import { runLockHeld } from '../../core/record/runLock';
+import { RunStore, type RunManifest } from '../../core/record/store';
+import { lineageFile, readLineage } from '../../core/training/lineage';
+import { readTraining, trainingFile } from '../../core/training/record';
+import { displayState, runListing, type RunListing } from './present';
+import type { RunEntry, RunNode, SideFiles } from './treeNodes';
+
+/** A changed run is folded again only after this many times its last fold took: reading never hogs the host. */
+const READ_COST_FACTOR = 5;
+const RECORD_FILES = ['events.jsonl', 'overrides.jsonl'] as const;
+
+export interface ListedRun {
+  id: string;
+  dir: string;
+  manifest: RunManifest;
+}
+
+export interface ReaderLog {
+  trace(message: string): void;
+  warn(message: string): void;
+}
+
+interface CachedRead {
+  /** Sizes and mtimes of the files the listing was folded from. */
+  key: string;
+  listing?: RunListing;
+  error?: string;
+  readAt: number;
+  readMs: number;
+}
+
+export class RunReader {
+  private readonly cache = new Map<string, CachedRead>();
+  private readonly sideCache = new Map<string, SideFiles>();
+
+  constructor(
+    private readonly log: ReaderLog,
+    /** Whether a process of this extension is running the run. */
+    private readonly isRunning: (runId: string) => boolean,
+  ) {}
+
+  /**
+   * Which of the listed runs changed since they were folded and may be folded again now; `retryAt` is when the
+   * earliest of those that must wait may be. Forgets the runs that are gone.
+   */
+  changed(listed: readonly ListedRun[], now: number): { stale: ListedRun[]; retryAt: number } {
+    const keys = new Map(listed.map((run) => [run.dir, recordKey(run.dir)]));
+    const stale: ListedRun[] = [];
+    let retryAt = Number.POSITIVE_INFINITY;
+    for (const run of listed) {
+      const cached = this.cache.get(run.dir);
+      if (cached?.key === keys.get(run.dir)) continue;
+      const earliest = cached === undefined ? 0 : cached.readAt + cached.readMs * READ_COST_FACTOR;
+      if (now >= earliest) stale.push(run);
+      else retryAt = Math.min(retryAt, earliest);
+    }
+    for (const dir of [...this.cache.keys()]) if (!keys.has(dir)) this.cache.delete(dir);
+    for (const dir of [...this.sideCache.keys()]) if (!keys.has(dir)) this.sideCache.delete(dir);
+    return { stale, retryAt };
+  }
+
+  /** Folds the run's record (again) into its listing, or the reason it cannot be read. */
+  fold(run: ListedRun): void {
+    const key = recordKey(run.dir);
+    const started = performance.now();
+    let store: RunStore | undefined;
+    try {
+      store = RunStore.open(run.dir, { readOnly: true });
+      const listing = runListing(foldRun(store.events(), run.manifest.seedFile.rows));
+      const readMs = performance.now() - started;
+      this.log.trace(`runs view: read ${run.id} in ${readMs.toFixed(0)} ms`);
+      this.cache.set(run.dir, { key, listing, readAt: Date.now(), readMs });
+    } catch (error) {
+      this.log.warn(`runs view: cannot read run ${run.id} (${run.dir}): ${describeError(error)}`);
+      this.cache.set(run.dir, { key, error: describeError(error), readAt: Date.now(), readMs: performance.now() - started });
+    } finally {
+      store?.close();
+    }
+  }
+
+  /** The run as the view shows it now: its last fold, its state (who writes it now) and its side files. */
+  entry(run: ListedRun): RunEntry {
+    const cached = this.cache.get(run.dir);
+    const recorded = cached?.listing?.state ?? 'new';
+    const live = this.isRunning(run.id);
+    const display = displayState(recorded, {
+      process: live,
+      // Only a record that says running (or has not said anything yet) needs the lock to tell who writes it.
+      lock: !live && (recorded === 'running' || recorded === 'new') && runLockHeld(run.dir),
+    });
+    const node: RunNode = { kind: 'run', runId: run.id, dir: run.dir, state: display.state };
+    if (cached?.error !== undefined) node.error = cached.error;
+    return { node, manifest: run.manifest, display, side: this.sideFiles(run.dir), ...(cached?.listing === undefined ? {} : { listing: cached.listing }) };
+  }
+
+  /** training.json and lineage.json, read again only when they changed. */
+  private sideFiles(dir: string): SideFiles {
+    const key = [trainingFile(dir), lineageFile(dir)].map((file) => fileStamp(file) ?? '-').join('|');
+    const cached = this.sideCache.get(dir);
+    if (cached?.key === key) return cached;
+    const side: SideFiles = { key };
+    try {
+      const training = readTraining(dir);
+      if (training) side.training = training;
+    } catch (error) {
+      side.error = describeError(error);
+    }
+    try {
+      const lineage = readLineage(dir);
+      if (lineage) side.lineage = lineage;
+    } catch (error) {
+      this.log.warn(`runs view: ${describeError(error)}`);
+    }
+    this.sideCache.set(dir, side);
+    return side;
+  }
+}
+
+/** Changes whenever the pipeline or a reviewer appends: the two record files' sizes and mtimes. */
+function recordKey(dir: string): string {
+  return RECORD_FILES.map((name) => fileStamp(path.join(dir, name)) ?? '-').join('|');
+}

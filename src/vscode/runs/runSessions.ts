@@ -1,0 +1,117 @@
+// The runs going from this window: each in its child process (runner.ts) under a cancellable notification, its
+// progress in the status bar, and how it ended said once it ends.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { SvdError } from '../../core/base/errors';
+import { Disposable } from '../platform/lifecycle';
+import type { Platform } from '../platform/feature';
+import { runNotification } from './present';
+import { ActiveRun, type RunOutcome, type RunRequest } from './runner';
+import { RunStatusBar } from './statusBar';
+
+/** A run to start: the request without what the window adds (the key, the models folder, the working folder). */
+export type RunStart = Omit<RunRequest, 'modelsDir' | 'cwd' | 'apiKey'>;
+
+export class RunSessions extends Disposable {
+  /** By run id, once the run said its id. */
+  private readonly active = new Map<string, ActiveRun>();
+  /** Started, and not yet said which run they are. */
+  private readonly starting = new Set<ActiveRun>();
+  private readonly statusBar = this._register(new RunStatusBar());
+  private readonly changeEmitter = this._register(new vscode.EventEmitter<void>());
+  /** A run started, said its id, or ended. */
+  readonly onDidChange: vscode.Event<void> = this.changeEmitter.event;
+
+  constructor(private readonly platform: Platform) {
+    super();
+    // Closing the window stops the runs; their records stay resumable.
+    this._register({ dispose: () => [...this.active.values(), ...this.starting].forEach((run) => run.stop()) });
+  }
+
+  /** The runs going, by id (the public API's view). */
+  get runs(): Map<string, ActiveRun> {
+    return this.active;
+  }
+
+  isRunning(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  /** Asks the run to stop; false when it is not going here. */
+  stop(runId: string): boolean {
+    const run = this.active.get(runId);
+    run?.stop();
+    return run !== undefined;
+  }
+
+  /** Stops the runs that have not said their id yet; how many there were. */
+  stopStarting(): number {
+    for (const run of this.starting) run.stop();
+    return this.starting.size;
+  }
+
+  /** Starts a run and follows it with a cancellable notification; resolves when its process exits. */
+  async start(request: RunStart): Promise<RunOutcome> {
+    const { log } = this.platform;
+    const root = this.platform.workspaceRoot() ?? path.dirname(request.runsDir);
+    const full: RunRequest = { ...request, apiKey: await this.platform.apiKeyFor(request.baseUrl), modelsDir: this.platform.modelsDir, cwd: root };
+    log.info(`run ${path.relative(root, request.seedFile)} on ${request.baseUrl ? `${request.baseUrl} (${request.model})` : 'the embedded engine'}`);
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `SVD: ${path.basename(request.seedFile)}`, cancellable: true },
+      async (progress, token) => {
+        let reported = 0;
+        const run = new ActiveRun(this.platform.cliPath, full, {
+          onLog: (line) => log.info(line),
+          onMessage: (message) => {
+            if (message.type === 'start') {
+              this.active.set(message.runId, run);
+              this.starting.delete(run);
+              this.changeEmitter.fire();
+            } else if (message.type === 'progress' && run.runId) {
+              this.statusBar.update(run.runId, message);
+            } else if (message.type === 'problem') {
+              log.warn(message.text);
+            } else if (message.type === 'notice') {
+              log.info(message.message);
+            }
+            const shown = runNotification(message);
+            if (!shown) return;
+            const increment = shown.percent === undefined ? undefined : shown.percent - reported;
+            progress.report({ message: shown.message, ...(increment === undefined ? {} : { increment }) });
+            if (shown.percent !== undefined) reported = shown.percent;
+          },
+        });
+        this.starting.add(run);
+        const cancel = token.onCancellationRequested(() => run.stop());
+        try {
+          const outcome = await run.done;
+          log.info(`run ${outcome.runId ?? '?'}: ${outcome.state}${outcome.error ? `: ${outcome.error.message}` : ''}`);
+          return outcome;
+        } finally {
+          cancel.dispose();
+          this.starting.delete(run);
+          if (run.runId) {
+            this.active.delete(run.runId);
+            this.statusBar.clear(run.runId);
+          }
+          this.changeEmitter.fire();
+        }
+      },
+    );
+  }
+
+  /** Says how a run ended: a finished one offers what comes next, a failed one is reported as an error. */
+  announce(outcome: RunOutcome): void {
+    if (outcome.state === 'finished' && outcome.runId) {
+      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId} finished.`, 'Open Review', 'Export', 'Start Training').then((choice) => {
+        if (choice === 'Open Review') void vscode.commands.executeCommand('svd.openReview', outcome.runId);
+        if (choice === 'Export') void vscode.commands.executeCommand('svd.export', outcome.runId);
+        if (choice === 'Start Training') void vscode.commands.executeCommand('svd.train', outcome.runId);
+      });
+    } else if (outcome.state === 'stopped') {
+      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId ?? ''} stopped; resume it from the Runs view.`);
+    } else if (outcome.error) {
+      this.platform.reportError(new SvdError(outcome.error.code, outcome.error.message));
+    }
+  }
+}
