@@ -25,7 +25,7 @@ import { RunsTreeProvider } from '../../src/vscode/runs/runsTree';
 import { RunStatusBar } from '../../src/vscode/runs/statusBar';
 import type { RunNode, RunsTreeNode } from '../../src/vscode/runs/treeNodes';
 import type { TrainingJobs } from '../../src/vscode/training/trainingJobs';
-import { commands, MarkdownString, stub, ThemeIcon, TreeItemCollapsibleState, Uri, window, workspace } from '../stubs/vscode';
+import { commands, MarkdownString, stub, type ThemeIcon, TreeItemCollapsibleState, Uri, window, workspace } from '../stubs/vscode';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'svd-vscode-runs-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { ExperimentEntry } from '../../core/experiments/catalog';
 import type { RunView } from '../../core/record/runview';
-import { displayStatus, trainingSummary } from '../../core/training/record';
+import { type displayStatus, trainingSummary } from '../../core/training/record';
 import { escapeMarkdown, runDescription, runTooltipMarkdown } from './present';
 import type { DetailNode, RunEntry, RunNode, RunsTreeNode, TrainingNode } from './treeNodes';
 
