@@ -24,7 +24,7 @@ function tapCounts(file) {
 }
 
 function nodeSuite(name, dir) {
-  const files = readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join(dir, f));
+  const files = readdirSync(path.join(root, dir), { recursive: true }).map(String).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join(dir, f));
   const tap = path.join(results, `${name}.tap`);
   const code = run(process.execPath, [
     '--import', 'tsx', '--test',
@@ -61,7 +61,10 @@ const suites = [
   ['lint', () => check('lint', 'npm', ['run', '--silent', 'lint'])],
   // The code checks run in bubblewrap: installed from apt when missing, a no-op when present.
   ['sandbox-install', () => check('sandbox-install', 'bash', ['test/install-sandbox.sh'])],
+  // Pure code under plain Node, in folders that mirror src/.
   ['unit', () => { console.log('\n== unit'); return nodeSuite('unit', 'test/unit'); }],
+  // The built CLI, child processes (engine, sandbox) and packaging.
+  ['integration', () => { console.log('\n== integration'); return nodeSuite('integration', 'test/integration'); }],
   ['webview', () => {
     console.log('\n== webview');
     const tap = path.join(results, 'webview.tap');

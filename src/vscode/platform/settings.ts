@@ -1,7 +1,7 @@
 // The extension's settings, read through one zod schema per setting. No vscode import: the caller passes a getter,
 // so the validation runs under plain Node in tests. An invalid value names the setting and says what it must be.
 // The method's settings are the run config's own fields and the engine's share its limits, so their bounds are
-// written once; package.json's contribution is held to this table by test/unit/package-settings.test.ts.
+// written once; package.json's contribution is held to this table by test/unit/vscode/package-settings.test.ts.
 import path from 'node:path';
 import { z } from 'zod';
 import { GenerationSamplingSchema, JudgeSamplingSchema, RunConfigSchema, type RunConfigInput } from '../../core/base/config';

@@ -1,0 +1,310 @@
+// The runs' editor code under plain Node (the `vscode` stub): the Runs view's nodes and items read from a real runs
+// folder, the run a command names or the user picks, the status bar, and the run commands that need no model.
+import '../../stubs/register-vscode';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, beforeEach, describe, test } from 'node:test';
+import type * as vscode from 'vscode';
+import { parseRunConfig } from '../../../src/core/base/config';
+import type { ExperimentEntry } from '../../../src/core/experiments/catalog';
+import type { Progress } from '../../../src/core/method/pipeline';
+import type { NewRunEvent } from '../../../src/core/record/events';
+import { releaseRunLock, takeRunLock } from '../../../src/core/record/runLock';
+import { RunStore, type RunManifest } from '../../../src/core/record/store';
+import { writeLineage } from '../../../src/core/training/lineage';
+import { writeTraining } from '../../../src/core/training/record';
+import { ApiKeys } from '../../../src/vscode/platform/apiKeys';
+import { isDeclined, type CommandResult } from '../../../src/vscode/platform/commandResult';
+import { createPlatform, type FeatureContext } from '../../../src/vscode/platform/feature';
+import { registerRunCommands, resumeRequest } from '../../../src/vscode/runs/commands';
+import { pickRun, runArgument, runPickItems } from '../../../src/vscode/runs/pickRun';
+import { RunSessions } from '../../../src/vscode/runs/runSessions';
+import { RunsTreeProvider } from '../../../src/vscode/runs/runsTree';
+import { RunStatusBar } from '../../../src/vscode/runs/statusBar';
+import type { RunNode, RunsTreeNode } from '../../../src/vscode/runs/treeNodes';
+import type { TrainingJobs } from '../../../src/vscode/training/trainingJobs';
+import { commands, MarkdownString, stub, type ThemeIcon, TreeItemCollapsibleState, Uri, window, workspace } from '../../stubs/vscode';
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'svd-vscode-runs-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+let workspaceCount = 0;
+
+/** A fresh workspace folder, open in the stubbed window; its runs folder is the default `.svd/runs`. */
+function openWorkspace(): { root: string; runsDir: string } {
+  const root = path.join(scratch, `ws-${++workspaceCount}`);
+  stub.reset(root);
+  return { root, runsDir: path.join(root, '.svd', 'runs') };
+}
+
+function manifest(id: string, createdAt: string, engine: 'server' | 'embedded' = 'server'): RunManifest {
+  return {
+    version: 1,
+    id,
+    createdAt,
+    seedFile: { path: '/data/seeds.jsonl', fingerprint: 'abc', format: 'jsonl', rows: 2 },
+    model: engine === 'server' ? { model: 'qwen3', baseURL: 'http://localhost:8000/v1', engine } : { model: 'qwen3-0.6b.gguf', engine },
+    config: parseRunConfig({ candidates: 2, votes: 1 }),
+    methodFingerprint: 'f00d',
+  };
+}
+
+/** A run of two seeds, both done and none accepted; finished unless it is left `started`. */
+function makeRun(runsDir: string, id: string, createdAt: string, state: 'finished' | 'started' = 'finished'): string {
+  const dir = path.join(runsDir, id);
+  const store = RunStore.create(dir, manifest(id, createdAt));
+  const events: NewRunEvent[] = [{ id: 'run:1', type: 'run', state: 'started' }];
+  for (const n of ['1', '2']) {
+    events.push({ id: `seed:${n}`, type: 'seed', seedId: n, line: Number(n), domain: 'math', question: `q${n}`, prompt: [{ role: 'user', content: `q${n}` }] });
+  }
+  events.push({ id: 'outcome:1', type: 'outcome', seedId: '1', status: 'rejected', acceptedCandidateIds: [] });
+  events.push({ id: 'outcome:2', type: 'outcome', seedId: '2', status: 'no_valid', acceptedCandidateIds: [] });
+  if (state === 'finished') events.push({ id: 'run:2', type: 'run', state: 'finished', wallMs: 1000 });
+  for (const event of events) store.append(event);
+  store.close();
+  return dir;
+}
+
+function log(): vscode.LogOutputChannel {
+  return window.createOutputChannel('test') as unknown as vscode.LogOutputChannel;
+}
+
+function tree(runsDir: string | undefined, options: { running?: string[]; experiments?: ExperimentEntry[] } = {}): RunsTreeProvider {
+  return new RunsTreeProvider({
+    runsDir: () => runsDir,
+    isRunning: (runId) => options.running?.includes(runId) ?? false,
+    log: log(),
+    ...(options.experiments ? { experiments: () => options.experiments! } : {}),
+  });
+}
+
+async function roots(view: RunsTreeProvider): Promise<RunsTreeNode[]> {
+  await view.refreshNow();
+  return view.getChildren();
+}
+
+function shown(view: RunsTreeProvider, node: RunsTreeNode): { label: string; description: string; contextValue: string; icon?: string } {
+  const item = view.getTreeItem(node);
+  return { label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue ?? '', icon: (item.iconPath as unknown as ThemeIcon | undefined)?.id };
+}
+
+function context(view: RunsTreeProvider): FeatureContext {
+  const secrets = { get: async () => undefined, store: async () => undefined, delete: async () => undefined } as unknown as vscode.SecretStorage;
+  const extension = { subscriptions: [], extensionPath: '/ext', extensionUri: Uri.file('/ext'), globalStorageUri: Uri.file('/storage'), secrets } as unknown as vscode.ExtensionContext;
+  return { ...createPlatform(extension, log(), new ApiKeys(secrets)), tree: view };
+}
+
+beforeEach(() => stub.reset());
+
+describe('the Runs view', () => {
+  test('runs newest first, each described by its state and funnel; a later round names its parent', async () => {
+    const { runsDir } = openWorkspace();
+    makeRun(runsDir, 'older', '2025-01-01T00:00:00.000Z');
+    const round = makeRun(runsDir, 'older-r2', '2025-01-02T00:00:00.000Z', 'started');
+    writeLineage(round, { parentRun: 'older', round: 2, model: 'ft:qwen3', baseUrl: 'http://localhost:8000/v1', trainer: 'openai' });
+    const view = tree(runsDir, { running: ['older-r2'] });
+    const nodes = await roots(view);
+    assert.deepEqual(nodes.map((node) => node.kind === 'run' && node.runId), ['older-r2', 'older']);
+    assert.deepEqual(shown(view, nodes[1]!), { label: 'older', description: 'finished · 2/2 seeds · 0 accepted', contextValue: 'run-finished', icon: 'pass' });
+    assert.deepEqual(shown(view, nodes[0]!), {
+      label: 'older-r2',
+      description: 'round 2 of older · running · 2/2 seeds · 0 accepted',
+      contextValue: 'run-running',
+      icon: 'sync~spin',
+    });
+    const item = view.getTreeItem(nodes[0]!);
+    assert.equal(item.collapsibleState, TreeItemCollapsibleState.Collapsed);
+    // The hover quotes run files: never trusted with links, HTML or icons.
+    const tooltip = item.tooltip as unknown as MarkdownString;
+    assert.ok(tooltip instanceof MarkdownString);
+    assert.deepEqual([tooltip.isTrusted, tooltip.supportHtml, tooltip.supportThemeIcons], [false, false, false]);
+    assert.match(tooltip.value, /Round 2: ft\\:qwen3, trained on older/);
+    view.dispose();
+  });
+
+  test('under a run: its training, the rounds made from it, then its funnel', async () => {
+    const { runsDir } = openWorkspace();
+    const dir = makeRun(runsDir, 'base', '2025-01-01T00:00:00.000Z');
+    writeTraining(dir, { trainer: 'openai', baseModel: 'qwen3', status: 'succeeded', fineTunedModel: 'ft:qwen3:x', baseUrl: 'http://ft/v1', jobId: 'ftjob-1' });
+    const round = makeRun(runsDir, 'base-r2', '2025-01-02T00:00:00.000Z');
+    writeLineage(round, { parentRun: 'base', round: 2, model: 'ft:qwen3:x', baseUrl: 'http://ft/v1', trainer: 'openai' });
+    const view = tree(runsDir);
+    const base = (await roots(view)).find((node): node is RunNode => node.kind === 'run' && node.runId === 'base')!;
+    const children = (await view.getChildren(base)) as RunsTreeNode[];
+    const items = children.map((child) => shown(view, child));
+    assert.deepEqual(items.slice(0, 2), [
+      { label: 'Training', description: 'succeeded → ft:qwen3:x', contextValue: 'training-succeeded-model', icon: 'pass' },
+      { label: 'Round 2', description: 'base-r2 · finished', contextValue: 'run-detail', icon: 'git-branch' },
+    ]);
+    assert.deepEqual(
+      items.slice(2).map((i) => i.label),
+      ['seeds', 'candidates', 'valid', 'passed cycle', 'passed factuality', 'passed correctness', 'accepted', 'requests', 'tokens'],
+    );
+    assert.equal(items[2]!.description, '2 of 2 done');
+    for (const child of children) assert.equal(view.getParent(child), base);
+    assert.equal(view.trainingOf(dir)?.fineTunedModel, 'ft:qwen3:x');
+    assert.deepEqual(view.runsForFile('/data/seeds.jsonl'), [
+      { runId: 'base-r2', state: 'finished' },
+      { runId: 'base', state: 'finished' },
+    ]);
+    view.dispose();
+  });
+
+  test('a record that says running with no writer shows as interrupted, resumable; saved experiments follow the runs', async () => {
+    const { runsDir } = openWorkspace();
+    makeRun(runsDir, 'cut', '2025-01-01T00:00:00.000Z', 'started');
+    const entry = { kind: 'sweep', id: 'sweep-seeds', file: '/w/sweep-seeds/sweep.json', description: '4 cells', details: ['a [link](command:x)'] } as unknown as ExperimentEntry;
+    const view = tree(runsDir, { experiments: [entry] });
+    const [run, group] = await roots(view);
+    assert.deepEqual(shown(view, run!), { label: 'cut', description: 'interrupted · 2/2 seeds · 0 accepted', contextValue: 'run-stopped', icon: 'debug-pause' });
+    assert.deepEqual(shown(view, group!), { label: 'Experiments', description: '1 saved', contextValue: 'experiments', icon: 'beaker' });
+    const [experiment] = (await view.getChildren(group)) as RunsTreeNode[];
+    const item = view.getTreeItem(experiment!);
+    assert.deepEqual(item.command, { command: 'svd.showSweep', title: 'Open', arguments: ['/w/sweep-seeds/sweep.json'] });
+    assert.equal((item.tooltip as unknown as MarkdownString).value, 'a \\[link\\]\\(command\\:x\\)');
+    view.dispose();
+  });
+
+  test('a runs folder that cannot be read is one item saying why; no folder, no runs', async () => {
+    const { root } = openWorkspace();
+    const file = path.join(root, 'not-a-folder');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(file, 'x');
+    const broken = tree(file);
+    const [only] = await roots(broken);
+    assert.equal(only?.kind, 'detail');
+    assert.equal(shown(broken, only!).label, 'Cannot read the runs folder');
+    assert.equal(shown(broken, only!).contextValue, 'runs-error');
+    broken.dispose();
+    const none = tree(undefined);
+    assert.deepEqual(await roots(none), []);
+    none.dispose();
+  });
+});
+
+describe('the run a command acts on', () => {
+  test('its argument: a run id, or a node of the view; anything else names none', () => {
+    assert.deepEqual(runArgument('seeds-1a2b'), { runId: 'seeds-1a2b' });
+    assert.deepEqual(runArgument({ kind: 'run', runId: 'r', dir: '/runs/r', state: 'finished' }), { runId: 'r', dir: '/runs/r' });
+    for (const nothing of [undefined, '', 3, { runId: 'r' }, { runId: 1, dir: '/x' }, Uri.file('/runs/r')]) assert.equal(runArgument(nothing), undefined);
+  });
+
+  test('the picker lists each run with its state', () => {
+    const nodes: RunNode[] = [{ kind: 'run', runId: 'a', dir: '/runs/a', state: 'running' }];
+    assert.deepEqual(runPickItems(nodes), [{ label: 'a', description: 'running', run: { runId: 'a', dir: '/runs/a' } }]);
+  });
+
+  test('picked among the runs the command can act on; none to pick, a closed picker or an unknown id declines', async () => {
+    const { runsDir } = openWorkspace();
+    const dir = makeRun(runsDir, 'only', '2025-01-01T00:00:00.000Z');
+    const view = tree(runsDir);
+    const ctx = context(view);
+    stub.answer((items: unknown) => (items as { label: string }[]).find((item) => item.label === 'only'));
+    assert.deepEqual(await pickRun(ctx, undefined, 'Run to review'), { runId: 'only', dir });
+    assert.deepEqual(stub.prompts.map((p) => [p.kind, (p.options as { placeHolder?: string }).placeHolder]), [['quickPick', 'Run to review']]);
+    assert.deepEqual(await pickRun(ctx, 'only', 'x'), { runId: 'only', dir });
+
+    await assert.rejects(pickRun(ctx, undefined, 'x'), (e: unknown) => (e as { reason?: string }).reason === 'cancelled');
+    await assert.rejects(pickRun(ctx, undefined, 'x', () => false), (e: unknown) => (e as { reason?: string }).reason === 'nothing_to_do');
+    assert.equal(stub.messages.at(-1)?.message, 'No run to choose from.');
+    await assert.rejects(pickRun(ctx, 'missing', 'x'), (e: unknown) => (e as { reason?: string; error?: { code: string } }).error?.code === 'not_found');
+    view.dispose();
+  });
+});
+
+describe('run commands without a model', () => {
+  const noJobs = { isActive: () => false } as unknown as TrainingJobs;
+
+  async function setUp(): Promise<{ runsDir: string; view: RunsTreeProvider; sessions: RunSessions }> {
+    const { runsDir } = openWorkspace();
+    const view = tree(runsDir);
+    const ctx = context(view);
+    const sessions = new RunSessions(ctx);
+    registerRunCommands(ctx, sessions, noJobs);
+    return { runsDir, view, sessions };
+  }
+
+  test('svd.deleteRun asks, then deletes; not confirmed, it declines and keeps the run', async () => {
+    const { runsDir, view, sessions } = await setUp();
+    const dir = makeRun(runsDir, 'doomed', '2025-01-01T00:00:00.000Z');
+    stub.answer(undefined);
+    assert.deepEqual(await commands.executeCommand('svd.deleteRun', 'doomed'), { declined: 'cancelled' });
+    assert.ok(existsSync(dir));
+    assert.deepEqual(stub.prompts.map((p) => [p.kind, p.shown]), [['modal', 'Delete run doomed and all its records?']]);
+    stub.answer('Delete');
+    assert.equal(await commands.executeCommand('svd.deleteRun', 'doomed'), true);
+    assert.equal(existsSync(dir), false);
+    view.dispose();
+    sessions.dispose();
+  });
+
+  test('svd.deleteRun refuses a run another process writes, before asking', async () => {
+    const { runsDir, view, sessions } = await setUp();
+    const dir = makeRun(runsDir, 'busy', '2025-01-01T00:00:00.000Z');
+    takeRunLock(dir, 'busy');
+    try {
+      const result = await commands.executeCommand<CommandResult<boolean>>('svd.deleteRun', 'busy', true);
+      assert.ok(isDeclined(result));
+      assert.deepEqual([result.declined, result.code], ['refused', 'run_locked']);
+      assert.equal(stub.prompts.length, 0);
+      assert.ok(existsSync(dir));
+    } finally {
+      releaseRunLock(dir);
+    }
+    view.dispose();
+    sessions.dispose();
+  });
+
+  test('svd.stop with nothing going says so and declines', async () => {
+    const { view, sessions } = await setUp();
+    assert.deepEqual(await commands.executeCommand('svd.stop'), { declined: 'nothing_to_do' });
+    assert.equal(stub.messages.at(-1)?.message, 'No run is going.');
+    view.dispose();
+    sessions.dispose();
+  });
+
+  test('in Restricted Mode svd.run and svd.resume decline before anything is asked', async () => {
+    const { view, sessions } = await setUp();
+    workspace.isTrusted = false;
+    assert.deepEqual(await commands.executeCommand('svd.run'), { declined: 'restricted' });
+    assert.deepEqual(await commands.executeCommand('svd.resume', 'x'), { declined: 'restricted' });
+    assert.deepEqual(stub.prompts, []);
+    view.dispose();
+    sessions.dispose();
+  });
+
+  test('a resumed run keeps its own seeds, config and server; the engine settings are the window\'s', () => {
+    const engine = { parallel: 3 };
+    const s = { baseUrl: 'http://elsewhere/v1', model: 'other', config: {}, runsDir: '/r', engine, train: { customCommand: [], pollMs: 1 } };
+    const server = resumeRequest({ runId: 'a', dir: '/runs/a' }, manifest('a', 'now'), s);
+    assert.deepEqual(server, { seedFile: '/data/seeds.jsonl', runsDir: '/runs', runId: 'a', config: manifest('a', 'now').config, baseUrl: 'http://localhost:8000/v1', model: 'qwen3', engine });
+    const embedded = resumeRequest({ runId: 'a', dir: '/runs/a' }, manifest('a', 'now', 'embedded'), s);
+    assert.equal(embedded.baseUrl, undefined);
+    assert.equal(embedded.model, undefined);
+  });
+});
+
+describe('the status bar', () => {
+  const progress = (seedsDone: number): Progress =>
+    ({ seedsDone, seedsTotal: 40, accepted: 9, candidates: 48, requests: 100, requestsPerSecond: 2, elapsedMs: 60_000 }) as Progress;
+
+  test('shows the most recent run at once, counts the runs going, and hides when the last one ends', () => {
+    const bar = new RunStatusBar();
+    const [item] = stub.statusBarItems;
+    assert.ok(item);
+    assert.equal(item.command, 'svd.showLog');
+    assert.equal(item.visible, false);
+    bar.update('a', progress(12));
+    assert.equal(item.visible, true);
+    assert.equal(item.text, '$(sync~spin) SVD 12/40 · 9 accepted');
+    bar.clear('a');
+    assert.equal(item.visible, false);
+    bar.update('a', progress(1));
+    bar.update('b', progress(2));
+    bar.clear('a');
+    assert.equal(item.text, '$(sync~spin) SVD 2/40 · 9 accepted');
+    assert.match(item.tooltip ?? '', /^Self-Verified Distillation: b/);
+    bar.dispose();
+  });
+});

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { isSvdError } from '../../../src/core/base/errors';
+import { parseRunConfig } from '../../../src/core/base/config';
+import { readSettings } from '../../../src/vscode/platform/settings';
+
+const root = path.resolve('/work/space');
+
+test('defaults give the method\'s parameters and the embedded engine', () => {
+  const s = readSettings(() => undefined, root);
+  assert.equal(s.baseUrl, undefined);
+  assert.equal(s.runsDir, path.join(root, '.svd/runs'));
+  const config = parseRunConfig(s.config);
+  assert.equal(config.candidates, 4);
+  assert.equal(config.votes, 3);
+  assert.equal(config.generation.temperature, 0.8);
+  assert.equal(config.judge.temperature, 0.6);
+  assert.equal(s.engine.parallel, 2);
+  assert.equal(s.engine.threads, undefined);
+});
+
+test('values are read and folders resolved against the workspace', () => {
+  const values: Record<string, unknown> = { 'endpoint.baseUrl': 'http://localhost:8000/v1', 'endpoint.model': 'm', votes: 5, promptsFolder: 'my-prompts', runsFolder: '/abs/runs' };
+  const s = readSettings((key) => values[key], root);
+  assert.equal(s.baseUrl, 'http://localhost:8000/v1');
+  assert.equal(s.config.votes, 5);
+  assert.equal(s.config.promptsDir, path.join(root, 'my-prompts'));
+  assert.equal(s.runsDir, '/abs/runs');
+});
+
+test('an invalid value names the setting and what it must be', () => {
+  for (const [key, value, expected] of [
+    ['votes', 0, /svd\.votes/],
+    ['candidates', 2.5, /svd\.candidates/],
+    ['endpoint.baseUrl', 'localhost:8000', /svd\.endpoint\.baseUrl: must be an http\(s\) URL/],
+    ['endpoint.baseUrl', 'https://user:hunter2-secret@proxy.example/v1', /svd\.endpoint\.baseUrl: must not hold credentials .*SVD: Set API Key/],
+    ['train.baseUrl', 'http://me:pw@localhost:8000/v1', /svd\.train\.baseUrl: must not hold credentials/],
+    ['selection', 'best', /svd\.selection/],
+    // Bounds of the run config and the engine, which the settings share.
+    ['generation.maxTokens', 2_000_000, /svd\.generation\.maxTokens: Too big/],
+    ['engine.threads', 4096, /svd\.engine\.threads: Too big/],
+  ] as const) {
+    assert.throws(
+      () => readSettings((k) => (k === key ? value : undefined), root),
+      (e) => isSvdError(e, 'bad_config') && expected.test(e.message) && /Settings/.test(e.message),
+    );
+  }
+});
