@@ -26,6 +26,7 @@ import { RunStore, checkRunId, type RunManifest } from '../record/store';
 import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from '../base/types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
 import { RunAudit } from './runAudit';
+import { UsageCheckpoints } from './usageCheckpoints';
 import { checkSameRun, countSubset, deriveRunId, inSubset, noticeEarlierRuns, normalSubset, type SeedSubset } from './runIdentity';
 
 export interface Endpoint {
@@ -180,6 +181,7 @@ class PipelineRun {
   private lastFailure: ModelCallError | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   private readonly audit: RunAudit;
+  private readonly checkpoints: UsageCheckpoints;
 
   constructor(
     private readonly store: RunStore,
@@ -194,6 +196,7 @@ class PipelineRun {
   ) {
     this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
     this.audit = new RunAudit(store, config, options.checker, options.onNotice);
+    this.checkpoints = new UsageCheckpoints(store, () => this.usage(), this.startedAt);
     // Every request in flight listens on this signal; thousands at once are expected, not a leak.
     setMaxListeners(0, this.controller.signal);
   }
@@ -236,6 +239,7 @@ class PipelineRun {
     external?.addEventListener('abort', onAbort, { once: true });
     this.progressTimer = setInterval(() => this.reportProgress(), 500);
     this.progressTimer.unref();
+    this.checkpoints.start();
     try {
       const seeds = readSeeds(seedOptions);
       const limit = this.subset?.limit ?? Number.POSITIVE_INFINITY;
@@ -274,6 +278,7 @@ class PipelineRun {
       await this.audit.settle();
       external?.removeEventListener('abort', onAbort);
       clearInterval(this.progressTimer);
+      this.checkpoints.stop();
       this.reportProgress();
     }
   }

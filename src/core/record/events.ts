@@ -168,6 +168,18 @@ export const RunStateEvent = z.object({
   wallMs: z.number().nonnegative().optional(),
 });
 
+/**
+ * A session's model usage so far, written every few seconds while it runs (the counts are the session's totals, not
+ * a delta), so requests move while the run is live and a session killed before its end still counts. Its end event
+ * (`finished`, `stopped`, `failed`) carries the same totals and takes its place. id: unique.
+ */
+export const UsageEvent = z.object({
+  ...base,
+  type: z.literal('usage'),
+  usage: z.record(z.enum(PURPOSES), UsageCounts),
+  wallMs: z.number().nonnegative(),
+});
+
 export const RunEvent = z.discriminatedUnion('type', [
   SeedEvent,
   CandidateEvent,
@@ -178,6 +190,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   ErrorEvent,
   OverrideEvent,
   RunStateEvent,
+  UsageEvent,
 ]);
 
 export type SeedEvent = z.infer<typeof SeedEvent>;
@@ -189,6 +202,7 @@ export type TruthEvent = z.infer<typeof TruthEvent>;
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
 export type OverrideEvent = z.infer<typeof OverrideEvent>;
 export type RunStateEvent = z.infer<typeof RunStateEvent>;
+export type UsageEvent = z.infer<typeof UsageEvent>;
 export type RunEvent = z.infer<typeof RunEvent>;
 
 /** An event as a caller builds it; the store stamps `at`. */

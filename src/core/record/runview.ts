@@ -11,6 +11,7 @@ import type {
   StageEvent,
   TruthEvent,
   UsageCounts,
+  UsageEvent,
   VoteEvent,
 } from './events';
 import { PURPOSES, STAGES, type OverrideDecision, type Purpose, type Stage } from '../base/types';
@@ -98,6 +99,18 @@ export function addUsage(into: UsageCounts, add: UsageCounts): void {
   into.retries += add.retries;
 }
 
+export type SeedStatus = OutcomeEvent['status'] | 'pending';
+
+/**
+ * A seed's status after the reviewers' decisions: accepted while any of its candidates is (by the method or by hand,
+ * as export takes them); a seed whose accepted answers were all rejected by hand is rejected; else the method's.
+ * @param byMethod the seed's outcome, or pending while it has none.
+ */
+export function seedStatus(byMethod: SeedStatus, anyAccepted: boolean): SeedStatus {
+  if (anyAccepted) return 'accepted';
+  return byMethod === 'accepted' ? 'rejected' : byMethod;
+}
+
 /** The seed a candidate id belongs to: ids are `<seedId>#<index>`, and a seed id may itself contain `#`. */
 export function seedIdOfCandidate(candidateId: string): string | undefined {
   const hash = candidateId.lastIndexOf('#');
@@ -122,6 +135,15 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
   >;
   let wallMs = 0;
   let lastRun: RunStateEvent | undefined;
+  // The running session's latest usage checkpoint: counted unless its end event (same totals) follows.
+  let checkpoint: UsageEvent | undefined;
+  const count = (from: Partial<Record<Purpose, UsageCounts>>, ms: number) => {
+    for (const purpose of PURPOSES) {
+      const counts = from[purpose];
+      if (counts) addUsage(usage[purpose], counts);
+    }
+    wallMs += ms;
+  };
 
   for (const event of events) {
     switch (event.type) {
@@ -157,16 +179,18 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
         break;
       case 'run':
         lastRun = event;
-        if (event.usage) {
-          for (const purpose of PURPOSES) {
-            const counts = event.usage[purpose] as UsageCounts | undefined;
-            if (counts) addUsage(usage[purpose], counts);
-          }
-        }
-        wallMs += event.wallMs ?? 0;
+        // A session that starts ends the one before; if that one never wrote its end (killed), its last checkpoint
+        // is what it used. An end event carries the session's totals, so its checkpoints are dropped.
+        if (checkpoint && event.state === 'started') count(checkpoint.usage, checkpoint.wallMs);
+        checkpoint = undefined;
+        count(event.usage ?? {}, event.wallMs ?? 0);
+        break;
+      case 'usage':
+        checkpoint = event;
         break;
     }
   }
+  if (checkpoint) count(checkpoint.usage, checkpoint.wallMs);
 
   const votesByCandidateStage = new Map<string, VoteEvent[]>();
   // Verification in progress: cycle votes recorded, no cycle result yet.

@@ -86,7 +86,7 @@ export function runIdStem(file: string): string {
 // The run store
 
 function emptyCounts(): Record<RunEventType, number> {
-  return { seed: 0, candidate: 0, vote: 0, stage: 0, outcome: 0, truth: 0, error: 0, override: 0, run: 0 };
+  return { seed: 0, candidate: 0, vote: 0, stage: 0, outcome: 0, truth: 0, error: 0, override: 0, run: 0, usage: 0 };
 }
 
 function readManifest(file: string): RunManifest {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isSvdError } from '../../../../src/core/base/errors';
 import { RunEvent } from '../../../../src/core/record/events';
 import { makeOverride } from '../../../../src/core/record/overrides';
-import { foldRun, type CandidateView, type RunView } from '../../../../src/core/record/runview';
+import { foldRun, seedStatus, type CandidateView, type RunView } from '../../../../src/core/record/runview';
 import { formatFunnel, formatDuration, funnelJson } from '../../../../src/core/record/status';
 import { EventLog, sampleRun, usageOf } from '../../../fixtures/events';
 
@@ -149,6 +149,40 @@ describe('foldRun', () => {
     assert.equal(resumed.state, 'running');
     assert.equal(resumed.lastMessage, undefined);
     assert.equal(resumed.usage.generate.requests, 2);
+  });
+
+  it('counts a live session from its latest usage checkpoint, a killed one from its last, an ended one from its end', () => {
+    const log = new EventLog();
+    log.run('started');
+    log.usage(usageOf({ generate: { requests: 2, promptTokens: 20 } }), 1_000);
+    log.usage(usageOf({ generate: { requests: 3, promptTokens: 30 }, cycle: { requests: 4 } }), 3_000);
+    const live = foldRun(log.events);
+    assert.equal(live.state, 'running');
+    assert.deepEqual([live.usage.generate.requests, live.usage.generate.promptTokens, live.usage.cycle.requests], [3, 30, 4], 'the latest totals, not a sum of checkpoints');
+    assert.equal(live.wallMs, 3_000);
+
+    // Killed: no end event; the next session starts, and the killed one counts what its last checkpoint said.
+    log.run('started');
+    const afterKill = foldRun(log.events);
+    assert.equal(afterKill.usage.generate.requests, 3);
+    log.usage(usageOf({ generate: { requests: 1 } }), 500);
+    log.run('finished', { usage: usageOf({ generate: { requests: 5 } }), wallMs: 2_000 });
+    const ended = foldRun(log.events);
+    assert.equal(ended.state, 'finished');
+    assert.equal(ended.usage.generate.requests, 3 + 5, "the end's totals take the place of the session's checkpoints");
+    assert.equal(ended.usage.cycle.requests, 4);
+    assert.equal(ended.wallMs, 3_000 + 2_000);
+  });
+
+  it("decides a seed's status after the decisions by hand", () => {
+    assert.equal(seedStatus('accepted', true), 'accepted');
+    assert.equal(seedStatus('accepted', false), 'rejected', 'its accepted answers all rejected by hand');
+    assert.equal(seedStatus('rejected', true), 'accepted', 'a candidate accepted by hand');
+    assert.equal(seedStatus('no_valid', true), 'accepted');
+    assert.equal(seedStatus('no_valid', false), 'no_valid');
+    assert.equal(seedStatus('rejected', false), 'rejected');
+    assert.equal(seedStatus('pending', false), 'pending');
+    assert.equal(seedStatus('pending', true), 'accepted', 'export takes it already');
   });
 
   it('counts a candidate whose cycle votes are recorded but not decided as verified', () => {
