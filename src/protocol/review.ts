@@ -98,6 +98,19 @@ export const ReviewGold = z.object({
 });
 export type ReviewGold = z.infer<typeof ReviewGold>;
 
+/**
+ * Why a valid candidate that no stage rejected was not verified (or not all of it): `first_valid`, the method
+ * accepted an earlier candidate of its seed and verifies no more (`acceptedIndex`); `seed_error`, its seed's
+ * processing ended in an error (retried when the run resumes); `unfinished`, its seed is not finished (the run has not
+ * got here yet, or stopped first: the run's state says which); `seed_finished`, its seed was finished without it.
+ */
+export const UNVERIFIED_REASONS = ['first_valid', 'seed_error', 'unfinished', 'seed_finished'] as const;
+export const ReviewUnverified = z.object({
+  reason: z.enum(UNVERIFIED_REASONS),
+  acceptedIndex: count.optional(),
+});
+export type ReviewUnverified = z.infer<typeof ReviewUnverified>;
+
 export const ReviewCandidate = z.object({
   /** `<seedId>#<index>`. */
   id: z.string().min(1),
@@ -118,6 +131,8 @@ export const ReviewCandidate = z.object({
   unparseableVotes: count,
   /** Whether the candidate is right by the seed's gold, when the run checked it. */
   truth: ReviewTruth.optional(),
+  /** Why stages are not reached, when neither the static filter nor a stage stopped it. */
+  unverified: ReviewUnverified.optional(),
 });
 export type ReviewCandidate = z.infer<typeof ReviewCandidate>;
 
@@ -131,7 +146,10 @@ export const ReviewSeed = z.object({
   question: z.string(),
   /** The seed file's gold answer or tests, when it has them: shown beside the question (as text, never HTML). */
   gold: ReviewGold.optional(),
+  /** After the reviewers' decisions (see core/record/runview's seedStatus). */
   status: z.enum(SEED_STATUSES),
+  /** The method's status, only where the decisions by hand changed it. */
+  statusByMethod: z.enum(SEED_STATUSES).optional(),
   /** By index; a filtered page may carry only the candidates that match. */
   candidates: z.array(ReviewCandidate),
   /** Candidates the seed has in the run, matched or not. */
@@ -301,8 +319,9 @@ export const EventsMessage = z.object({
   /** Seeds the new events touched, whole (unfiltered): the webview narrows them with its own filter. */
   seeds: z.array(ReviewSeed),
   run: RunSummary,
-  /** Seeds matching the filter of the latest `requestPage`, now; with the key of that filter. */
+  /** Seeds matching the filter of the latest `requestPage`, now, and the candidates they show; with that filter's key. */
   total: count.optional(),
+  totalCandidates: count.optional(),
   filterKey: z.string().optional(),
 });
 

@@ -50,7 +50,7 @@ export class ReviewFeed {
     this.seeds = this.view.seeds.map((seed) => toReviewSeed(seed, { pendingVotes }));
     this.seedIndex = new Map(this.seeds.map((seed, index) => [seed.id, index]));
     this.candidates = new Set(this.seeds.flatMap((seed) => seed.candidates.map((candidate) => candidate.id)));
-    this.summary = runSummary(this.runId, this.view, this.seeds, this.options);
+    this.summary = runSummary(this.runId, this.view, this.seeds, { ...this.options, pendingVotes });
     const audit = auditRun(this.view);
     if (audit) this.summary.audit = audit;
     this.filtered = undefined;
@@ -81,18 +81,21 @@ export class ReviewFeed {
    */
   update(events: readonly RunEvent[], newEvents: readonly RunEvent[], totalSeeds?: number): EventsMessage | undefined {
     const changed = changedSeedIds(newEvents);
-    const runChanged = newEvents.some((event) => event.type === 'run');
+    // Usage checkpoints move the summary's requests while the run is live.
+    const runChanged = newEvents.some((event) => event.type === 'run' || event.type === 'usage');
     this.load(events, totalSeeds);
     if (changed.size === 0 && !runChanged) return undefined;
     const seeds = [...changed].flatMap((id) => {
       const seed = this.seed(id);
       return seed ? [seed] : [];
     });
+    const matching = this.matching(this.lastFilter);
     return {
       type: 'events',
       seeds,
       run: this.summary,
-      total: this.matching(this.lastFilter).seeds.length,
+      total: matching.seeds.length,
+      totalCandidates: matching.candidates,
       filterKey: filterKey(this.lastFilter),
     };
   }

@@ -1,7 +1,7 @@
 // The run's fold in the review protocol's shape, and the review's filter. Pure: the host calls these on the whole run,
 // the webview on the seeds a live update re-sent.
 import type { RunEvent, VoteEvent } from '../core/record/events';
-import { seedIdOfCandidate, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/record/runview';
+import { seedIdOfCandidate, seedStatus, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/record/runview';
 import { splitTrace } from '../core/method/trace';
 import { DOMAINS, PURPOSES, STAGES, type GoldTestCases, type Purpose, type Stage } from '../core/base/types';
 import {
@@ -14,11 +14,15 @@ import {
   type ReviewSeed,
   type ReviewTruth,
   type ReviewStage,
+  type ReviewUnverified,
   type ReviewUsage,
   type ReviewVote,
   type RunSummary,
   type StageState,
 } from './review';
+
+/** The rule for a seed's status after the decisions by hand, for the webview's view of an override on its way. */
+export { seedStatus };
 
 /** Votes of stages that have no result yet, by candidate: what shows a stage as running. */
 export type PendingVotes = ReadonlyMap<string, readonly VoteEvent[]>;
@@ -29,16 +33,20 @@ export interface ToReviewSeedOptions {
 
 export function toReviewSeed(view: SeedView, options: ToReviewSeedOptions = {}): ReviewSeed {
   const lastError = view.errors.at(-1);
+  const byMethod = view.outcome?.status ?? 'pending';
+  const status = seedStatus(byMethod, view.candidates.some((candidate) => candidate.accepted));
+  const unverified = unverifiedReason(view);
   const seed: ReviewSeed = {
     id: view.seed.seedId,
     line: view.seed.line,
     domain: view.seed.domain,
     question: view.seed.question,
-    status: view.outcome?.status ?? 'pending',
-    candidates: view.candidates.map((candidate) => toReviewCandidate(candidate, options.pendingVotes)),
+    status,
+    candidates: view.candidates.map((candidate) => toReviewCandidate(candidate, options.pendingVotes, unverified)),
     candidateCount: view.candidates.length,
     errors: view.errors.length,
   };
+  if (status !== byMethod) seed.statusByMethod = byMethod;
   if (lastError) seed.lastError = lastError.message;
   const gold = reviewGold(view.seed.gold);
   if (gold) seed.gold = gold;
@@ -79,7 +87,22 @@ export function reviewTruth(truth: TruthView): ReviewTruth {
   return out;
 }
 
-function toReviewCandidate(view: CandidateView, pendingVotes: PendingVotes | undefined): ReviewCandidate {
+/** Why a candidate of this seed that the cascade did not finish was left: by its index. */
+function unverifiedReason(view: SeedView): (index: number) => ReviewUnverified {
+  const firstAccepted = view.candidates.find((candidate) => candidate.acceptedByMethod)?.candidate.index;
+  return (index) => {
+    if (view.outcome) {
+      return firstAccepted !== undefined && firstAccepted < index ? { reason: 'first_valid', acceptedIndex: firstAccepted } : { reason: 'seed_finished' };
+    }
+    return { reason: view.errors.length > 0 ? 'seed_error' : 'unfinished' };
+  };
+}
+
+function toReviewCandidate(
+  view: CandidateView,
+  pendingVotes: PendingVotes | undefined,
+  unverified: (index: number) => ReviewUnverified,
+): ReviewCandidate {
   const { candidate } = view;
   const trace = splitTrace(candidate);
   const pending = pendingVotes?.get(candidate.candidateId) ?? [];
@@ -125,6 +148,9 @@ function toReviewCandidate(view: CandidateView, pendingVotes: PendingVotes | und
   if (candidate.invalidReason !== undefined) reviewCandidate.invalidReason = candidate.invalidReason;
   if (view.override) reviewCandidate.override = { ...view.override };
   if (view.truth) reviewCandidate.truth = reviewTruth(view.truth);
+  if (candidate.valid && stages.some((stage) => stage.state === 'not_reached') && !stages.some((stage) => stage.state === 'failed')) {
+    reviewCandidate.unverified = unverified(candidate.index);
+  }
   return reviewCandidate;
 }
 
@@ -182,6 +208,7 @@ export function changedSeedIds(events: Iterable<RunEvent>): Set<string> {
         break;
       }
       case 'run':
+      case 'usage':
         break;
     }
   }
@@ -329,8 +356,11 @@ export function domainStats(seeds: readonly ReviewSeed[]): ReviewDomainStats[] {
   });
 }
 
-/** Requests as the sessions recorded them; samples and tokens from the record itself, so they move while a run is live. */
-export function usageOf(view: RunView): Record<Purpose, ReviewUsage> {
+/**
+ * Requests as the sessions recorded them (a live session's from its latest checkpoint); samples and tokens from the
+ * record itself, votes of stages still running included, so they move while a run is live.
+ */
+export function usageOf(view: RunView, pendingVotes?: PendingVotes): Record<Purpose, ReviewUsage> {
   const usage = Object.fromEntries(
     PURPOSES.map((purpose) => [
       purpose,
@@ -358,6 +388,12 @@ export function usageOf(view: RunView): Record<Purpose, ReviewUsage> {
           into.completionTokens += vote.completionTokens;
         }
       }
+      for (const vote of pendingVotes?.get(candidate.candidate.candidateId) ?? []) {
+        const into = usage[vote.stage];
+        into.samples += 1;
+        into.promptTokens += vote.promptTokens;
+        into.completionTokens += vote.completionTokens;
+      }
     }
   }
   return usage;
@@ -367,13 +403,13 @@ export function runSummary(
   runId: string,
   view: RunView,
   seeds: readonly ReviewSeed[],
-  options: { canOverride?: boolean } = {},
+  options: { canOverride?: boolean; pendingVotes?: PendingVotes } = {},
 ): RunSummary {
   const summary: RunSummary = {
     runId,
     state: view.state,
     funnel: { ...view.funnel, invalidByReason: { ...view.funnel.invalidByReason } },
-    usage: usageOf(view),
+    usage: usageOf(view, options.pendingVotes),
     domains: domainStats(seeds),
     totalSeeds: view.funnel.seeds,
     wallMs: view.wallMs,
