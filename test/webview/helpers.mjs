@@ -106,6 +106,25 @@ export async function contrastOf(page, selector) {
   return { ratio: (hi + 0.05) / (lo + 0.05), color, background };
 }
 
+/**
+ * Contrast of an SVG shape's fill against another's (or, with `against` 'background', against the page's
+ * background), each painted over that background: a bar against its track, a track against the panel.
+ */
+export async function fillContrast(page, selector, against = 'background') {
+  const [fill, under, background] = await page.evaluate(
+    ([top, bottom]) => [
+      getComputedStyle(document.querySelector(top)).fill,
+      bottom === 'background' ? undefined : getComputedStyle(document.querySelector(bottom)).fill,
+      getComputedStyle(document.body).backgroundColor,
+    ],
+    [selector, against],
+  );
+  const ground = over(parseColor(background), [255, 255, 255, 1]);
+  const below = under === undefined ? ground : over(parseColor(under), ground);
+  const [hi, lo] = [luminance(over(parseColor(fill), below)), luminance(below)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
 // ---------------------------------------------------------------- what a screenshot shows, measured
 
 /** Bounding boxes (viewport pixels) of the first element each selector matches; undefined where none does. */

@@ -89,7 +89,8 @@ describe('the review webview', () => {
       assert.match(await page.locator('.funnel-row[data-step="accepted"]').innerText(), /3/);
       assert.match(await page.locator('.funnel-row[data-step="passed cycle"]').innerText(), /5\s+71\.4%/);
       assert.match(await page.locator('.domains tr[data-domain="math"]').innerText(), /math\s+3\s+2\s+66\.7%/);
-      assert.match(await page.locator('.usage tr[data-purpose="cycle"]').innerText(), /cycle\s+10\s+36/);
+      // Samples: the record's, the votes of s7#0's cycle stage still voting included.
+      assert.match(await page.locator('.usage tr[data-purpose="cycle"]').innerText(), /cycle\s+10\s+38/);
       assert.match(await page.locator('.match-count').innerText(), /7 seeds, 12 candidates/);
       await assertClean(harness, review);
     } finally {
@@ -247,20 +248,21 @@ describe('the review webview', () => {
       // appears only after the next render.
       // The host's answer is on the status line once it has been applied.
       let sent = received(host, 'override').length;
-      const settled = async (action) => {
+      const settled = async (said) => {
         await waitUntil(() => received(host, 'override').length > sent, 'the override request');
         sent = received(host, 'override').length;
-        await page.locator('.status-line', { hasText: `Recorded: ${action} s1#2` }).waitFor();
+        await page.locator('.status-line', { hasText: said }).waitFor();
         await page.waitForFunction(() => !document.querySelector('#list .pending-tag'));
       };
       await page.keyboard.press('a');
-      await settled('accept');
+      await settled('Recorded: accept s1#2');
       await page.keyboard.press('r');
-      await settled('reject');
+      await settled('Recorded: reject s1#2');
+      // An undo says what it took back.
       await page.keyboard.press('u'); // back to accept
-      await settled('accept');
+      await settled('Undid reject of s1#2 (now accepted by hand)');
       await page.keyboard.press('u'); // back to no decision
-      await settled('clear');
+      await settled('Undid accept of s1#2 (now no decision by hand)');
       await page.keyboard.press('u');
       await page.locator('.status-line', { hasText: 'Nothing to undo' }).waitFor();
       await page.keyboard.press('c');

@@ -15,7 +15,7 @@ import {
 import { Chrome, type ChromeContext, type Status } from './chrome';
 import { Decisions, withOverride, type Before, type OverrideRequest } from './decisions';
 import type { HostChannel } from './host';
-import { onKeyDown, onListAuxClick, onListClick, type ReviewCommands } from './keys';
+import { keyFocusOf, onKeyDown, onListAuxClick, onListClick, type KeyFocus, type ReviewCommands } from './keys';
 import { PAGE_SIZE, SeedPages } from './pages';
 import { HostRequests, READY_REQUEST, type ExpiredRequest } from './requests';
 import { TRUTH_LABEL, type RowContext } from './rows';
@@ -38,6 +38,7 @@ export class ReviewApp implements ReviewCommands {
   private readonly chrome = new Chrome();
   private statusGeneration = 0;
   private status: Status | undefined;
+  private keyFocus: KeyFocus = { kind: 'list' };
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -81,6 +82,9 @@ export class ReviewApp implements ReviewCommands {
     list.addEventListener('click', (e) => onListClick(e, this));
     list.addEventListener('auxclick', onListAuxClick);
     document.addEventListener('keydown', (e) => onKeyDown(e, this));
+    // The help line says what keys do where the focus is; focusout first leaves it on the body, focusin then moves it.
+    document.addEventListener('focusin', () => this.onFocusMoved());
+    document.addEventListener('focusout', () => setTimeout(() => this.onFocusMoved(), 0));
     host.onMessage((message) => this.onMessage(message));
   }
 
@@ -193,7 +197,7 @@ export class ReviewApp implements ReviewCommands {
     } else if (kind === 'override') {
       const expired = this.decisions.expired(requestId);
       if (expired) this.restore(expired.candidateId, expired.before);
-      retry = () => expired && this.sendOverride(expired.retry);
+      retry = () => expired && this.sendOverride(expired.retry, expired.undoes);
     } else {
       const candidateId = this.testRuns.expired(requestId, message);
       retry = () => candidateId !== undefined && this.runTests(candidateId);
@@ -251,6 +255,19 @@ export class ReviewApp implements ReviewCommands {
     this.viewport.focusNote(candidateId);
   }
 
+  submitNote(candidateId: string): void {
+    const candidate = this.pages.findCandidate(candidateId);
+    this.select(candidateId);
+    this.focusList();
+    const decision = candidate?.override?.action;
+    if (decision) {
+      this.act(decision, candidateId);
+      return;
+    }
+    const kept = this.decisions.noteOf(candidateId, candidate).trim() !== '';
+    this.setStatus(`${kept ? `Note kept for ${candidateId}` : `${candidateId} has no decision yet`}: a accept or r reject records it${kept ? ' with the note' : ''}.`, false);
+  }
+
   focusSearch(): void {
     this.chrome.focusSearch();
   }
@@ -304,13 +321,13 @@ export class ReviewApp implements ReviewCommands {
       return;
     }
     this.select(decision.send.candidateId, true);
-    this.sendOverride(decision.send);
+    this.sendOverride(decision.send, decision.undoes);
   }
 
-  private sendOverride(request: OverrideRequest): void {
+  private sendOverride(request: OverrideRequest, undoes?: OverrideAction): void {
     const { candidateId, action, note } = request;
-    const requestId = this.requests.open('override', `${action} ${candidateId}`);
-    this.decisions.sent(requestId, request, this.pages.findCandidate(candidateId), this.statusGeneration);
+    const requestId = this.requests.open('override', undoes ? `the undo of ${undoes} ${candidateId}` : `${action} ${candidateId}`);
+    this.decisions.sent(requestId, request, this.pages.findCandidate(candidateId), this.statusGeneration, undoes);
     // Shown at once; the host's answer confirms it or puts it back.
     this.pages.patchCandidate(candidateId, (c) => withOverride(c, action, note, new Date().toISOString()));
     this.host.post({ type: 'override', requestId, ...request });
@@ -331,12 +348,15 @@ export class ReviewApp implements ReviewCommands {
       expanded: view.expanded,
       openVotes: view.openVotes,
       openThinking: view.openThinking,
+      openQuestions: view.openQuestions,
+      runState: this.run?.state,
       pending: this.decisions.pendingCandidates(),
       canOverride: this.canOverride,
       tests: this.testRuns.views,
       noteOf: (id) => this.decisions.noteOf(id, this.pages.findCandidate(id)),
       onToggleVote: (key, open) => view.toggle(view.openVotes, key, open) && this.viewport.schedule(),
       onToggleThinking: (id, open) => view.toggle(view.openThinking, id, open) && this.viewport.schedule(),
+      onToggleQuestion: (id, open) => view.toggle(view.openQuestions, id, open) && this.viewport.schedule(),
       onNoteInput: (id, value) => {
         this.decisions.setDraft(id, value);
         view.saveSoon();
@@ -353,6 +373,8 @@ export class ReviewApp implements ReviewCommands {
       busy: this.pages.switching,
       summaryOpen: this.view.summaryOpen,
       status: this.status,
+      keyFocus: this.keyFocus,
+      noteDecision: this.keyFocus.kind === 'note' ? this.pages.findCandidate(this.keyFocus.candidateId)?.override?.action : undefined,
       onFilter: (patch) => this.onFilter(patch),
       onSearchInput: (text) => this.onSearchInput(text),
       training: this.training,
@@ -368,12 +390,20 @@ export class ReviewApp implements ReviewCommands {
         if (this.view.summaryOpen === open) return;
         this.view.summaryOpen = open;
         this.view.saveSoon();
+        this.renderChrome();
       },
     };
   }
 
   private renderChrome(): void {
     this.chrome.render(this.chromeContext());
+  }
+
+  private onFocusMoved(): void {
+    const focus = keyFocusOf(document.activeElement);
+    if (JSON.stringify(focus) === JSON.stringify(this.keyFocus)) return;
+    this.keyFocus = focus;
+    this.chrome.renderHelp(this.chromeContext());
   }
 
   private setStatus(text: string, error: boolean, about: Pick<Status, 'requestId' | 'retry'> = {}): void {

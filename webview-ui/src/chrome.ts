@@ -1,7 +1,17 @@
 // Everything around the list: the filter bar, the run's summary (funnel, acceptance per domain, usage per stage, the
 // audit against gold), the training, the status line and the help line. Templates, and the parts they render into.
 import { html, nothing, render, svg, type TemplateResult } from 'lit';
-import { PURPOSES, STAGES, type JudgesWrong, type ReviewFilter, type RunSummary, type Show, type TrainingView } from '../../src/protocol/review';
+import {
+  PURPOSES,
+  STAGES,
+  type JudgesWrong,
+  type ReviewFilter,
+  type ReviewOverride,
+  type RunSummary,
+  type Show,
+  type TrainingView,
+} from '../../src/protocol/review';
+import { noteEnterText, type KeyFocus } from './keys';
 import { trainingTemplate } from './lossChart';
 
 /** The status line: the latest message, an error or not; `retry` offers to ask the host again for `requestId`. */
@@ -23,6 +33,9 @@ export interface ChromeContext {
   status: Status | undefined;
   /** The run's latest training job, when it has one. */
   training: TrainingView | undefined;
+  /** Where the keyboard is, for the help line; with the decision of the candidate whose note is being typed. */
+  keyFocus: KeyFocus;
+  noteDecision: ReviewOverride['action'] | undefined;
   onFilter(patch: Partial<ReviewFilter>): void;
   onSearchInput(text: string): void;
   onExport(): void;
@@ -49,7 +62,13 @@ export class Chrome {
     render(summaryTemplate(ctx), this.summary);
     render(trainingTemplate(ctx.training), this.training);
     render(statusTemplate(ctx), this.status);
-    render(helpTemplate(run?.canOverride ?? true, run?.domains.some((d) => d.domain === 'coding') ?? false), this.help);
+    render(helpTemplate(run?.canOverride ?? true, run?.domains.some((d) => d.domain === 'coding') ?? false, ctx.keyFocus, ctx.noteDecision), this.help);
+  }
+
+  /** Only the help line: the keyboard moved. */
+  renderHelp(ctx: ChromeContext): void {
+    const run = ctx.run;
+    render(helpTemplate(run?.canOverride ?? true, run?.domains.some((d) => d.domain === 'coding') ?? false, ctx.keyFocus, ctx.noteDecision), this.help);
   }
 
   focusSearch(): void {
@@ -177,11 +196,14 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
     steps.push({ label: 'after overrides', value: f.acceptedFinal, of: f.accepted, kind: 'k-accepted' });
   }
   const max = Math.max(1, f.seeds, f.candidates);
+  // The line stays when the rest is hidden: a chevron and a label say it opens and closes, and the state is kept.
   return html`<details class="summary" ?open=${ctx.summaryOpen} @toggle=${(e: Event) => ctx.onSummaryToggle((e.target as HTMLDetailsElement).open)}>
-    <summary>
+    <summary title=${ctx.summaryOpen ? 'Hide the run summary' : 'Show the run summary'}>
+      <span class="codicon codicon-chevron-${ctx.summaryOpen ? 'down' : 'right'} summary-chevron" aria-hidden="true"></span>
       <span class="run-id">${run.runId}</span>
       <span class="tag run-state state-${run.state}">${run.state === 'running' ? html`<span class="codicon codicon-loading codicon-modifier-spin" aria-hidden="true"></span>` : nothing} ${run.state}</span>
       <span class="muted">${f.acceptedFinal.toLocaleString()} accepted · ${f.seedsDone.toLocaleString()} of ${f.seeds.toLocaleString()} seeds done${f.errors ? ` · ${f.errors} errors` : ''}${run.lastMessage ? ` · ${run.lastMessage}` : ''}</span>
+      <span class="summary-toggle">${ctx.summaryOpen ? 'Hide summary' : 'Show summary'}</span>
     </summary>
     <div class="summary-grid">
       <section class="funnel" aria-label="Funnel">
@@ -198,6 +220,7 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
         </div>
         ${f.unparseableVotes > 0 ? html`<p class="muted">${f.unparseableVotes} unparseable votes (counted as no).</p>` : nothing}
       </section>
+      ${run.audit ? auditTemplate(run.audit) : nothing}
       <section class="domains" aria-label="Acceptance per domain">
         <h3>Acceptance per domain</h3>
         <table>
@@ -211,7 +234,6 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
           </tbody>
         </table>
       </section>
-      ${run.audit ? auditTemplate(run.audit) : nothing}
       <section class="usage" aria-label="Requests and tokens per stage">
         <h3>Requests and tokens per stage</h3>
         <table>
@@ -235,7 +257,7 @@ type Confusion = Audit['overall'];
 const STAGE_NAME: Record<(typeof STAGES)[number], string> = { cycle: 'cycle consistency', factuality: 'factuality', correctness: 'correctness' };
 
 function share(value: number | null, part: number, whole: number): TemplateResult {
-  return html`<span title=${`${part} of ${whole}`}>${value === null ? '–' : `${(100 * value).toFixed(1)}%`}</span> <span class="muted">${part}/${whole}</span>`;
+  return html`<span title=${`${part} of ${whole}`}>${value === null ? '–' : `${(100 * value).toFixed(1)}%`}</span> <span class="muted share-count">${part}/${whole}</span>`;
 }
 
 function confusionRow(key: string, label: string, c: Confusion): TemplateResult {
@@ -267,12 +289,24 @@ function auditTemplate(audit: Audit): TemplateResult {
   </section>`;
 }
 
-export function helpTemplate(canOverride: boolean, canTest = false): TemplateResult {
-  const key = (k: string) => html`<kbd>${k}</kbd>`;
-  return html`<footer class="help" aria-label="Keyboard">
-    ${key('j')}/${key('k')} or ${key('↓')}/${key('↑')} next/previous ·
+const key = (k: string) => html`<kbd>${k}</kbd>`;
+
+/** The keys that work where the keyboard is: the list (or nothing focused), a button or select, a field. */
+export function helpTemplate(canOverride: boolean, canTest = false, focus: KeyFocus = { kind: 'list' }, noteDecision?: ReviewOverride['action']): TemplateResult {
+  const back = html`${key('Esc')} back to the list`;
+  if (focus.kind === 'note') {
+    return html`<footer class="help" aria-label="Keyboard" data-focus="note">
+      Typing writes the note of ${focus.candidateId} · ${key('Enter')} ${noteEnterText(noteDecision)} · ${back} (the note kept)
+    </footer>`;
+  }
+  if (focus.kind === 'search') {
+    return html`<footer class="help" aria-label="Keyboard" data-focus="search">Typing searches as you type · ${back}</footer>`;
+  }
+  const control = focus.kind === 'control';
+  return html`<footer class="help" aria-label="Keyboard" data-focus=${focus.kind}>
+    ${control ? html`${key('Enter')}/${key('Space')} the focused control · ${key('j')}/${key('k')} next/previous · ` : html`${key('j')}/${key('k')} or ${key('↓')}/${key('↑')} next/previous · `}
     ${canOverride ? html`${key('a')} accept · ${key('r')} reject · ${key('c')} clear · ${key('u')} undo · ${key('n')} note · ` : nothing}
     ${canTest ? html`${key('t')} run tests · ` : nothing}
-    ${key('e')}/${key('Enter')} expand · ${key('/')} search · ${key('Esc')} back to the list
+    ${control ? html`${key('e')} expand` : html`${key('e')}/${key('Enter')} expand`} · ${key('/')} search${control ? html` · ${back}` : nothing}
   </footer>`;
 }

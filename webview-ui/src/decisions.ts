@@ -13,9 +13,9 @@ export interface OverrideRequest {
   note?: string;
 }
 
-/** What a key or a click asked for: an override to send, or a reason in words why nothing is sent. */
+/** What a key or a click asked for: an override to send (`undoes`: the decision it takes back), or a reason in words why nothing is sent. */
 export type Decision =
-  | { send: OverrideRequest; refused?: undefined }
+  | { send: OverrideRequest; undoes?: OverrideAction; refused?: undefined }
   | { refused: { text: string; error: boolean }; send?: undefined };
 
 /** A candidate's decision as the run had it before an override was shown. */
@@ -26,11 +26,23 @@ interface PendingOverride {
   before: Before;
   /** The status line's generation when the request left: a later message on it is not overwritten by the answer. */
   statusAt: number;
+  /** An undo: the decision it takes back. */
+  undoes?: OverrideAction;
 }
 
 interface UndoEntry {
   candidateId: string;
+  /** The decision sent, which an undo takes back. */
+  done: OverrideAction;
   previous: { action: 'accept' | 'reject'; note?: string } | undefined;
+}
+
+const NOW: Record<OverrideAction, string> = { accept: 'accepted by hand', reject: 'rejected by hand', clear: 'no decision by hand' };
+
+/** What the status line says once the host recorded an override: an undo names what it took back. */
+export function recordedText(request: OverrideRequest, undoes?: OverrideAction): string {
+  if (undoes) return `Undid ${undoes} of ${request.candidateId} (now ${NOW[request.action]})`;
+  return `Recorded: ${request.action} ${request.candidateId}${request.note ? ' with its note' : ''}`;
 }
 
 /** The candidate as it shows while its override is on the way. */
@@ -65,6 +77,7 @@ export class Decisions {
     }
     this.undoStack.push({
       candidateId,
+      done: action,
       previous: current ? { action: current.action, ...(current.note !== undefined ? { note: current.note } : {}) } : undefined,
     });
     if (this.undoStack.length > UNDO_DEPTH) this.undoStack.shift();
@@ -76,14 +89,15 @@ export class Decisions {
     const entry = this.undoStack.pop();
     if (!entry) return { refused: { text: 'Nothing to undo.', error: false } };
     const note = entry.previous?.note;
-    return { send: { candidateId: entry.candidateId, action: entry.previous?.action ?? 'clear', ...(note ? { note } : {}) } };
+    return { send: { candidateId: entry.candidateId, action: entry.previous?.action ?? 'clear', ...(note ? { note } : {}) }, undoes: entry.done };
   }
 
   /** The override left as `requestId`; the candidate's draft note went with it. */
-  sent(requestId: number, request: OverrideRequest, candidate: ReviewCandidate | undefined, statusAt: number): void {
+  sent(requestId: number, request: OverrideRequest, candidate: ReviewCandidate | undefined, statusAt: number, undoes?: OverrideAction): void {
     this.pending.set(requestId, {
       request,
       statusAt,
+      ...(undoes ? { undoes } : {}),
       before: { accepted: candidate?.accepted ?? false, ...(candidate?.override ? { override: candidate.override } : {}) },
     });
     this.drafts.delete(request.candidateId);
@@ -101,7 +115,7 @@ export class Decisions {
     this.pending.delete(message.requestId);
     if (message.ok) {
       if (!pending || pending.statusAt !== statusGeneration) return {};
-      return { status: { text: `Recorded: ${pending.request.action} ${pending.request.candidateId}`, error: false } };
+      return { status: { text: recordedText(pending.request, pending.undoes), error: false } };
     }
     return {
       ...(pending ? { rollback: { candidateId: pending.request.candidateId, before: pending.before } } : {}),
@@ -110,11 +124,11 @@ export class Decisions {
   }
 
   /** The host did not answer in time: the candidate shows what the run had, and the override can be sent again. */
-  expired(requestId: number): { candidateId: string; before: Before; retry: OverrideRequest } | undefined {
+  expired(requestId: number): { candidateId: string; before: Before; retry: OverrideRequest; undoes?: OverrideAction } | undefined {
     const pending = this.pending.get(requestId);
     if (!pending) return undefined;
     this.pending.delete(requestId);
-    return { candidateId: pending.request.candidateId, before: pending.before, retry: pending.request };
+    return { candidateId: pending.request.candidateId, before: pending.before, retry: pending.request, ...(pending.undoes ? { undoes: pending.undoes } : {}) };
   }
 
   /** Candidates with an override on its way. */

@@ -1,6 +1,6 @@
 // What keys ask of the review, and clicks in the list (which ask for the same things): each event becomes a call on
 // `ReviewCommands`. Typing in a field stays typing, and keys on controls keep their own meaning.
-import type { OverrideAction } from '../../src/protocol/review';
+import type { OverrideAction, ReviewOverride } from '../../src/protocol/review';
 
 export interface ReviewCommands {
   readonly selected: string | undefined;
@@ -13,6 +13,8 @@ export interface ReviewCommands {
   /** Open or close a candidate's detail (undefined: the other way round). */
   toggleExpanded(candidateId: string, open?: boolean): void;
   editNote(candidateId: string): void;
+  /** Enter in a candidate's note field: the note goes with its decision, or back to the list to choose one. */
+  submitNote(candidateId: string): void;
   focusSearch(): void;
   focusList(): void;
   openLink(href: string): void;
@@ -25,11 +27,33 @@ function isEditable(el: HTMLElement): boolean {
   return el.isContentEditable || EDITABLE.has(el.tagName);
 }
 
+/** What Enter does in a candidate's note field: saves the note with its decision, or goes back to the list. */
+export function noteEnterText(decision: ReviewOverride['action'] | undefined): string {
+  return decision ? `saves the note with the ${decision}` : 'back to the list, the note kept: then a accept or r reject records it';
+}
+
+/** Where the keyboard is, as far as what keys do there differs: what the help line describes. */
+export type KeyFocus = { kind: 'list' } | { kind: 'control' } | { kind: 'search' } | { kind: 'note'; candidateId: string };
+
+/** The focus state of `active` (document.activeElement): nothing focused and the list read the same. */
+export function keyFocusOf(active: Element | null): KeyFocus {
+  if (!(active instanceof HTMLElement) || active === document.body) return { kind: 'list' };
+  const note = active.closest<HTMLElement>('[data-note]');
+  if (note?.dataset.note !== undefined) return { kind: 'note', candidateId: note.dataset.note };
+  if (isEditable(active)) return { kind: 'search' };
+  if (CONTROLS.has(active.tagName)) return { kind: 'control' };
+  return { kind: 'list' };
+}
+
 export function onKeyDown(e: KeyboardEvent, review: ReviewCommands): void {
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
   const path = e.composedPath().filter((node): node is HTMLElement => node instanceof HTMLElement);
   if (path.some(isEditable)) {
-    if (e.key === 'Escape') {
+    const note = path.find((el) => el.dataset.note !== undefined)?.dataset.note;
+    if (note !== undefined && e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      review.submitNote(note);
+    } else if (e.key === 'Escape') {
       (document.activeElement as HTMLElement | null)?.blur();
       review.focusList();
       e.preventDefault();
@@ -80,6 +104,11 @@ export function onKeyDown(e: KeyboardEvent, review: ReviewCommands): void {
       break;
     case '/':
       review.focusSearch();
+      break;
+    case 'Escape':
+      // From a button or a select: back to the list, as from a field.
+      if (onControl) review.focusList();
+      else handled = false;
       break;
     default:
       handled = false;

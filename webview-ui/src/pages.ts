@@ -2,7 +2,7 @@
 // until its page arrives), which pages are on their way, and live updates folded into the slots. No DOM: the host
 // is reached through the `PageRequests` it is given.
 import { filterKey, ReviewFilter, type EventsMessage, type PageMessage, type ReviewCandidate, type ReviewSeed } from '../../src/protocol/review';
-import { candidateFilterActive, matchesCandidate } from '../../src/protocol/reviewSeeds';
+import { candidateFilterActive, matchesCandidate, seedStatus } from '../../src/protocol/reviewSeeds';
 
 /** Seeds per page request: small messages, however long the texts. */
 export const PAGE_SIZE = 30;
@@ -14,6 +14,17 @@ export interface PageRequests {
   send(offset: number, filter: ReviewFilter): number;
   /** The answer to this request is no longer wanted. */
   cancel(requestId: number): void;
+}
+
+/**
+ * A seed's status as its candidates now show it, where the list holds all of them (a filtered seed waits for the
+ * host's answer): the same rule as the host's (core's seedStatus).
+ */
+function statusAfter(seed: ReviewSeed, candidates: readonly ReviewCandidate[]): Pick<ReviewSeed, 'status' | 'statusByMethod'> {
+  const byMethod = seed.statusByMethod ?? seed.status;
+  if (candidates.length !== seed.candidateCount) return { status: seed.status, statusByMethod: seed.statusByMethod };
+  const status = seedStatus(byMethod, candidates.some((c) => c.accepted));
+  return { status, statusByMethod: status === byMethod ? undefined : byMethod };
 }
 
 export class SeedPages {
@@ -131,11 +142,14 @@ export class SeedPages {
 
   /** Live events: seeds re-sent whole replace those loaded, narrowed to the filter; a new total shifts the list. */
   update(message: EventsMessage): void {
-    if (message.total !== undefined && message.filterKey === this.appliedKeyValue && message.total !== this.totalValue) {
+    const current = message.filterKey === this.appliedKeyValue;
+    if (message.total !== undefined && current && message.total !== this.totalValue) {
       // Seeds came or went: what is loaded may sit one place off, so visible pages are fetched again.
       this.resize(message.total);
       this.generation += 1;
     }
+    // Candidates grow without seeds coming: the count beside the filter follows the run, not the last page.
+    if (message.totalCandidates !== undefined && current) this.totalCandidatesValue = message.totalCandidates;
     for (const seed of message.seeds) this.replace(seed);
   }
 
@@ -178,15 +192,13 @@ export class SeedPages {
     const slot = this.slotOfCandidate(candidateId);
     const seed = slot === undefined ? undefined : this.slots[slot];
     if (!seed || slot === undefined) return;
-    this.slots[slot] = {
-      ...seed,
-      candidates: seed.candidates.map((c) => {
-        if (c.id !== candidateId) return c;
-        const next: ReviewCandidate = { ...c, ...patch(c) };
-        if (next.override === undefined) delete next.override;
-        return next;
-      }),
-    };
+    const candidates = seed.candidates.map((c) => {
+      if (c.id !== candidateId) return c;
+      const next: ReviewCandidate = { ...c, ...patch(c) };
+      if (next.override === undefined) delete next.override;
+      return next;
+    });
+    this.slots[slot] = { ...seed, candidates, ...statusAfter(seed, candidates) };
   }
 
   private slotOfCandidate(candidateId: string): number | undefined {

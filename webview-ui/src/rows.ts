@@ -2,7 +2,8 @@
 // page has not arrived. Templates only; the app owns the state they read.
 import { html, nothing, type TemplateResult } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
-import type { ReviewCandidate, ReviewGold, ReviewSeed, ReviewStage, ReviewTruth, ReviewVote } from '../../src/protocol/review';
+import type { ReviewCandidate, ReviewGold, ReviewSeed, ReviewStage, ReviewTruth, ReviewVote, RunSummary } from '../../src/protocol/review';
+import { noteEnterText } from './keys';
 import { judgesWrongAbout } from '../../src/protocol/reviewSeeds';
 import type { LayoutRow } from './layout';
 import { canRunTests, type TestRunView } from './testRuns';
@@ -20,6 +21,10 @@ export interface RowContext {
   expanded: ReadonlySet<string>;
   openVotes: ReadonlySet<string>;
   openThinking: ReadonlySet<string>;
+  /** Seeds whose long question is shown whole. */
+  openQuestions: ReadonlySet<string>;
+  /** The run's state: what a stage not reached because its seed is unfinished is waiting for. */
+  runState: RunSummary['state'] | undefined;
   /** Candidates with an override on its way to the host. */
   pending: ReadonlySet<string>;
   canOverride: boolean;
@@ -28,6 +33,7 @@ export interface RowContext {
   noteOf(candidateId: string): string;
   onToggleVote(key: string, open: boolean): void;
   onToggleThinking(candidateId: string, open: boolean): void;
+  onToggleQuestion(seedId: string, open: boolean): void;
   onNoteInput(candidateId: string, value: string): void;
 }
 
@@ -94,13 +100,38 @@ export function rowTemplate(row: Row, ctx: RowContext): TemplateResult {
         <div class="placeholder-bar"></div>
       </div>`;
     case 'seed':
-      return seedRow(row, row.seed);
+      return seedRow(row, row.seed, ctx);
     case 'candidate':
       return candidateRow(row, row.seed, row.candidate, ctx);
   }
 }
 
-function seedRow(row: Row, seed: ReviewSeed): TemplateResult {
+/** The seed's status after the decisions by hand; where they changed the method's, it says so. */
+function seedStatusTag(seed: ReviewSeed): TemplateResult {
+  const byMethod = seed.statusByMethod;
+  const title = byMethod ? `The method: ${SEED_STATUS_LABEL[byMethod]}; after the decisions by hand: ${SEED_STATUS_LABEL[seed.status]}` : '';
+  return html`<span class="tag seed-status status-${seed.status}" data-status=${seed.status} title=${title}
+    >${SEED_STATUS_LABEL[seed.status]}${byMethod ? ' by hand' : ''}</span>`;
+}
+
+/**
+ * A coding question keeps its lines and indentation: as written, in the editor's font (lit escapes it), unless it
+ * brings its own code fences, which markdown keeps. Others are markdown. Long ones are cut with a "more".
+ */
+function questionBody(seed: ReviewSeed): ReturnType<typeof md> {
+  return seed.domain === 'coding' && !seed.question.includes('```') ? html`<pre class="question-code">${seed.question}</pre>` : md(seed.question);
+}
+
+function questionTemplate(seed: ReviewSeed, ctx: RowContext): TemplateResult {
+  const open = ctx.openQuestions.has(seed.id);
+  return html`<div class="question-box">
+    <div class="question md ${open ? '' : 'clamped'}" data-question=${seed.id}>${questionBody(seed)}</div>
+    <button class="more" data-more=${seed.id} aria-expanded=${open ? 'true' : 'false'}
+      @click=${() => ctx.onToggleQuestion(seed.id, !open)}>${open ? 'less' : 'more'}</button>
+  </div>`;
+}
+
+function seedRow(row: Row, seed: ReviewSeed, ctx: RowContext): TemplateResult {
   const accepted = seed.candidates.filter((candidate) => candidate.accepted);
   const shown = seed.candidates.length;
   return html`<div class="row seed-row status-${seed.status}" data-key=${row.key} data-hkey=${row.hkey} data-seed=${seed.id} role="heading" aria-level="2">
@@ -108,7 +139,7 @@ function seedRow(row: Row, seed: ReviewSeed): TemplateResult {
       ${icon(SEED_STATUS_ICON[seed.status], `seed-status-icon status-${seed.status}`)}
       <span class="seed-id">${seed.id}</span>
       <span class="tag domain">${seed.domain}</span>
-      <span class="tag seed-status status-${seed.status}">${SEED_STATUS_LABEL[seed.status]}</span>
+      ${seedStatusTag(seed)}
       ${accepted.length > 0
         ? html`<span class="accepted-ref">${icon('check-all')} answer ${accepted.map((c) => `#${c.index}`).join(', ')}</span>`
         : nothing}
@@ -116,8 +147,8 @@ function seedRow(row: Row, seed: ReviewSeed): TemplateResult {
       ${seed.errors > 0 ? html`<span class="tag error-tag" title=${seed.lastError ?? ''}>${icon('warning')} ${seed.errors} error${seed.errors === 1 ? '' : 's'}</span>` : nothing}
     </div>
     ${seed.gold
-      ? html`<div class="seed-body"><div class="question md">${md(seed.question)}</div>${goldTemplate(seed.gold)}</div>`
-      : html`<div class="question md">${md(seed.question)}</div>`}
+      ? html`<div class="seed-body">${questionTemplate(seed, ctx)}${goldTemplate(seed.gold)}</div>`
+      : questionTemplate(seed, ctx)}
   </div>`;
 }
 
@@ -248,7 +279,7 @@ function candidateDetail(seed: ReviewSeed, c: ReviewCandidate, ctx: RowContext):
       ? html`<div class="override-row">
           <vscode-textfield class="note" data-note=${c.id} placeholder="Note for the decision (optional)" .value=${ctx.noteOf(c.id)}
             @input=${(e: Event) => ctx.onNoteInput(c.id, (e.target as HTMLInputElement).value)}></vscode-textfield>
-          <span class="muted">a accept · r reject · c clear · u undo</span>
+          <span class="muted note-hint">In this field, <kbd>Enter</kbd> ${noteEnterText(c.override?.action)} · <kbd>Esc</kbd> back to the list</span>
         </div>`
       : nothing}
   </div>`;
@@ -266,17 +297,30 @@ function truthDetail(seed: ReviewSeed, c: ReviewCandidate, truth: ReviewTruth): 
   </section>`;
 }
 
-function notReachedReason(c: ReviewCandidate, index: number): string {
+function notReachedReason(c: ReviewCandidate, index: number, runState: RowContext['runState']): string {
   if (!c.valid) return 'the candidate did not pass the static filter';
-  const earlier = c.stages.slice(0, index).find((stage) => stage.state === 'failed');
-  if (earlier) return `${STAGE_LABEL[earlier.stage].toLowerCase()} rejected it`;
-  return 'not verified: first-valid selection stopped at another candidate, or the run has not got here yet';
+  const earlier = c.stages.slice(0, index);
+  const failed = earlier.find((stage) => stage.state === 'failed');
+  if (failed) return `${STAGE_LABEL[failed.stage].toLowerCase()} rejected it`;
+  const running = earlier.find((stage) => stage.state === 'running');
+  if (running && runState === 'running') return `${STAGE_LABEL[running.stage].toLowerCase()} is still voting`;
+  switch (c.unverified?.reason) {
+    case 'first_valid':
+      return `first-valid selection: candidate #${c.unverified.acceptedIndex ?? '?'} was accepted first, so no later candidate is verified`;
+    case 'seed_error':
+      return "its seed's run ended in an error; resuming the run tries it again";
+    case 'seed_finished':
+      return 'its seed was finished without verifying it';
+    case 'unfinished':
+    case undefined:
+      return runState === 'running' ? 'not verified yet: the run has not got here' : 'the run stopped before it got here; resume the run to verify it';
+  }
 }
 
 function stageDetail(seed: ReviewSeed, c: ReviewCandidate, stage: ReviewStage, index: number, ctx: RowContext): TemplateResult {
   const summary =
     stage.state === 'not_reached'
-      ? `not reached (${notReachedReason(c, index)})`
+      ? `not reached (${notReachedReason(c, index, ctx.runState)})`
       : `${STATE_LABEL[stage.state]}, ${stage.yes} of ${stage.total} votes yes`;
   const byIndex = new Map<number, { infer?: ReviewVote; verdict?: ReviewVote }>();
   for (const vote of stage.votes) {
@@ -290,7 +334,7 @@ function stageDetail(seed: ReviewSeed, c: ReviewCandidate, stage: ReviewStage, i
     <h4>${icon(STATE_ICON[stage.state], stage.state === 'running' ? 'codicon-modifier-spin' : '')} ${STAGE_LABEL[stage.stage]}: <span class="stage-summary">${summary}</span></h4>
     ${stage.stage === 'cycle' && inferred.length > 0
       ? html`<div class="cycle-compare">
-          <div class="cycle-col"><h5>Original question</h5><div class="md">${md(seed.question)}</div></div>
+          <div class="cycle-col"><h5>Original question</h5><div class="md">${questionBody(seed)}</div></div>
           <div class="cycle-col"><h5>Inferred from the answer alone</h5>
             <ol class="inferred">${inferred.map(([i, entry]) => html`<li value=${i + 1} class="md">${md(entry.infer?.inferredQuestion ?? entry.verdict?.inferredQuestion ?? '')}</li>`)}</ol>
           </div>

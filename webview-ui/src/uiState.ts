@@ -13,6 +13,8 @@ export const UiState = z.object({
   expanded: ids,
   openVotes: ids,
   openThinking: ids,
+  /** Seeds whose long question is shown whole. Older states have none. */
+  openQuestions: ids,
   summaryOpen: z.boolean().catch(true),
   /** The row at the top of the list and how far it is scrolled past; `slot` is the seed's place in the filtered list. */
   anchor: z
@@ -25,7 +27,7 @@ export const UiState = z.object({
 export type UiState = z.infer<typeof UiState>;
 
 export function defaultUiState(): UiState {
-  return { version: 1, filter: DEFAULT_FILTER, expanded: [], openVotes: [], openThinking: [], summaryOpen: true, notes: {} };
+  return { version: 1, filter: DEFAULT_FILTER, expanded: [], openVotes: [], openThinking: [], openQuestions: [], summaryOpen: true, notes: {} };
 }
 
 export function readUiState(stored: unknown): UiState {
@@ -53,6 +55,7 @@ export class ViewState {
   readonly expanded: Set<string>;
   readonly openVotes: Set<string>;
   readonly openThinking: Set<string>;
+  readonly openQuestions: Set<string>;
   summaryOpen: boolean;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -65,6 +68,7 @@ export class ViewState {
     this.expanded = new Set(stored.expanded);
     this.openVotes = new Set(stored.openVotes);
     this.openThinking = new Set(stored.openThinking);
+    this.openQuestions = new Set(stored.openQuestions);
     this.summaryOpen = stored.summaryOpen;
   }
 
@@ -97,6 +101,7 @@ export class ViewState {
       expanded: recent(this.expanded),
       openVotes: recent(this.openVotes),
       openThinking: recent(this.openThinking),
+      openQuestions: recent(this.openQuestions),
       summaryOpen: this.summaryOpen,
       ...(anchor ? { anchor } : {}),
       notes: Object.fromEntries(kept.map((id) => [id, notes.get(id) ?? ''])),

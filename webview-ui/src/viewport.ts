@@ -227,6 +227,7 @@ export class Viewport {
     render(html`${repeat(visible, (row) => row.key, (row) => rowTemplate(row, ctx))}`, this.windowEl);
     if (endRenderBudget()) this.schedule();
     this.observeRows();
+    this.markLongQuestions();
 
     if (visible.length > 0) this.source.onSlotsInView(visible[0]!.slot, visible[visible.length - 1]!.slot);
     this.captureAnchor();
@@ -239,6 +240,13 @@ export class Viewport {
         // A field just created has no input inside it to take the focus until it has rendered.
         void Promise.resolve(field.updateComplete).then(() => field.focus());
       }
+    }
+  }
+
+  /** A question cut by its row's height gets a "more" (CSS shows it where this mark is). */
+  private markLongQuestions(): void {
+    for (const question of this.windowEl.querySelectorAll<HTMLElement>('.question.clamped')) {
+      question.toggleAttribute('data-overflow', question.scrollHeight > question.clientHeight + 1);
     }
   }
 
