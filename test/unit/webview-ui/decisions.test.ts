@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReviewCandidate, ReviewOverride } from '../../../src/protocol/review';
-import { Decisions, UNDO_DEPTH, withOverride, type Decision } from '../../../webview-ui/src/decisions';
+import { Decisions, recordedText, UNDO_DEPTH, withOverride, type Decision } from '../../../webview-ui/src/decisions';
 import { HostRequests, READY_REQUEST, type ExpiredRequest, type Timers } from '../../../webview-ui/src/requests';
 
 function candidate(id: string, patch: Partial<ReviewCandidate> = {}): ReviewCandidate {
@@ -84,6 +84,26 @@ describe('Decisions', () => {
     for (let decision = decisions.undo(); decision.send; decision = decisions.undo()) undone.push(decision.send.candidateId);
     assert.equal(undone.length, UNDO_DEPTH);
     assert.equal(undone.at(-1), 's1#0', 'the oldest went');
+  });
+
+  it('says what an undo took back, also when it is sent again after its deadline', () => {
+    const decisions = new Decisions();
+    sent(decisions.decide('reject', 'm3#1', candidate('m3#1', { override: byHand('accept'), accepted: true }), true));
+    const undo = decisions.undo();
+    assert.deepEqual([undo.send, undo.undoes], [{ candidateId: 'm3#1', action: 'accept' }, 'reject']);
+    decisions.sent(1, undo.send!, candidate('m3#1'), 0, undo.undoes);
+    assert.deepEqual(decisions.answered({ type: 'overrideResult', requestId: 1, candidateId: 'm3#1', ok: true }, 0), {
+      status: { text: 'Undid reject of m3#1 (now accepted by hand)', error: false },
+    });
+    decisions.sent(2, { candidateId: 'm3#1', action: 'clear' }, candidate('m3#1'), 0, 'accept');
+    const expired = decisions.expired(2);
+    assert.equal(expired?.undoes, 'accept');
+    decisions.sent(3, expired!.retry, candidate('m3#1'), 0, expired!.undoes);
+    assert.deepEqual(decisions.answered({ type: 'overrideResult', requestId: 3, candidateId: 'm3#1', ok: true }, 0), {
+      status: { text: 'Undid accept of m3#1 (now no decision by hand)', error: false },
+    });
+    // A decision with its note says the note went with it.
+    assert.equal(recordedText({ candidateId: 'm3#1', action: 'reject', note: 'wrong units' }), 'Recorded: reject m3#1 with its note');
   });
 
   it('says an override was recorded unless the status line moved on, and puts a refused one back', () => {
