@@ -266,3 +266,92 @@ suite('SVD in Restricted Mode', () => {
     await wb.page.keyboard.press('Escape');
   });
 });
+
+suite('the review in a laptop-sized window (1100x680)', () => {
+  let wb;
+  suiteSetup(async () => {
+    wb = await openWorkbench({ viewport: { width: 1100, height: 680 } });
+  });
+  suiteTeardown(async () => {
+    await wb?.close();
+  });
+  teardown(async function () {
+    await wb?.screenshotIfFailed(this.currentTest);
+  });
+
+  test("the audit's rows show whole in the summary and the list keeps its room (measured in the webview)", async () => {
+    const { page } = wb;
+    const { workspace } = getHarness();
+    // A run of the labeled seed file (gold answers: the summary has an audit), through the CLI and the test server.
+    const settings = JSON.parse(readFileSync(path.join(workspace, '.vscode', 'settings.json'), 'utf8'));
+    const cli = spawnSync(
+      process.execPath,
+      [
+        path.join(ROOT, 'dist/cli.js'), 'run', path.join(workspace, 'labeled.jsonl'),
+        '--base-url', settings['svd.endpoint.baseUrl'], '--model', settings['svd.endpoint.model'], '--prompts', settings['svd.promptsFolder'],
+        '--candidates', '2', '--votes', '2', '--runs-dir', path.join(workspace, '.svd', 'runs'), '--run', 'laptop-audit', '--json',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    const { runId } = JSON.parse(cli.stdout.trim().split('\n').at(-1));
+    await runCommand(page, REVIEW_TITLE);
+    const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: runId }).first();
+    await pick.waitFor({ timeout: 15_000 });
+    await pick.click();
+    await waitForTab(page, `Review: ${runId}`);
+    const frame = webviewFrame(page);
+    await frame.locator('.summary .audit tr[data-audit="overall"]').waitFor({ timeout: 30_000 });
+    await frame.locator('#list[aria-busy="false"] .cand-row').first().waitFor();
+    await page.waitForTimeout(500);
+
+    // VS Code's light theme, then its dark one (a workspace setting, put back after).
+    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    const settingsBefore = readFileSync(settingsFile, 'utf8');
+    const THEMES = { light: 'Default Light Modern', dark: 'Default Dark Modern' };
+    try {
+      for (const theme of ['light', 'dark']) {
+        writeFileSync(settingsFile, JSON.stringify({ ...settings, 'workbench.colorTheme': THEMES[theme] }, null, 2) + '\n');
+        await until(`the ${theme} theme in the webview`, () => frame.locator('body').evaluate((body, t) => body.classList.contains(`vscode-${t}`), theme), 30_000, 250);
+        await page.waitForTimeout(500);
+        const m = await measureReview(frame);
+        await screenshot(page, `review-vscode-1100x680-${theme}`);
+        const what = `${theme}: ${JSON.stringify(m)}`;
+        assert.ok(m.width > 500 && m.height > 400, `the webview: ${what}`);
+        assert.deepEqual(m.rows.map((r) => r.key), ['cycle', 'factuality', 'correctness', 'overall'], what);
+        for (const r of m.rows) assert.ok(r.top >= m.summary.top && r.bottom <= m.summary.bottom && r.own, `audit row ${r.key} shows whole: ${what}`);
+        assert.ok(m.summary.height <= 0.41 * m.height, `the summary takes at most 40%: ${what}`);
+        assert.ok(m.list.height >= 200 && m.list.height >= 0.35 * m.height, `the list keeps its room: ${what}`);
+        assert.ok(m.audit.overflowX <= 0 && m.pageOverflowX <= 0, `nothing cut sideways: ${what}`);
+      }
+    } finally {
+      writeFileSync(settingsFile, settingsBefore);
+    }
+  });
+});
+
+/** Boxes in the review's webview: the summary, the list, the audit and each of its rows (whole and not covered). */
+function measureReview(frame) {
+  return frame.locator('body').evaluate((body) => {
+    // In the webview's page: its document is the body's.
+    const document = body.ownerDocument;
+    const box = (el) => {
+      const r = el.getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom, height: r.height, overflowX: el.scrollWidth - el.clientWidth };
+    };
+    const rows = [...document.querySelectorAll('.summary .audit tr[data-audit]')].map((tr) => {
+      const r = tr.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return { key: tr.dataset.audit, top: r.top, bottom: r.bottom, own: tr.contains(hit) };
+    });
+    return {
+      width: document.documentElement.clientWidth,
+      height: document.documentElement.clientHeight,
+      summary: box(document.querySelector('.summary-host')),
+      list: box(document.querySelector('#list')),
+      audit: box(document.querySelector('.summary .audit')),
+      rows,
+      pageOverflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    };
+  });
+}
