@@ -313,9 +313,11 @@ suite('the review in a laptop-sized window (1100x680)', () => {
       for (const theme of ['light', 'dark']) {
         writeFileSync(settingsFile, JSON.stringify({ ...settings, 'workbench.colorTheme': THEMES[theme] }, null, 2) + '\n');
         await until(`the ${theme} theme in the webview`, () => frame.locator('body').evaluate((body, t) => body.classList.contains(`vscode-${t}`), theme), 30_000, 250);
+        await page.locator(`.monaco-workbench.${theme === 'dark' ? 'vs-dark' : 'vs'}`).waitFor({ timeout: 15_000 });
         await page.waitForTimeout(500);
         const m = await measureReview(frame);
-        await screenshot(page, `review-vscode-1100x680-${theme}`);
+        // The editor part: the panel as the window shows it (the workbench's own parts repaint late after a theme change).
+        await screenshot(page.locator('.part.editor'), `review-vscode-1100x680-${theme}`);
         const what = `${theme}: ${JSON.stringify(m)}`;
         assert.ok(m.width > 500 && m.height > 400, `the webview: ${what}`);
         assert.deepEqual(m.rows.map((r) => r.key), ['cycle', 'factuality', 'correctness', 'overall'], what);
