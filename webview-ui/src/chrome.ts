@@ -237,7 +237,7 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
       <section class="usage" aria-label="Requests and tokens per stage">
         <h3>Requests and tokens per stage</h3>
         <table>
-          <thead><tr><th>step</th><th title="Requests the run's sessions sent (recorded when a session ends)">requests</th><th title="Samples in the record">samples</th><th title="Prompt tokens of the samples in the record">prompt</th><th title="Completion tokens of the samples in the record">completion</th><th title="Samples served from the response cache">cached</th></tr></thead>
+          <thead><tr><th>step</th><th title="Requests the run's sessions sent (a running session's recorded every few seconds)">requests</th><th title="Samples in the record">samples</th><th title="Prompt tokens of the samples in the record">prompt</th><th title="Completion tokens of the samples in the record">completion</th><th title="Samples served from the response cache">cached</th></tr></thead>
           <tbody>
             ${PURPOSES.map((purpose) => {
               const u = run.usage[purpose];
