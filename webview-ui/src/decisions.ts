@@ -16,7 +16,7 @@ export interface OverrideRequest {
 /** What a key or a click asked for: an override to send (`undoes`: the decision it takes back), or a reason in words why nothing is sent. */
 export type Decision =
   | { send: OverrideRequest; undoes?: OverrideAction; refused?: undefined }
-  | { refused: { text: string; error: boolean }; send?: undefined };
+  | { refused: { text: string; error: boolean }; send?: undefined; undoes?: undefined };
 
 /** A candidate's decision as the run had it before an override was shown. */
 export type Before = Pick<ReviewCandidate, 'override' | 'accepted'>;
