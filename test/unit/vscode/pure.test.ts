@@ -240,7 +240,7 @@ describe('runs view text', () => {
       },
     });
     assert.match(markdown, /^\*\*seeds\\_\\\[1\\\]\*\* · failed/);
-    assert.ok(markdown.includes('Model: qwen\\*3 (http\\:\\/\\/localhost\\:8000\\/v1)'));
+    assert.ok(markdown.includes('Model: qwen\\*3 on http\\:\\/\\/localhost\\:8000\\/v1'));
     assert.ok(markdown.includes('n = 4 candidates, v = 3 votes'));
     assert.ok(markdown.includes('Accepted: 9'));
     assert.ok(markdown.includes('Wall time: 1m 05s'));
@@ -324,7 +324,13 @@ describe('status bar', () => {
 
 describe('a run\'s notification', () => {
   test('says the run, then its seeds and ETA with the bar at its share, then downloads; other events say nothing', () => {
-    assert.deepEqual(runNotification({ type: 'start', runId: 'seeds-1a2b', dir: '/r', resumed: true, seedsTotal: 40 }), { message: 'run seeds-1a2b (resuming): 40 seeds' });
+    const start = { type: 'start', runId: 'seeds-1a2b', dir: '/r', resumed: true, seedsTotal: 40, skippedRows: 0, fileRows: 40, alreadyFinished: false } as const;
+    assert.deepEqual(runNotification(start), { message: 'run seeds-1a2b (resuming): 40 seeds' });
+    // Skipped rows are said at the start, with where to see them.
+    assert.deepEqual(runNotification({ ...start, resumed: false, seedsTotal: 5, skippedRows: 3, fileRows: 8 }), {
+      message: 'run seeds-1a2b: 5 seeds · 3 of 8 rows skipped (see Problems)',
+    });
+    assert.deepEqual(runNotification({ ...start, alreadyFinished: true }), { message: 'run seeds-1a2b is finished already: nothing to ask the model' });
     const progress = { type: 'progress', seedsTotal: 40, seedsDone: 10, accepted: 7, candidates: 20, requests: 30, requestsPerSecond: 2, elapsedMs: 1000 } as const;
     assert.deepEqual(runNotification(progress), { message: '10/40 seeds, 7 accepted', percent: 25 });
     assert.equal(runNotification({ ...progress, etaMs: 90_000 })?.message, `10/40 seeds, 7 accepted, ETA ${formatDuration(90_000)}`);

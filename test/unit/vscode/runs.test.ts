@@ -24,6 +24,7 @@ import { RunSessions } from '../../../src/vscode/runs/runSessions';
 import { RunsTreeProvider } from '../../../src/vscode/runs/runsTree';
 import { RunStatusBar } from '../../../src/vscode/runs/statusBar';
 import type { RunNode, RunsTreeNode } from '../../../src/vscode/runs/treeNodes';
+import { shortDate } from '../../../src/vscode/runs/present';
 import type { TrainingJobs } from '../../../src/vscode/training/trainingJobs';
 import { commands, MarkdownString, stub, type ThemeIcon, TreeItemCollapsibleState, Uri, window, workspace } from '../../stubs/vscode';
 
@@ -190,9 +191,21 @@ describe('the run a command acts on', () => {
     for (const nothing of [undefined, '', 3, { runId: 'r' }, { runId: 1, dir: '/x' }, Uri.file('/runs/r')]) assert.equal(runArgument(nothing), undefined);
   });
 
-  test('the picker lists each run with its state', () => {
-    const nodes: RunNode[] = [{ kind: 'run', runId: 'a', dir: '/runs/a', state: 'running' }];
-    assert.deepEqual(runPickItems(nodes), [{ label: 'a', description: 'running', run: { runId: 'a', dir: '/runs/a' } }]);
+  test('the picker tells runs apart by model, n and v, state and date, and where they ran; not by their hash alone', async () => {
+    const { runsDir } = openWorkspace();
+    makeRun(runsDir, 'seeds-1a2b3c4d', '2025-03-01T14:05:00.000Z');
+    const view = tree(runsDir, { running: ['seeds-1a2b3c4d'] });
+    await view.refreshNow();
+    const [item] = runPickItems(view.runEntries());
+    const date = shortDate('2025-03-01T14:05:00.000Z');
+    assert.match(date, /^2025-0[23]-0[12] \d\d:\d\d$/);
+    assert.deepEqual(item, {
+      label: 'seeds-1a2b3c4d',
+      description: `qwen3 · n2 v1 · running · 0 accepted · ${date}`,
+      detail: 'seeds.jsonl on http://localhost:8000/v1',
+      run: { runId: 'seeds-1a2b3c4d', dir: path.join(runsDir, 'seeds-1a2b3c4d') },
+    });
+    view.dispose();
   });
 
   test('picked among the runs the command can act on; none to pick, a closed picker or an unknown id declines', async () => {
