@@ -367,7 +367,7 @@ export function runSummary(
   runId: string,
   view: RunView,
   seeds: readonly ReviewSeed[],
-  options: { canOverride?: boolean } = {},
+  options: { canOverride?: boolean; skippedRows?: number } = {},
 ): RunSummary {
   const summary: RunSummary = {
     runId,
@@ -380,5 +380,6 @@ export function runSummary(
     canOverride: options.canOverride ?? true,
   };
   if (view.lastMessage !== undefined) summary.lastMessage = view.lastMessage;
+  if (options.skippedRows) summary.skippedRows = options.skippedRows;
   return summary;
 }
