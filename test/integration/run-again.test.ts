@@ -175,8 +175,11 @@ describe('svd run, run again and on bad rows', () => {
       const stream = events(result.stdout);
       assert.deepEqual(stream.map((e) => e.type), ['error']);
       assert.equal(stream[0]?.type === 'error' && stream[0].code, 'bad_seed_file');
-      assert.equal(connections.length, 0, 'the download was never begun');
       assert.doesNotMatch(result.stderr, /downloading|starting the embedded engine/);
+      // A sweep too.
+      const sweep = await runCli(['sweep', path.join(ROOT, 'package.json'), '--candidates', '1', '--votes', '1', '--runs-dir', path.join(dir, 'runs')], { env });
+      assert.equal(sweep.code, EXIT_CODES.bad_seed_file, sweep.stderr);
+      assert.equal(connections.length, 0, 'the download was never begun');
     } finally {
       for (const socket of connections) socket.destroy();
       await new Promise((resolve) => hanging.close(resolve));

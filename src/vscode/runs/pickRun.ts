@@ -28,9 +28,9 @@ export interface RunPickItem extends vscode.QuickPickItem {
 
 /** The runs to choose from, as the picker lists them: the id, then the model, n and v, the state and the date. */
 export function runPickItems(entries: readonly RunEntry[]): RunPickItem[] {
-  return entries.map(({ node, manifest, listing }) => ({
+  return entries.map(({ node, manifest }) => ({
     label: node.runId,
-    ...runPickText(manifest, node.state, listing),
+    ...runPickText(manifest, node.state),
     run: { runId: node.runId, dir: node.dir },
   }));
 }
@@ -57,5 +57,5 @@ export async function pickRun(ctx: FeatureContext, arg: unknown, placeHolder: st
     void vscode.window.showInformationMessage('No run to choose from.');
     throw new Refusal('nothing_to_do');
   }
-  return answered(await vscode.window.showQuickPick(runPickItems(entries), { placeHolder, matchOnDescription: true, matchOnDetail: true })).run;
+  return answered(await vscode.window.showQuickPick(runPickItems(entries), { placeHolder, matchOnDescription: true })).run;
 }

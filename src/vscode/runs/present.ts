@@ -204,16 +204,12 @@ export function servedOn(model: RunManifest['model']): string {
 }
 
 /**
- * A run as a picker shows it, so runs of one file are told apart by what differs (the model, n and v, where it ran),
- * not by the hash in their ids: `qwen3 · n4 v3 · finished · 3 accepted · 2025-03-01 14:05`, then the file and server.
+ * A run as a picker shows it beside its id, so that runs of one file are told apart by what differs, not by the hash
+ * in their ids: `qwen3 · n4 v3 · finished · 2025-03-01 14:05`. Short, so that the picker shows it whole.
  */
-export function runPickText(manifest: RunManifest, state: string, listing?: RunListing): { description: string; detail: string } {
-  const accepted = listing === undefined ? '' : ` · ${count(listing.funnel.acceptedFinal)} accepted`;
+export function runPickText(manifest: RunManifest, state: string): { description: string } {
   const { candidates, votes } = manifest.config;
-  return {
-    description: `${manifest.model.model} · n${candidates} v${votes} · ${state}${accepted} · ${shortDate(manifest.createdAt)}`,
-    detail: `${manifest.seedFile.path.split(/[\\/]/).at(-1) ?? manifest.seedFile.path} on ${servedOn(manifest.model)}`,
-  };
+  return { description: `${manifest.model.model} · n${candidates} v${votes} · ${state} · ${shortDate(manifest.createdAt)}` };
 }
 
 // ---- status bar ----------------------------------------------------------------------------------------------------
