@@ -205,15 +205,11 @@ export function servedOn(model: RunManifest['model']): string {
 
 /**
  * A run as a picker shows it beside its id, so that runs of one file are told apart by what differs, not by the hash
- * in their ids: `qwen3 · n4 v3 · finished · 2025-03-01 14:05`, and below, where it ran (a server's URL is no part of
- * the id). Short, so that the picker shows it whole.
+ * in their ids: `qwen3 · n4 v3 · finished · 2025-03-01 14:05`. Short, so that the picker shows it whole.
  */
-export function runPickText(manifest: RunManifest, state: string): { description: string; detail: string } {
+export function runPickText(manifest: RunManifest, state: string): { description: string } {
   const { candidates, votes } = manifest.config;
-  return {
-    description: `${manifest.model.model} · n${candidates} v${votes} · ${state} · ${shortDate(manifest.createdAt)}`,
-    detail: `on ${servedOn(manifest.model)}`,
-  };
+  return { description: `${manifest.model.model} · n${candidates} v${votes} · ${state} · ${shortDate(manifest.createdAt)}` };
 }
 
 // ---- status bar ----------------------------------------------------------------------------------------------------
