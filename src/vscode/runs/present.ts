@@ -205,7 +205,8 @@ export function servedOn(model: RunManifest['model']): string {
 
 /**
  * A run as a picker shows it beside its id, so that runs of one file are told apart by what differs, not by the hash
- * in their ids: `qwen3 · n4 v3 · finished · 2025-03-01 14:05`. Short, so that the picker shows it whole.
+ * in their ids: `qwen3 · n4 v3 · finished · 2025-03-01 14:05`. One short line: a second one (the server) put a
+ * hover over the row that took the picker's clicks. Where a run ran is in the Runs view's hover.
  */
 export function runPickText(manifest: RunManifest, state: string): { description: string } {
   const { candidates, votes } = manifest.config;
