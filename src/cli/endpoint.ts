@@ -1,10 +1,11 @@
 // The model server a run or a sweep talks to: the one --base-url names, else the embedded engine, started here (and
 // its default model downloaded on first use) and stopped when the command ends.
-import { SvdError } from '../core/base/errors';
+import { SvdError, advisedError } from '../core/base/errors';
 import { apiKeyFromEnv } from '../core/base/redact';
 import type { Endpoint } from '../core/method/pipeline';
+import type { RunTarget } from '../core/method/runPlan';
 import type { DownloadEvent, EngineEvent } from '../protocol/cliEvents';
-import { ensureModel } from '../engine/download';
+import { embeddedModelName, ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
 import type { EventStream } from './events';
 import type { Io } from './io';
@@ -33,14 +34,28 @@ export interface EndpointOptions {
   events: Pick<EventStream<DownloadEvent | EngineEvent>, 'emit'>;
   /** Called when the embedded engine dies under the command. */
   onEngineDeath: () => void;
+  /** Stops the default model's download (it resumes next time). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The model the flags name and where it is served, known before anything starts (no download, no engine, no
+ * request): the embedded engine serves a model under its file's name.
+ */
+export function endpointTarget(flags: EndpointFlags): RunTarget {
+  if (flags.baseUrl) {
+    if (!flags.model) throw new SvdError('bad_config', '--model: required with --base-url (list them with `svd models --base-url URL`)');
+    return { model: flags.model, engine: 'server', baseURL: flags.baseUrl };
+  }
+  return { model: flags.model ?? embeddedModelName(flags.modelPath), engine: 'embedded' };
 }
 
 /** A server named by --base-url, else the embedded engine on --model-path or the default model. */
 export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: EndpointOptions): Promise<ResolvedEndpoint> {
   if (flags.baseUrl) {
-    if (!flags.model) throw new SvdError('bad_config', '--model: required with --base-url (list them with `svd models --base-url URL`)');
+    const target = endpointTarget(flags);
     return {
-      endpoint: { baseURL: flags.baseUrl, model: flags.model, apiKey: apiKeyFromEnv(), engine: 'server' },
+      endpoint: { baseURL: flags.baseUrl, model: target.model, apiKey: apiKeyFromEnv(), engine: 'server' },
       failure: () => undefined,
       dispose: async () => {},
     };
@@ -49,6 +64,7 @@ export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: End
   if (!modelPath) {
     const bar = new DownloadBar(io.isTTY && !options.quiet, (text) => process.stderr.write(text));
     modelPath = await ensureModel({
+      signal: options.signal,
       onProgress: (p) => {
         options.events.emit({ type: 'download', ...p });
         bar.update(p);
@@ -71,10 +87,10 @@ export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: End
   let failure: SvdError | undefined;
   const exit = engine.onExit((info) => {
     if (info.expected) return;
-    failure = new SvdError(
-      'engine',
-      `the embedded engine stopped unexpectedly (${info.signal ?? `exit code ${info.code}`}); the run's records are intact: run the same command again to resume`,
-    );
+    failure = advisedError('engine', `The embedded engine stopped unexpectedly (${info.signal ?? `exit code ${info.code}`}); the run's records are intact:`, {
+      cli: 'run the same command again to resume.',
+      editor: 'resume the run (SVD: Resume Run, or the Runs view).',
+    });
     options.onEngineDeath();
   });
   return {

@@ -36,6 +36,6 @@ export function eventStream<E extends CliStreamEvent>(io: Pick<Io, 'out' | 'err'
 }
 
 /** The failure that ended the command, as its stream's last line (the `error:` line on stderr is for people). */
-export function writeErrorEvent(io: Pick<Io, 'out'>, code: ErrorCode, message: string): void {
-  io.out(JSON.stringify(errorEvent(code, message)));
+export function writeErrorEvent(io: Pick<Io, 'out'>, code: ErrorCode, message: string, editorMessage?: string): void {
+  io.out(JSON.stringify(errorEvent(code, message, editorMessage)));
 }

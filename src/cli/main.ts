@@ -61,7 +61,7 @@ export async function main(argv: string[], rawIo: Io): Promise<number> {
     }
     if (isSvdError(error)) {
       io.err(`error: ${error.message}`);
-      if (events) writeErrorEvent(io, error.code, error.message);
+      if (events) writeErrorEvent(io, error.code, error.message, error.editorMessage);
       return EXIT_CODES[error.code];
     }
     io.err(`error: ${describeError(error)}`);

@@ -4,12 +4,14 @@ import { Option } from 'commander';
 import { createAnswerChecker } from '../core/check/index';
 import { PRESETS, type RunConfigInput } from '../core/base/config';
 import { EXIT_CODES } from '../core/base/errors';
+import { withoutCredentials } from '../core/base/redact';
 import { runPipeline } from '../core/method/pipeline';
+import { finishedRun, planRun, type RunResult, type RunStartInfo, type RunTarget } from '../core/method/runPlan';
 import { funnelJson, formatFunnel } from '../core/record/status';
-import { RunStore, checkRunId } from '../core/record/store';
+import { RunStore, checkRunId, type RunManifest } from '../core/record/store';
 import { foldRun } from '../core/record/runview';
 import type { RunStreamEvent } from '../protocol/cliEvents';
-import { resolveEndpoint, type EndpointFlags } from './endpoint';
+import { endpointTarget, resolveEndpoint, type EndpointFlags, type ResolvedEndpoint } from './endpoint';
 import { eventStream } from './events';
 import type { Io } from './io';
 import {
@@ -67,13 +69,37 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   if (flags.votes !== undefined) extra.votes = flags.votes;
   if (flags.audit !== undefined) extra.audit = flags.audit;
   const config = methodConfig(flags, extra, flags.paper ? PRESETS.paper : PRESETS.default);
-  // Before the engine starts: a bad id must fail at once, not after a model download.
   if (flags.run !== undefined) checkRunId(flags.run, { source: '--run' });
 
   const events = eventStream<RunStreamEvent>(io, flags.events);
   const { emit } = events;
+  const quiet = flags.json || flags.events;
+  // The seed file and the run's identity before anything slow (a download, the engine, a request): a wrong file fails
+  // at once with its own error, and a finished run is reported as it stands, with the server not asked at all.
+  const target = endpointTarget(flags);
+  const plan = await planRun({
+    seedsFile: seeds,
+    seedOptions: { domain: flags.domain, questionField: flags.questionField },
+    runsDir: runsDirOf(flags),
+    runId: flags.run,
+    config,
+    target,
+    onProblem: events.onProblem,
+    onNotice: events.onNotice,
+  });
+  if (plan.skippedRows > 0) io.err(`${skippedText(plan.skippedRows, plan.fileRows)} (see the warnings above)`);
+  const moved = plan.found && serverMoved(plan.found.manifest, target);
+  if (moved) events.onNotice(plan.finished ? `${moved}, where it is not run again` : `${moved}; it goes on there`);
+  const onStart = (info: RunStartInfo) => {
+    emit({ type: 'start', ...info });
+    if (quiet) return;
+    const how = info.alreadyFinished ? ' is finished already: nothing is asked of the model' : info.resumed ? ' (resuming)' : '';
+    io.out(`run ${info.runId}${how}`);
+    io.out(`folder ${info.dir}`);
+    const skipped = info.skippedRows > 0 ? ` (${skippedText(info.skippedRows, info.fileRows)})` : '';
+    io.out(`seeds ${info.seedsTotal}${skipped}, model ${target.model}, n=${config.candidates}, v=${config.votes}`);
+  };
   const controller = new AbortController();
-  const endpoint = await resolveEndpoint(flags, io, { quiet: flags.json, events, onEngineDeath: () => controller.abort() });
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
@@ -83,28 +109,28 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const quiet = flags.json || flags.events;
-  const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
   const checker = createAnswerChecker();
+  const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
+  let endpoint: ResolvedEndpoint | undefined;
   try {
+    if (plan.finished) {
+      const result = await finishedRun(plan, { onStart, checker, onNotice: events.onNotice, signal: controller.signal });
+      return report(result, flags, io, emit);
+    }
+    endpoint = await resolveEndpoint(flags, io, { quiet: flags.json, events, signal: controller.signal, onEngineDeath: () => controller.abort() });
     const result = await runPipeline({
       seedsFile: seeds,
-      seedOptions: { domain: flags.domain, questionField: flags.questionField },
+      seedOptions: plan.seedOptions,
       runsDir: runsDirOf(flags),
       runId: flags.run,
       config,
       endpoint: endpoint.endpoint,
       signal: controller.signal,
       checker,
+      plan,
       onProblem: events.onProblem,
       onNotice: events.onNotice,
-      onStart: (info) => {
-        emit({ type: 'start', ...info });
-        if (quiet) return;
-        io.out(`run ${info.runId}${info.resumed ? ' (resuming)' : ''}`);
-        io.out(`folder ${info.dir}`);
-        io.out(`seeds ${info.seedsTotal}, model ${endpoint.endpoint.model}, n=${config.candidates}, v=${config.votes}`);
-      },
+      onStart,
       onProgress: (p) => {
         emit({ type: 'progress', ...p });
         progress.update(p);
@@ -113,25 +139,56 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
     progress.done();
     const engineFailure = endpoint.failure();
     if (engineFailure) throw engineFailure;
-    const store = RunStore.open(result.dir, { readOnly: true });
-    const view = foldRun(store.events(), result.seedsTotal);
-    store.close();
-    const summary = { ...funnelJson(view), runId: result.runId, dir: result.dir, state: result.state };
-    if (flags.events) emit({ type: 'result', ...summary });
-    else if (flags.json) io.out(JSON.stringify(summary));
-    else {
-      io.out(formatFunnel(view));
-      if (result.state === 'stopped') io.out(`stopped: run the same command again to resume run ${result.runId}`);
-      else if (view.funnel.seedsPending > 0) {
-        io.out(`${view.funnel.seedsPending} seed(s) hit errors and are pending: run the same command again to retry them`);
-      }
-    }
-    return result.state === 'stopped' ? EXIT_CODES.aborted : 0;
+    return report(result, flags, io, emit);
   } finally {
     progress.done();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await checker.close();
-    await endpoint.dispose();
+    await endpoint?.dispose();
   }
+}
+
+/** The run's funnel as its record says now: the `result` event, the `--json` object or the text for people. */
+function report(result: RunResult, flags: RunFlags, io: Io, emit: (event: RunStreamEvent) => void): number {
+  const store = RunStore.open(result.dir, { readOnly: true });
+  const view = foldRun(store.events(), result.seedsTotal);
+  store.close();
+  const { runId, dir, state, skippedRows, alreadyFinished } = result;
+  const summary = { ...funnelJson(view), runId, dir, state, skippedRows, alreadyFinished };
+  if (flags.events) emit({ type: 'result', ...summary, funnel: { ...summary.funnel } });
+  else if (flags.json) io.out(JSON.stringify(summary));
+  else {
+    io.out(formatFunnel(view));
+    const f = view.funnel;
+    if (state === 'stopped') io.out(`stopped at ${f.seedsDone} of ${f.seeds} seeds: run the same command again to resume run ${runId}`);
+    else if (f.seedsPending > 0) io.out(`${f.seedsPending} seed(s) hit errors and are pending: run the same command again to retry them`);
+    else io.out(`run ${runId} ${alreadyFinished ? 'was finished already' : 'finished'}: ${acceptedText(f)}`);
+    if (alreadyFinished) io.out(NEW_RUN_ADVICE);
+  }
+  return state === 'stopped' ? EXIT_CODES.aborted : 0;
+}
+
+const NEW_RUN_ADVICE = 'To run these seeds again as a run of its own, give it a new id (--run NAME).';
+
+/** `3 of 8 rows skipped`. */
+function skippedText(skipped: number, rows: number): string {
+  return `${skipped} of ${rows} row${rows === 1 ? '' : 's'} skipped`;
+}
+
+/** `3 accepted of 6 seeds`. */
+function acceptedText(f: { acceptedFinal: number; seeds: number }): string {
+  return `${f.acceptedFinal} accepted of ${f.seeds} seed${f.seeds === 1 ? '' : 's'}`;
+}
+
+/**
+ * Where the run found ran, when the flags name another place: a run's id covers the seeds, the model and the method,
+ * not the server, so a run goes on on a replica at another address (and a finished one is not run again there).
+ */
+function serverMoved(found: RunManifest, target: RunTarget): string | undefined {
+  const where = (engine: 'server' | 'embedded', baseURL: string | undefined) =>
+    engine === 'embedded' ? 'the embedded engine' : baseURL === undefined ? 'a server' : withoutCredentials(baseURL).replace(/\/+$/, '');
+  const was = where(found.model.engine, found.model.baseURL);
+  const now = where(target.engine, target.baseURL);
+  return was === now ? undefined : `run ${found.id} ran on ${was}; this command names ${now}`;
 }

@@ -32,11 +32,13 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
   const store = RunStore.open(dir, { readOnly: true });
   try {
     const view = foldRun(store.events(), store.manifest.seedFile.rows);
+    const { skippedRows } = store.manifest.seedFile;
     if (flags.json) {
-      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...funnelJson(view) }));
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view) }));
     } else {
       io.out(`run ${store.manifest.id} (${view.state})`);
-      io.out(`seed file ${store.manifest.seedFile.path}`);
+      const skipped = skippedRows ? ` (${skippedRows} row${skippedRows === 1 ? '' : 's'} skipped: not usable seeds)` : '';
+      io.out(`seed file ${store.manifest.seedFile.path}${skipped}`);
       io.out(`model ${store.manifest.model.model}, n=${store.manifest.config.candidates}, v=${store.manifest.config.votes}`);
       io.out(formatFunnel(view));
     }

@@ -7,6 +7,7 @@ import { EXIT_CODES } from '../core/base/errors';
 import { count, ratio } from '../core/record/status';
 import { SWEEP_CSV, SWEEP_JSON, runSweep, type SweepResult } from '../core/experiments/sweep';
 import type { SweepStreamEvent } from '../protocol/cliEvents';
+import { scanSeeds } from '../core/method/seeds';
 import { resolveEndpoint, type EndpointFlags } from './endpoint';
 import { eventStream } from './events';
 import type { Io } from './io';
@@ -66,7 +67,9 @@ async function commandSweep(seeds: string, flags: SweepFlags, io: Io, signal: Ab
   const events = eventStream<SweepStreamEvent>(io, flags.events);
   const { emit } = events;
   const quiet = flags.json || flags.events;
-  const endpoint = await resolveEndpoint(flags, io, { quiet, events, onEngineDeath: stop });
+  // A file that is no seed file fails here, before a download or an engine start (the sweep reads it again).
+  await scanSeeds({ file: seeds, domain: flags.domain, questionField: flags.questionField, maxQuestionBytes: config.maxQuestionBytes });
+  const endpoint = await resolveEndpoint(flags, io, { quiet, events, signal, onEngineDeath: stop });
   const checker = createAnswerChecker();
   const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
   try {

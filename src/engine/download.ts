@@ -17,7 +17,8 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { SvdError, describeError } from '../core/base/errors';
+import { SvdError, advisedError, describeError } from '../core/base/errors';
+import { modelIdFromPath } from './protocol';
 
 export interface ModelSource {
   /** File name in the cache. */
@@ -32,6 +33,20 @@ export const DEFAULT_MODEL: ModelSource = {
   file: 'Qwen3-0.6B-Q8_0.gguf',
   url: 'https://huggingface.co/Qwen/Qwen3-0.6B-GGUF/resolve/main/Qwen3-0.6B-Q8_0.gguf',
 };
+
+/** The default model's source: SVD_MODEL_URL points its download at a mirror (the same file, checked the same way). */
+export function defaultModelSource(env: NodeJS.ProcessEnv = process.env): ModelSource {
+  const url = env.SVD_MODEL_URL?.trim();
+  return url ? { ...DEFAULT_MODEL, url } : DEFAULT_MODEL;
+}
+
+/**
+ * The name the embedded engine serves a model under (modelIdFromPath), known before it starts: a run's id is
+ * worked out, and a finished run found, without a download or an engine start. The default model's without a path.
+ */
+export function embeddedModelName(modelPath?: string): string {
+  return modelIdFromPath(modelPath ?? DEFAULT_MODEL.file);
+}
 
 export interface DownloadProgress {
   received: number;
@@ -55,13 +70,15 @@ export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'svd', 'models');
 }
 
-const HOW_TO_AVOID =
-  'Point at a local GGUF file instead (--model-path FILE, or the setting svd.engine.modelPath in VS Code), ' +
-  'or use a server (--base-url URL, e.g. Ollama at http://localhost:11434/v1).';
+/** Ways around the download, in each front end's words. */
+const HOW_TO_AVOID = {
+  cli: 'Point at a local GGUF file instead (--model-path FILE), or use a server (--base-url URL, e.g. Ollama at http://localhost:11434/v1).',
+  editor: 'Point the setting svd.engine.modelPath at a local GGUF file, or choose a server with "SVD: Select Model Endpoint" (e.g. Ollama).',
+};
 
 /** The model's path, downloading it first when it is not in the cache yet. */
 export async function ensureModel(options: EnsureModelOptions = {}): Promise<string> {
-  const source = options.source ?? DEFAULT_MODEL;
+  const source = options.source ?? defaultModelSource();
   const dir = options.cacheDir ?? defaultModelsDir();
   const target = path.join(dir, source.file);
   const verified = `${target}.sha256`;
@@ -80,12 +97,12 @@ export async function ensureModel(options: EnsureModelOptions = {}): Promise<str
     });
   } catch (error) {
     if (options.signal?.aborted) throw new SvdError('aborted', 'the model download was stopped; it resumes next time');
-    throw new SvdError('engine', `Could not download the default model from ${source.url} (${describeError(error)}). ${HOW_TO_AVOID}`, { cause: error });
+    throw advisedError('engine', `Could not download the default model from ${source.url} (${describeError(error)}).`, HOW_TO_AVOID, { cause: error });
   }
   if (response.status === 416 && resumeFrom > 0) {
     // The part is already whole (or the server changed the file): check it below, or start over.
   } else if (!response.ok || !response.body) {
-    throw new SvdError('engine', `Could not download the default model from ${source.url}: HTTP ${response.status}. ${HOW_TO_AVOID}`);
+    throw advisedError('engine', `Could not download the default model from ${source.url}: HTTP ${response.status}.`, HOW_TO_AVOID);
   }
   const expected = (source.sha256 ?? publishedSha256(response))?.toLowerCase();
   const appending = response.status === 206;
@@ -104,7 +121,7 @@ export async function ensureModel(options: EnsureModelOptions = {}): Promise<str
       await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: appending ? 'a' : 'w' }));
     } catch (error) {
       if (options.signal?.aborted) throw new SvdError('aborted', 'the model download was stopped; it resumes next time');
-      throw new SvdError('engine', `The model download from ${source.url} broke off at ${received} bytes (${describeError(error)}); run again to resume. ${HOW_TO_AVOID}`, { cause: error });
+      throw advisedError('engine', `The model download from ${source.url} broke off at ${received} bytes (${describeError(error)}); it resumes where it stopped next time.`, HOW_TO_AVOID, { cause: error });
     }
   }
 

@@ -84,13 +84,15 @@ export const ErrorEvent = z.strictObject({
   type: z.literal('error'),
   code: z.enum(ERROR_CODES),
   message: z.string(),
+  /** The same failure as the editor words it, when its advice differs (a setting where the message names a flag). */
+  editorMessage: z.string().optional(),
   exitCode: z.number().int(),
 });
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
 
 /** The error event for `code`: the one place an error event is built, so its exit status is always its code's. */
-export function errorEvent(code: ErrorCode, message: string): ErrorEvent {
-  return { type: 'error', code, message, exitCode: EXIT_CODES[code] };
+export function errorEvent(code: ErrorCode, message: string, editorMessage?: string): ErrorEvent {
+  return { type: 'error', code, message, ...(editorMessage !== undefined && editorMessage !== message ? { editorMessage } : {}), exitCode: EXIT_CODES[code] };
 }
 
 // ---------------------------------------------------------------- svd run --events
@@ -104,6 +106,12 @@ export const RunStartEvent = z.strictObject({
   resumed: z.boolean(),
   /** Seeds in the run. */
   seedsTotal: count,
+  /** Rows of the seed file that are no usable seed and are skipped (each was a `problem` event before this one). */
+  skippedRows: count,
+  /** All the seed file's rows, usable or not: "3 of 8 rows skipped". */
+  fileRows: count,
+  /** The run was finished already: nothing is asked of the model, nothing is written; `result` follows. */
+  alreadyFinished: z.boolean(),
 });
 export type RunStartEvent = z.infer<typeof RunStartEvent>;
 
@@ -117,6 +125,11 @@ export const RunResultEvent = z.looseObject({
   runId: z.string(),
   dir: z.string(),
   state: z.enum(['finished', 'stopped']),
+  funnel: z.looseObject({ seeds: count, seedsDone: count, acceptedFinal: count }),
+  /** Rows of the seed file that were skipped. */
+  skippedRows: count,
+  /** As in `start`: the run was finished before this command, which asked nothing of the model. */
+  alreadyFinished: z.boolean(),
 });
 export type RunResultEvent = z.infer<typeof RunResultEvent>;
 

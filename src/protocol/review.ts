@@ -284,6 +284,8 @@ export const RunSummary = z.object({
   domains: z.array(ReviewDomainStats),
   /** Seeds known to the run (the seed file's rows when known). */
   totalSeeds: count,
+  /** Rows of the seed file that are no usable seed and were skipped (when the run recorded them). */
+  skippedRows: count.optional(),
   wallMs: z.number().nonnegative(),
   /** False where the host will not record overrides (e.g. a run folder it may not write). */
   canOverride: z.boolean().default(true),

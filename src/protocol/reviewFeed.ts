@@ -25,6 +25,8 @@ import { capText, changedSeedIds, filterSeeds, pendingVotesOf, reviewTruth, runS
 export interface ReviewFeedOptions {
   /** False where the host will not record overrides. */
   canOverride?: boolean;
+  /** The seed file's rows the run skipped, from its manifest. */
+  skippedRows?: number;
 }
 
 export class ReviewFeed {

@@ -403,7 +403,7 @@ export function runSummary(
   runId: string,
   view: RunView,
   seeds: readonly ReviewSeed[],
-  options: { canOverride?: boolean; pendingVotes?: PendingVotes } = {},
+  options: { canOverride?: boolean; pendingVotes?: PendingVotes; skippedRows?: number } = {},
 ): RunSummary {
   const summary: RunSummary = {
     runId,
@@ -416,5 +416,6 @@ export function runSummary(
     canOverride: options.canOverride ?? true,
   };
   if (view.lastMessage !== undefined) summary.lastMessage = view.lastMessage;
+  if (options.skippedRows) summary.skippedRows = options.skippedRows;
   return summary;
 }

@@ -16,6 +16,7 @@ import { registerRunCommands } from './runs/commands';
 import type { ActiveRun, RunOutcome } from './runs/runner';
 import { RunSessions } from './runs/runSessions';
 import { RunsTreeProvider } from './runs/runsTree';
+import { SettingsRunIds } from './runs/settingsRun';
 import { SeedCodeLensProvider } from './seeds/codelens';
 import { SeedDiagnostics } from './seeds/diagnostics';
 import { registerExportCommand } from './training/exportCommand';
@@ -76,7 +77,13 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
     return dir ? [dir, path.join(path.dirname(dir), 'cache')] : [];
   };
   const diagnostics = new SeedDiagnostics(log, { excludedFolders: excluded });
-  const lenses = new SeedCodeLensProvider({ runsForFile: (fsPath) => tree.runsForFile(fsPath), isTrusted: () => vscode.workspace.isTrusted, excludedFolders: excluded });
+  const runIds = new SettingsRunIds(() => platform.settings());
+  const lenses = new SeedCodeLensProvider({
+    runsForFile: (fsPath) => tree.runsForFile(fsPath),
+    settingsRunId: (fsPath) => runIds.runIdOf(fsPath),
+    isTrusted: () => vscode.workspace.isTrusted,
+    excludedFolders: excluded,
+  });
   context.subscriptions.push(
     diagnostics,
     lenses,

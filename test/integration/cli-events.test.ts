@@ -204,9 +204,17 @@ describe("the editor's reader of a stream", () => {
     return { cliPath, args: ['run', 'seeds.jsonl', '--events'], config: {}, runsDir: path.join(dir, 'runs'), modelsDir: path.join(dir, 'models'), cwd: dir };
   }
 
-  const start = { type: 'start', runId: 'r', dir: '/runs/r', resumed: false, seedsTotal: 2 };
+  const start = { type: 'start', runId: 'r', dir: '/runs/r', resumed: false, seedsTotal: 2, skippedRows: 1, fileRows: 3, alreadyFinished: false };
   const progress = { type: 'progress', seedsTotal: 2, seedsDone: 1, accepted: 1, candidates: 2, requests: 3, requestsPerSecond: 1.5, elapsedMs: 2000, etaMs: 2000 };
-  const result = { type: 'result', runId: 'r', dir: '/runs/r', state: 'finished', funnel: { seeds: 2 } };
+  const result = {
+    type: 'result',
+    runId: 'r',
+    dir: '/runs/r',
+    state: 'finished',
+    funnel: { seeds: 2, seedsDone: 2, acceptedFinal: 1, candidates: 4 },
+    skippedRows: 1,
+    alreadyFinished: false,
+  };
 
   test('a line that is not an event of the stream is refused with the reason, and the rest go on', async () => {
     const malformed = [
@@ -236,7 +244,25 @@ describe("the editor's reader of a stream", () => {
     assert.equal(refused[0]!.reason, 'not JSON');
     assert.equal(outcome.error, undefined);
     assert.equal(outcome.result?.state, 'finished');
-    assert.deepEqual(outcome.result?.funnel, { seeds: 2 }, 'a result keeps the fields the schema does not pin');
+    assert.deepEqual(outcome.result?.funnel, result.funnel, 'a result keeps the fields the schema does not pin');
+  });
+
+  test("the outcome carries the run's skipped rows and accepted count, and whether it was finished already", async () => {
+    const finished = { ...result, alreadyFinished: true };
+    const cli = fakeCli([JSON.stringify({ ...start, resumed: true, alreadyFinished: true }), JSON.stringify(finished)], '', 0);
+    const r = request(cli);
+    const run = new ActiveRun(cli, { seedFile: 'seeds.jsonl', runsDir: r.runsDir, config: {}, engine: { parallel: 1 }, modelsDir: r.modelsDir, cwd: r.cwd }, {});
+    const outcome = await run.done;
+    assert.deepEqual(
+      { state: outcome.state, alreadyFinished: outcome.alreadyFinished, skippedRows: outcome.skippedRows, fileRows: outcome.fileRows, funnel: outcome.funnel },
+      { state: 'finished', alreadyFinished: true, skippedRows: 1, fileRows: 3, funnel: { seeds: 2, seedsDone: 2, acceptedFinal: 1 } },
+    );
+  });
+
+  test("the editor's wording of an error, where the event gives one, is what the editor shows", async () => {
+    const error = { type: 'error', code: 'engine', message: 'no model: give --model-path FILE', editorMessage: 'no model: set svd.engine.modelPath', exitCode: EXIT_CODES.engine };
+    const child = new CliProcess(request(fakeCli([JSON.stringify(error)], '', EXIT_CODES.engine)), RunStreamEvent);
+    assert.deepEqual((await child.done).error, { code: 'engine', message: 'no model: set svd.engine.modelPath' });
   });
 
   test("the error comes from the error event, not from stderr's text", async () => {

@@ -169,8 +169,12 @@ describe('svd CLI', () => {
     const dir = tempDir();
     const seeds = writeSeeds(dir, scripts);
     const args = ['run', seeds, ...base(dir), '--run', 'r', '--candidates', '2', '--votes', '2'];
+    // One seed is left pending (its generation refused), so that running it again resumes it: a finished run is
+    // only read, and takes no lock.
+    server.inject({ kind: '400', match: 'generate' });
     const first = await svd(args, { env: key });
     assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /1 seed\(s\) hit errors and are pending/);
     const lock = path.join(dir, 'runs', 'r', 'run.lock');
     const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {

@@ -106,6 +106,32 @@ export class TreeItem {
   ) {}
 }
 
+export class Range {
+  constructor(
+    readonly startLine: number,
+    readonly startCharacter: number,
+    readonly endLine: number,
+    readonly endCharacter: number,
+  ) {}
+}
+
+export class CodeLens {
+  constructor(
+    readonly range: Range,
+    readonly command?: { title: string; command: string; tooltip?: string; arguments?: unknown[] },
+  ) {}
+}
+
+/** A document as the editor code reads one: its Uri and its text, line by line (`range` cuts at whole lines). */
+export function textDocument(uri: Uri, text: string): { uri: Uri; lineCount: number; getText(range?: Range): string } {
+  const lines = text.split('\n');
+  return {
+    uri,
+    lineCount: lines.length,
+    getText: (range) => (range === undefined ? text : lines.slice(range.startLine, range.endLine).join('\n') + (range.endLine > range.startLine ? '\n' : '')),
+  };
+}
+
 export class RelativePattern {
   constructor(
     readonly base: Uri,

@@ -32,13 +32,27 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
 
 export class SvdError extends Error {
   override readonly name = 'SvdError';
+  /** The message as the editor says it, where its advice differs: a setting or a button where the CLI's names a flag. */
+  readonly editorMessage?: string;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; editorMessage?: string },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.editorMessage !== undefined) this.editorMessage = options.editorMessage;
   }
+}
+
+/** What a user can do about a failure, in the words of each front end: a flag in a terminal, a setting in the editor. */
+export interface Advice {
+  cli: string;
+  editor: string;
+}
+
+/** An error whose message ends with advice worded for the terminal, and for the editor in `editorMessage`. */
+export function advisedError(code: ErrorCode, statement: string, advice: Advice, options: { cause?: unknown } = {}): SvdError {
+  return new SvdError(code, `${statement} ${advice.cli}`, { ...options, editorMessage: `${statement} ${advice.editor}` });
 }
 
 export function isSvdError(error: unknown, code?: ErrorCode): error is SvdError {

@@ -9,7 +9,7 @@ import { redactText } from '../base/redact';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
 import { firstIssue, issueText } from '../base/zodIssues';
 import { keepAliveFetch } from './httpTransport';
-import { classifyApiError, createOpenAIClient, type OpenAIClient } from './openaiClient';
+import { classifyApiError, createOpenAIClient, isLocalServer, type OpenAIClient } from './openaiClient';
 
 export interface RetryInfo {
   purpose: Purpose;
@@ -408,7 +408,7 @@ export class ModelClient {
         // Our controller aborts only for the timer or the caller's signal, handled above; anything else is a lost answer.
         return new ModelCallError('server', `${target}: the request was cut off`, cause);
       case 'unreachable':
-        return new ModelCallError('unreachable', `Cannot reach the model server at ${target} (${code}). Is it running, and is the URL right?`, cause);
+        return new ModelCallError('unreachable', `Cannot reach the model server at ${target} (${code}). ${isLocalServer(target) ? 'Is it running, and is the URL right?' : 'Is this machine online, and is the URL right?'}`, cause);
       case 'connection':
         return new ModelCallError('server', `${target}: the connection failed${code ? ` (${code})` : ''}: ${failure.message}`, cause);
       case 'auth': {

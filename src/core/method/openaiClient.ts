@@ -40,9 +40,49 @@ export function createOpenAIClient(options: OpenAIClientOptions): { client: Open
     ...(auth.headers ? { defaultHeaders: auth.headers } : {}),
     maxRetries: 0,
     ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: withServerErrorBodies(options.fetch ?? ((input, init) => fetch(input, init))),
   });
   return { client, baseURL };
+}
+
+/** The most of a server's error body that is kept: enough for its message, never a page of HTML. */
+const ERROR_BODY_CHARS = 2000;
+
+/**
+ * Servers word a failure in different bodies: OpenAI's `{"error": {"message": ...}}`, a top-level `message` or
+ * `detail` (vLLM, FastAPI), `{"error": "..."}` (Ollama), plain text. The client reads only the first, and for the
+ * others says "404 status code (no body)"; put in its shape here, the server's own words reach the user.
+ */
+function withServerErrorBodies(inner: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await inner(input, init);
+    if (response.ok) return response;
+    const text = await response.text().catch(() => '');
+    const headers = new Headers(response.headers);
+    // The text is read, and so no longer encoded as the headers say.
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+    return new Response(openAIErrorBody(text) ?? text, { status: response.status, statusText: response.statusText, headers });
+  };
+}
+
+/** A server's error body in OpenAI's shape; undefined when it has that shape already, or nothing to say. */
+export function openAIErrorBody(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(trimmed);
+  } catch {
+    return JSON.stringify({ error: { message: trimmed.slice(0, ERROR_BODY_CHARS) } });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return JSON.stringify({ error: { message: trimmed.slice(0, ERROR_BODY_CHARS) } });
+  const body = json as Record<string, unknown>;
+  if (typeof body.error === 'object' && body.error !== null) return undefined;
+  const said = [body.error, body.message, body.detail].find((value) => value !== undefined && value !== null);
+  if (said === undefined) return JSON.stringify({ error: { message: trimmed.slice(0, ERROR_BODY_CHARS) } });
+  const message = typeof said === 'string' ? said : JSON.stringify(said);
+  return JSON.stringify({ error: { message: message.slice(0, ERROR_BODY_CHARS) } });
 }
 
 /** A file's content as the client uploads it (multipart, with its name). */
@@ -96,6 +136,20 @@ const REFUSED_CODES: ReadonlySet<string> = new Set([
   'ENETUNREACH',
   'EADDRNOTAVAIL',
 ]);
+
+/**
+ * Whether the URL names this machine. Only there does a connection refused mean a server not started; elsewhere (a
+ * cloud API) it means no network or a wrong address.
+ */
+export function isLocalServer(baseURL: string): boolean {
+  let host: string;
+  try {
+    host = new URL(baseURL).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || host === '0.0.0.0' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 /** Whether an HTTP status says to try again later. */
 export function isRetryableStatus(status: number): boolean {

@@ -7,8 +7,8 @@ import { setMaxListeners } from 'node:events';
 import { lastCodeBlock, staticFilter } from './answer';
 import { ResponseCache } from '../record/cache';
 import type { AnswerChecker } from '../base/checker';
-import { methodFingerprint, type RunConfig } from '../base/config';
-import { SvdError, describeError, isSvdError } from '../base/errors';
+import type { RunConfig } from '../base/config';
+import { SvdError, advisedError, describeError, isSvdError } from '../base/errors';
 import {
   candidateIdOf,
   eventIds,
@@ -18,16 +18,17 @@ import {
   type VoteEvent,
 } from '../record/events';
 import { ModelCallError, ModelClient } from './model';
-import { PromptSet } from './prompts';
+import type { PromptSet } from './prompts';
 import { Sampler } from './sampler';
-import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
-import { redactText, withoutCredentials } from '../base/redact';
-import { RunStore, checkRunId, type RunManifest } from '../record/store';
+import { readSeeds, type SeedReadOptions } from './seeds';
+import { redactText } from '../base/redact';
+import { RunStore } from '../record/store';
 import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from '../base/types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
 import { RunAudit } from './runAudit';
 import { UsageCheckpoints } from './usageCheckpoints';
-import { checkSameRun, countSubset, deriveRunId, inSubset, noticeEarlierRuns, normalSubset, type SeedSubset } from './runIdentity';
+import { checkSameRun, inSubset, type SeedSubset } from './runIdentity';
+import { finishedRun, planRun, targetOf, type RunPlan, type RunResult, type RunStartInfo } from './runPlan';
 
 export interface Endpoint {
   baseURL: string;
@@ -63,7 +64,7 @@ export interface RunOptions {
   onProblem?: (problem: SeedProblem) => void;
   onNotice?: (message: string) => void;
   /** Called once the run's folder is known, before any model call. */
-  onStart?: (info: { runId: string; dir: string; resumed: boolean; seedsTotal: number }) => void;
+  onStart?: (info: RunStartInfo) => void;
   /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
   client?: ModelClient;
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
@@ -75,47 +76,27 @@ export interface RunOptions {
   checker?: AnswerChecker;
   /** Only part of the seed file; part of the run's identity, like the seed file itself. */
   subset?: SeedSubset;
+  /** Made by planRun before the endpoint was up (the seed file is then read once); else made here. */
+  plan?: RunPlan;
 }
 
-export interface RunResult {
-  runId: string;
-  dir: string;
-  state: 'finished' | 'stopped';
-  seedsTotal: number;
-  seedsDone: number;
-  accepted: number;
-  resumed: boolean;
-  usage: Record<Purpose, UsageCounts>;
-}
 
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { config, endpoint } = options;
-  const prompts = await PromptSet.load({ overrideDir: config.promptsDir });
-  const seedOptions: SeedReadOptions = { maxQuestionBytes: config.maxQuestionBytes, ...options.seedOptions, file: options.seedsFile };
-  const scan = await scanSeeds(seedOptions);
-  for (const problem of scan.problems) options.onProblem?.(problem);
-  const subset = normalSubset(options.subset);
-  const seedsTotal = subset ? await countSubset(seedOptions, subset) : scan.count;
-
-  const methodHash = methodFingerprint(config, endpoint.model, prompts.hash);
-  const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
-  const runId = checkRunId(options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash), { nested: true });
-  const dir = path.join(options.runsDir, runId);
-  const manifest: RunManifest = {
-    version: 1,
-    id: runId,
-    createdAt: new Date().toISOString(),
-    seedFile: { path: path.resolve(options.seedsFile), fingerprint: scan.fingerprint, format: scan.format, rows: seedsTotal },
-    model: { model: endpoint.model, baseURL: endpoint.engine === 'server' ? withoutCredentials(endpoint.baseURL) : undefined, engine: endpoint.engine },
-    config,
-    methodFingerprint: methodHash,
-    ...(subset ? { subset } : {}),
-  };
+  const target = targetOf(endpoint);
+  // A plan made for another model (the embedded engine named its model otherwise) is made again, quietly: its
+  // problems were reported already.
+  const given = options.plan;
+  const plan =
+    given && given.manifest.model.model === target.model
+      ? given
+      : await planRun({ ...options, target, onProblem: given ? undefined : options.onProblem, onNotice: given ? undefined : options.onNotice });
+  if (plan.finished) return finishedRun(plan, options);
+  const { runId, dir, manifest, prompts, seedOptions, seedsTotal, subset } = plan;
 
   // Before the run's folder exists: a client that cannot be built (a bad URL, credentials and a key) leaves nothing.
   const client = options.client ?? modelClientFor(endpoint, config);
   const resumed = existsSync(path.join(dir, 'run.json'));
-  if (!resumed && options.runId === undefined) noticeEarlierRuns(options.runsDir, manifest, options.onNotice);
   const store = resumed ? RunStore.open(dir) : RunStore.create(dir, manifest);
   try {
     if (resumed) checkSameRun(store.manifest, manifest);
@@ -127,7 +108,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   }
 
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
-  options.onStart?.({ runId, dir, resumed, seedsTotal });
+  options.onStart?.({ runId, dir, resumed, seedsTotal, skippedRows: plan.skippedRows, fileRows: plan.fileRows, alreadyFinished: false });
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options);
   const started = Date.now();
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
@@ -138,13 +119,13 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     if (failure) throw failure;
     const usage = run.usage();
     store.append({ id: `run:${Date.now()}:finished`, type: 'run', state: 'finished', usage, wallMs: Date.now() - started });
-    return run.result(runId, dir, 'finished', resumed);
+    return run.result(runId, dir, 'finished', resumed, plan.skippedRows);
   } catch (error) {
     const usage = run.usage();
     const wallMs = Date.now() - started;
     if (isSvdError(error, 'aborted')) {
       store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
-      return run.result(runId, dir, 'stopped', resumed);
+      return run.result(runId, dir, 'stopped', resumed, plan.skippedRows);
     }
     store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
     throw error;
@@ -217,16 +198,14 @@ class PipelineRun {
     if (this.attempted === 0 || this.failed < this.attempted || !this.lastFailure) return undefined;
     const seeds = this.attempted === 1 ? 'the only seed' : `all ${this.attempted} seeds`;
     const code = endpoint.engine === 'embedded' ? 'engine' : 'unreachable';
-    return new SvdError(
-      code,
-      `${seeds} ended in an error, the last: ${this.lastFailure.message}. Their finished steps are kept: run the same ` +
-        'command again to retry them.',
-      { cause: this.lastFailure },
-    );
+    const statement = `${seeds} ended in an error, the last: ${this.lastFailure.message}. Their finished steps are kept:`;
+    const advice = { cli: 'run the same command again to retry them.', editor: 'resume the run to retry them (SVD: Resume Run).' };
+    return advisedError(code, statement, advice, { cause: this.lastFailure });
   }
 
-  result(runId: string, dir: string, state: RunResult['state'], resumed: boolean): RunResult {
-    return { runId, dir, state, seedsTotal: this.seedsTotal, seedsDone: this.seedsDone, accepted: this.accepted, resumed, usage: this.usage() };
+  result(runId: string, dir: string, state: RunResult['state'], resumed: boolean, skippedRows: number): RunResult {
+    const { seedsTotal, seedsDone, accepted } = this;
+    return { runId, dir, state, seedsTotal, seedsDone, accepted, resumed, usage: this.usage(), skippedRows, alreadyFinished: false };
   }
 
   async processAll(seedOptions: SeedReadOptions): Promise<void> {

@@ -6,7 +6,8 @@ import type { RunConfig } from '../base/config';
 import { describeError } from '../base/errors';
 import type { Seed } from '../base/types';
 import { TRUTH_OUTPUT_LIMIT, candidateIdOf, eventIds, type CandidateEvent } from '../record/events';
-import type { RunStore } from '../record/store';
+import type { RunView } from '../record/runview';
+import { RunStore } from '../record/store';
 
 export class RunAudit {
   /** Answer checks in flight; a run ends only once they are recorded (or, when it stops, cancelled). */
@@ -90,6 +91,36 @@ export class RunAudit {
   /** Waits for every check in flight (cancelled ones end at once). */
   async settle(): Promise<void> {
     while (this.checks.size > 0) await Promise.all([...this.checks.values()]);
+  }
+}
+
+/**
+ * A finished run's audit completed where it has gaps (a session that recorded no truth, code not run for want of a
+ * sandbox): checks only, under the run's lock, with nothing asked of the model and no session recorded. The run's
+ * record is not opened for writing when there is nothing to check.
+ */
+export async function completeAudit(
+  dir: string,
+  view: RunView,
+  config: Pick<RunConfig, 'audit' | 'candidates'>,
+  options: { checker?: AnswerChecker; onNotice?: (message: string) => void; signal?: AbortSignal },
+): Promise<void> {
+  if (options.checker === undefined || config.audit === 'off' || options.signal?.aborted) return;
+  const open = view.seeds.filter(
+    (seed) => seed.seed.gold !== undefined && seed.candidates.some((c) => c.candidate.valid && (c.truth === undefined || c.truth.outcome === 'unchecked')),
+  );
+  if (open.length === 0) return;
+  const store = RunStore.open(dir);
+  const audit = new RunAudit(store, config, options.checker, options.onNotice);
+  const stop = () => audit.cancel();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    store.lock();
+    for (const { seed } of open) audit.recorded({ id: seed.seedId, line: seed.line, domain: seed.domain, question: seed.question, gold: seed.gold });
+    await audit.settle();
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    store.close();
   }
 }
 

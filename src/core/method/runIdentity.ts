@@ -2,7 +2,7 @@
 // seed file it covers; and, on resume, the check that the run found is the one asked for.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { SvdError } from '../base/errors';
+import { SvdError, advisedError } from '../base/errors';
 import type { Seed } from '../base/types';
 import { listRuns, runIdStem, type RunManifest } from '../record/store';
 import { readSeeds, type SeedReadOptions } from './seeds';
@@ -68,11 +68,10 @@ export function checkSameRun(existing: RunManifest, wanted: RunManifest): void {
     changes.push(`the method's parameters changed (${what.join(', ')})`);
   }
   if (changes.length > 0) {
-    throw new SvdError(
-      'run_mismatch',
-      `run ${existing.id}: ${changes.join('; ')}. Its records would mix two different runs: start a new run ` +
-        `(omit --run, or give a new id) or restore the original seed file and settings to resume it.`,
-    );
+    throw advisedError('run_mismatch', `run ${existing.id}: ${changes.join('; ')}. Its records would mix two different runs:`, {
+      cli: 'start a new run (omit --run, or give a new id) or restore the original seed file and settings to resume it.',
+      editor: 'start a new run (SVD: Run Self-Verified Distillation on This File) or restore the original seed file and settings to resume it.',
+    });
   }
 }
 

@@ -16,7 +16,14 @@ export const RunManifestSchema = z.object({
   version: z.literal(1),
   id: z.string(),
   createdAt: z.string(),
-  seedFile: z.object({ path: z.string(), fingerprint: z.string(), format: z.string(), rows: z.number().int() }),
+  seedFile: z.object({
+    path: z.string(),
+    fingerprint: z.string(),
+    format: z.string(),
+    rows: z.number().int(),
+    /** Rows of the file that are no usable seed and were skipped (absent in runs made before it was recorded). */
+    skippedRows: z.number().int().nonnegative().optional(),
+  }),
   model: z.object({ model: z.string(), baseURL: z.string().optional(), engine: z.enum(['server', 'embedded']) }),
   config: RunConfigSchema,
   methodFingerprint: z.string(),

@@ -93,7 +93,8 @@ export class CliProcess<E extends CliStreamEvent> {
         return;
       }
       const event: CliStreamEvent = read.event;
-      if (event.type === 'error') failure = { code: event.code, message: event.message };
+      // The editor's wording where it differs: a setting or a command, not a flag.
+      if (event.type === 'error') failure = { code: event.code, message: event.editorMessage ?? event.message };
       else if (event.type === 'result') result = read.event as CliOutcome<E>['result'];
       handlers.onEvent?.(read.event);
     });

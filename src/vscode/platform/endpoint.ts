@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { describeError, isSvdError } from '../../core/base/errors';
 import { ModelClient } from '../../core/method/model';
+import { isLocalServer } from '../../core/method/openaiClient';
 
 interface EndpointChoice extends vscode.QuickPickItem {
   baseUrl?: string;
@@ -52,7 +53,7 @@ export async function pickEndpoint(keyFor: (baseUrl: string) => Promise<string |
           item.description = `$(pass) ${models.length} model${models.length === 1 ? '' : 's'}`;
         },
         (error) => {
-          item.description = `$(circle-slash) ${shortReason(error)}`;
+          item.description = `$(circle-slash) ${shortReason(error, item.baseUrl!)}`;
         },
       )
       .then(() => {
@@ -98,8 +99,9 @@ export async function pickEndpoint(keyFor: (baseUrl: string) => Promise<string |
   return { baseUrl, model };
 }
 
-function shortReason(error: unknown): string {
-  if (isSvdError(error, 'unreachable')) return 'not running';
+/** Why a server did not list its models, in a few words. Only a server on this machine is said not to run. */
+export function shortReason(error: unknown, baseUrl: string): string {
+  if (isSvdError(error, 'unreachable')) return isLocalServer(baseUrl) ? 'not running' : 'unreachable (no connection)';
   if (isSvdError(error, 'auth')) return 'needs an API key';
   const text = describeError(error);
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;

@@ -106,7 +106,7 @@ function showError(log: vscode.LogOutputChannel, error: unknown): void {
     void vscode.window.showErrorMessage('The server refused the API key (or none is set for it).', 'Set API Key').then((choice) => {
       if (choice) void vscode.commands.executeCommand('svd.setApiKey');
     });
-  } else if (isSvdError(error, 'engine')) {
+  } else if (isSvdError(error, 'engine') || isSvdError(error, 'unreachable') || isSvdError(error, 'unknown_model')) {
     void vscode.window.showErrorMessage(message, 'Select Model Endpoint').then((choice) => {
       if (choice) void vscode.commands.executeCommand('svd.selectEndpoint');
     });

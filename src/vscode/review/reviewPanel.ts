@@ -92,7 +92,7 @@ class Review {
     reviews.set(dir, this);
     this.store = RunStore.open(dir);
     this.events = [...this.store.events()];
-    this.feed = new ReviewFeed(runId, { canOverride: true });
+    this.feed = new ReviewFeed(runId, { canOverride: true, skippedRows: this.store.manifest.seedFile.skippedRows });
     this.feed.load(this.events, this.store.manifest.seedFile.rows);
     this.metrics = MetricsSeries.ofRun(dir);
 

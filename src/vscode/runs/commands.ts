@@ -10,22 +10,30 @@ import { pickEndpoint, saveEndpoint } from '../platform/endpoint';
 import type { FeatureContext } from '../platform/feature';
 import type { ExtensionSettings } from '../platform/settings';
 import { pickSeedFile } from '../seeds/pickSeedFile';
+import { askAboutSkippedRows } from '../seeds/skippedRows';
 import type { TrainingJobs } from '../training/trainingJobs';
 import { pickRun, runArgument, type RunRef } from './pickRun';
 import type { RunSessions, RunStart } from './runSessions';
+import { settingsPlan } from './settingsRun';
 
 export function registerRunCommands(ctx: FeatureContext, sessions: RunSessions, jobs: TrainingJobs): void {
-  ctx.command('svd.run', async (arg) => {
+  // `skippedRowsAnswered` true: the caller answered "Run Anyway" already (a retry, a test, another extension).
+  ctx.command('svd.run', async (arg, skippedRowsAnswered) => {
     ctx.requireTrust('Running the method');
     const s = ctx.settings();
     const seeds = await pickSeedFile(arg);
     if (s.baseUrl && !s.model) {
       // A server without a model: the model is chosen first, then the run starts with the settings it saved.
       await saveEndpoint(answered(await pickEndpoint(ctx.apiKeyFor)));
-      return vscode.commands.executeCommand('svd.run', seeds);
+      return vscode.commands.executeCommand('svd.run', seeds, skippedRowsAnswered);
+    }
+    // The seed file is read here first: rows a run would skip are said before it starts (a finished run skips nothing).
+    const { plan, problems } = await settingsPlan(seeds.fsPath, s);
+    if (!plan.finished && plan.skippedRows > 0 && skippedRowsAnswered !== true) {
+      await askAboutSkippedRows(seeds, { skipped: plan.skippedRows, total: plan.fileRows, first: problems });
     }
     const outcome = await sessions.start({ seedFile: seeds.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine });
-    sessions.announce(outcome);
+    sessions.announce(outcome, () => void vscode.commands.executeCommand('svd.run', seeds, true));
     return outcome;
   });
 
@@ -37,7 +45,7 @@ export function registerRunCommands(ctx: FeatureContext, sessions: RunSessions, 
       throw new Refusal('nothing_to_do');
     }
     const outcome = await sessions.start(resumeRequest(run, readRunManifest(run.dir), ctx.settings()));
-    sessions.announce(outcome);
+    sessions.announce(outcome, () => void vscode.commands.executeCommand('svd.resume', run.runId));
     return outcome;
   });
 

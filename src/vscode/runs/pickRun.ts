@@ -5,7 +5,8 @@ import { isSvdError } from '../../core/base/errors';
 import { resolveRunDir } from '../../core/record/store';
 import { answered, Refusal } from '../platform/commandResult';
 import type { FeatureContext } from '../platform/feature';
-import type { RunNode } from './treeNodes';
+import { runPickText } from './present';
+import type { RunEntry, RunNode } from './treeNodes';
 
 export interface RunRef {
   runId: string;
@@ -25,9 +26,13 @@ export interface RunPickItem extends vscode.QuickPickItem {
   run: RunRef;
 }
 
-/** The runs to choose from, as the picker lists them: the id, and the state as the view shows it. */
-export function runPickItems(nodes: readonly RunNode[]): RunPickItem[] {
-  return nodes.map((node) => ({ label: node.runId, description: node.state, run: { runId: node.runId, dir: node.dir } }));
+/** The runs to choose from, as the picker lists them: the id, then the model, n and v, the state and the date. */
+export function runPickItems(entries: readonly RunEntry[]): RunPickItem[] {
+  return entries.map(({ node, manifest }) => ({
+    label: node.runId,
+    ...runPickText(manifest, node.state),
+    run: { runId: node.runId, dir: node.dir },
+  }));
 }
 
 /**
@@ -47,10 +52,10 @@ export async function pickRun(ctx: FeatureContext, arg: unknown, placeHolder: st
     }
   }
   await ctx.tree.refreshNow();
-  const nodes = ctx.tree.runs().filter(filter);
-  if (nodes.length === 0) {
+  const entries = ctx.tree.runEntries().filter((entry) => filter(entry.node));
+  if (entries.length === 0) {
     void vscode.window.showInformationMessage('No run to choose from.');
     throw new Refusal('nothing_to_do');
   }
-  return answered(await vscode.window.showQuickPick(runPickItems(nodes), { placeHolder })).run;
+  return answered(await vscode.window.showQuickPick(runPickItems(entries), { placeHolder, matchOnDescription: true })).run;
 }

@@ -81,12 +81,21 @@ function share(part: number, whole: number): string {
   return whole > 0 ? ` · ${((part / whole) * 100).toFixed(0)}%` : '';
 }
 
-/** The funnel as the run's child lines, each step with its share of the step before. */
-export function funnelLines(listing: RunListing): DetailLine[] {
+/** `3 rows skipped`. */
+export function skippedRowsText(skipped: number): string {
+  return `${count(skipped)} row${skipped === 1 ? '' : 's'} skipped`;
+}
+
+/**
+ * The funnel as the run's child lines, each step with its share of the step before; the seed file's skipped rows
+ * (never silent) after the seeds.
+ */
+export function funnelLines(listing: RunListing, skippedRows = 0): DetailLine[] {
   const f = listing.funnel;
   const accepted = f.acceptedFinal === f.accepted ? count(f.acceptedFinal) : `${count(f.acceptedFinal)} (${count(f.accepted)} by the method)`;
   const lines: DetailLine[] = [
     { label: 'seeds', description: `${count(f.seedsDone)} of ${count(f.seeds)} done`, icon: 'list-unordered' },
+    ...(skippedRows > 0 ? [{ label: 'skipped rows', description: `${count(skippedRows)}: not usable seeds (see the seed file's Problems)`, icon: 'warning' }] : []),
     { label: 'candidates', description: count(f.candidates), icon: 'lightbulb' },
     { label: 'valid', description: `${count(f.valid)}${share(f.valid, f.candidates)}`, icon: 'check' },
     { label: 'passed cycle', description: `${count(f.passedCycle)}${share(f.passedCycle, f.verified)}`, icon: 'sync' },
@@ -144,9 +153,9 @@ export function runTooltipMarkdown(input: RunTooltipInput): string {
   if (input.error !== undefined) lines.push(`Cannot read this run: ${e(input.error)}`);
   const manifest = input.manifest;
   if (manifest !== undefined) {
-    lines.push(`Seed file: ${e(manifest.seedFile.path)} (${count(manifest.seedFile.rows)} rows)`);
-    const where = manifest.model.engine === 'embedded' ? 'embedded engine' : (manifest.model.baseURL ?? 'server');
-    lines.push(`Model: ${e(manifest.model.model)} (${e(where)})`);
+    const skipped = manifest.seedFile.skippedRows ? `, ${skippedRowsText(manifest.seedFile.skippedRows)}` : '';
+    lines.push(`Seed file: ${e(manifest.seedFile.path)} (${count(manifest.seedFile.rows)} seeds${skipped})`);
+    lines.push(`Model: ${e(manifest.model.model)} on ${e(servedOn(manifest.model))}`);
     lines.push(`n = ${manifest.config.candidates} candidates, v = ${manifest.config.votes} votes, ${e(manifest.config.selection)}`);
     lines.push(`Created: ${e(manifest.createdAt)}`);
   }
@@ -177,6 +186,31 @@ export function runTooltipMarkdown(input: RunTooltipInput): string {
   }
   // Two trailing spaces: a hard line break, so each fact keeps its own line.
   return lines.join('  \n');
+}
+
+// ---- pickers -----------------------------------------------------------------------------------------------------
+
+/** `2025-03-01 14:05`, in the machine's time zone; the text as it is when it is no date. */
+export function shortDate(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** Where a run's model is served, in words: the server's URL or the embedded engine. */
+export function servedOn(model: RunManifest['model']): string {
+  return model.engine === 'embedded' ? 'the embedded engine' : (model.baseURL ?? 'a server');
+}
+
+/**
+ * A run as a picker shows it beside its id, so that runs of one file are told apart by what differs, not by the hash
+ * in their ids: `qwen3 · n4 v3 · finished · 2025-03-01 14:05`. One short line: a second one (the server) put a
+ * hover over the row that took the picker's clicks. Where a run ran is in the Runs view's hover.
+ */
+export function runPickText(manifest: RunManifest, state: string): { description: string } {
+  const { candidates, votes } = manifest.config;
+  return { description: `${manifest.model.model} · n${candidates} v${votes} · ${state} · ${shortDate(manifest.createdAt)}` };
 }
 
 // ---- status bar ----------------------------------------------------------------------------------------------------
@@ -216,8 +250,11 @@ export function statusBarTooltip(runs: readonly { runId: string; progress: Progr
 /** What a run's progress notification says for an event of its stream; `percent` moves the bar. Undefined: nothing. */
 export function runNotification(event: RunStreamEvent): { message: string; percent?: number } | undefined {
   switch (event.type) {
-    case 'start':
-      return { message: `run ${event.runId}${event.resumed ? ' (resuming)' : ''}: ${event.seedsTotal} seeds` };
+    case 'start': {
+      if (event.alreadyFinished) return { message: `run ${event.runId} is finished already: nothing to ask the model` };
+      const skipped = event.skippedRows > 0 ? ` · ${event.skippedRows} of ${event.fileRows} rows skipped (see Problems)` : '';
+      return { message: `run ${event.runId}${event.resumed ? ' (resuming)' : ''}: ${event.seedsTotal} seeds${skipped}` };
+    }
     case 'progress': {
       const eta = event.etaMs === undefined ? '' : `, ETA ${formatDuration(event.etaMs)}`;
       return {

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SvdError } from '../../core/base/errors';
+import { count } from '../../core/record/status';
 import { Disposable } from '../platform/lifecycle';
 import type { Platform } from '../platform/feature';
 import { runNotification } from './present';
@@ -85,7 +86,10 @@ export class RunSessions extends Disposable {
         const cancel = token.onCancellationRequested(() => run.stop());
         try {
           const outcome = await run.done;
-          log.info(`run ${outcome.runId ?? '?'}: ${outcome.state}${outcome.error ? `: ${outcome.error.message}` : ''}`);
+          // A run that failed before it said its id (a bad seed file, a server down) is named by its seed file.
+          const name = outcome.runId ?? `on ${path.basename(request.seedFile)}`;
+          const how = outcome.alreadyFinished ? 'finished already, nothing asked of the model' : outcome.state;
+          log.info(`run ${name}: ${how}${outcome.error ? `: ${outcome.error.message}` : ''}`);
           return outcome;
         } finally {
           cancel.dispose();
@@ -100,18 +104,49 @@ export class RunSessions extends Disposable {
     );
   }
 
-  /** Says how a run ended: a finished one offers what comes next, a failed one is reported as an error. */
-  announce(outcome: RunOutcome): void {
-    if (outcome.state === 'finished' && outcome.runId) {
-      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId} finished.`, 'Open Review', 'Export', 'Start Training').then((choice) => {
-        if (choice === 'Open Review') void vscode.commands.executeCommand('svd.openReview', outcome.runId);
-        if (choice === 'Export') void vscode.commands.executeCommand('svd.export', outcome.runId);
-        if (choice === 'Start Training') void vscode.commands.executeCommand('svd.train', outcome.runId);
+  /**
+   * Says how a run ended: a finished one with how many answers it accepted and what comes next (one finished before
+   * is opened), a stopped one with a Resume button, one the server could not serve with the endpoint picker and
+   * `retry`; other failures as errors.
+   */
+  announce(outcome: RunOutcome, retry?: () => void): void {
+    const { runId, funnel } = outcome;
+    if (outcome.state === 'finished' && runId) {
+      const accepted = funnel ? `: ${count(funnel.acceptedFinal)} accepted of ${count(funnel.seeds)} seeds` : '';
+      if (outcome.alreadyFinished) {
+        // Running a finished run again opens it: nothing was asked of the model and its record is as it was.
+        void vscode.commands.executeCommand('svd.openReview', runId);
+        void vscode.window.showInformationMessage(`SVD: run ${runId} is finished already${accepted}. Nothing was asked of the model; its review is open.`);
+        return;
+      }
+      void vscode.window.showInformationMessage(`SVD: run ${runId} finished${accepted}.`, 'Open Review', 'Export', 'Start Training').then((choice) => {
+        if (choice === 'Open Review') void vscode.commands.executeCommand('svd.openReview', runId);
+        if (choice === 'Export') void vscode.commands.executeCommand('svd.export', runId);
+        if (choice === 'Start Training') void vscode.commands.executeCommand('svd.train', runId);
       });
     } else if (outcome.state === 'stopped') {
-      void vscode.window.showInformationMessage(`SVD: run ${outcome.runId ?? ''} stopped; resume it from the Runs view.`);
+      if (!runId) {
+        void vscode.window.showInformationMessage('SVD: the run stopped before it began; nothing was recorded.');
+        return;
+      }
+      const where = funnel ? ` at ${count(funnel.seedsDone)} of ${count(funnel.seeds)} seeds` : '';
+      void vscode.window.showInformationMessage(`SVD: run ${runId} stopped${where}; what it did is kept.`, 'Resume').then((choice) => {
+        if (choice === 'Resume') void vscode.commands.executeCommand('svd.resume', runId);
+      });
     } else if (outcome.error) {
-      this.platform.reportError(new SvdError(outcome.error.code, outcome.error.message));
+      const { code, message } = outcome.error;
+      if (code !== 'unreachable' && code !== 'unknown_model') {
+        this.platform.reportError(new SvdError(code, message));
+        return;
+      }
+      // The server is down or does not serve the model: another endpoint, or the same once it is up.
+      this.platform.log.error(message);
+      const select = 'Select Model Endpoint';
+      const buttons = retry ? [select, 'Retry'] : [select];
+      void vscode.window.showErrorMessage(`SVD: ${message}`, ...buttons).then((choice) => {
+        if (choice === select) void vscode.commands.executeCommand('svd.selectEndpoint');
+        if (choice === 'Retry') retry?.();
+      });
     }
   }
 }

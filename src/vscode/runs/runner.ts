@@ -3,7 +3,7 @@
 // happens as its `--events` stream (src/protocol/cliEvents.ts); a stop is SIGTERM, which the CLI turns into a clean, resumable stop.
 import type { RunConfigInput } from '../../core/base/config';
 import type { Progress } from '../../core/method/pipeline';
-import { RunStreamEvent } from '../../protocol/cliEvents';
+import { RunStreamEvent, type RunStartEvent } from '../../protocol/cliEvents';
 import { CliProcess, endpointArgs, type CliError } from '../platform/cliProcess';
 
 export interface RunRequest {
@@ -28,6 +28,13 @@ export interface RunOutcome {
   state: 'finished' | 'stopped' | 'failed';
   exitCode: number | null;
   error?: CliError;
+  /** The run was finished before: nothing was asked of the model, nothing written. */
+  alreadyFinished: boolean;
+  /** Rows of the seed file that were skipped, and all its rows (once the run said them). */
+  skippedRows?: number;
+  fileRows?: number;
+  /** Seeds of the run, those done and the answers accepted, as the run's result said them. */
+  funnel?: { seeds: number; seedsDone: number; acceptedFinal: number };
 }
 
 export interface RunHandlers {
@@ -41,6 +48,8 @@ export class ActiveRun {
   runId: string | undefined;
   dir: string | undefined;
   lastProgress: Progress | undefined;
+  /** What the run's `start` said. */
+  started: RunStartEvent | undefined;
   readonly done: Promise<RunOutcome>;
   private readonly process: CliProcess<RunStreamEvent>;
 
@@ -54,6 +63,7 @@ export class ActiveRun {
           if (event.type === 'start') {
             this.runId = event.runId;
             this.dir = event.dir;
+            this.started = event;
           } else if (event.type === 'progress') {
             this.lastProgress = event;
           }
@@ -68,7 +78,13 @@ export class ActiveRun {
       const state: RunOutcome['state'] =
         result?.state === 'finished' && exitCode === 0 ? 'finished' : outcome.stopped || result?.state === 'stopped' ? 'stopped' : 'failed';
       const failure = outcome.error ?? { code: 'internal' as const, message: `the run process ended with code ${exitCode} and no result` };
-      return { runId: this.runId, dir: this.dir, state, exitCode, error: state === 'failed' ? failure : undefined };
+      const done: RunOutcome = { runId: this.runId, dir: this.dir, state, exitCode, error: state === 'failed' ? failure : undefined, alreadyFinished: result?.alreadyFinished ?? false };
+      if (this.started) Object.assign(done, { skippedRows: this.started.skippedRows, fileRows: this.started.fileRows });
+      if (result) {
+        const { seeds, seedsDone, acceptedFinal } = result.funnel;
+        done.funnel = { seeds, seedsDone, acceptedFinal };
+      }
+      return done;
     });
   }
 

@@ -82,6 +82,11 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     return this.entries.map((entry) => entry.node);
   }
 
+  /** The runs as listed, newest first, with what was read of each (manifest, state, funnel): for pickers. */
+  runEntries(): readonly RunEntry[] {
+    return this.entries;
+  }
+
   /** The run's training record as last read (undefined when it has none). */
   trainingOf(dir: string): TrainingRecord | undefined {
     return this.entries.find((entry) => entry.node.dir === dir)?.side.training;

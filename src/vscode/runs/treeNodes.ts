@@ -97,7 +97,8 @@ export function runChildren(node: RunNode, entry: RunEntry | undefined, entries:
     if (lineage?.parentRun !== runId || child.node.dir === dir) continue;
     nodes.push({ kind: 'detail', runId, label: `Round ${lineage.round}`, description: `${child.node.runId} · ${child.node.state}`, icon: 'git-branch' });
   }
-  return [...nodes, ...funnelLines(entry.listing).map((line): DetailNode => ({ kind: 'detail', runId, ...line }))];
+  const lines = funnelLines(entry.listing, entry.manifest.seedFile.skippedRows);
+  return [...nodes, ...lines.map((line): DetailNode => ({ kind: 'detail', runId, ...line }))];
 }
 
 /** Whether the view must be told: something it shows differs between the two reads of a run. */

@@ -15,6 +15,8 @@ export function isSeedFile(fsPath: string, anyName = false, excludedFolders: rea
 export interface SeedCodeLensOptions {
   /** Runs started on this seed file, newest first (RunsTreeProvider.runsForFile). */
   runsForFile: (fsPath: string) => { runId: string; state: string }[];
+  /** The id of the run the current settings name for the file (what a run now would resume); undefined: unknown. */
+  settingsRunId?: (fsPath: string) => Promise<string | undefined>;
   isTrusted: () => boolean;
   /** Folders whose files are never seed files (the runs folder and the response cache). */
   excludedFolders?: () => readonly string[];
@@ -35,11 +37,14 @@ export class SeedCodeLensProvider extends Disposable implements vscode.CodeLensP
     if (!this.isDisposed) this.changeEmitter.fire();
   }
 
-  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+  async provideCodeLenses(document: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     if (!isSeedDocument(document, this.options.excludedFolders?.() ?? [])) return [];
-    const newest = document.uri.scheme === 'file' ? this.options.runsForFile(document.uri.fsPath)[0] : undefined;
+    const runs = document.uri.scheme === 'file' ? this.options.runsForFile(document.uri.fsPath) : [];
+    // With several runs of the file, the lenses point at the one the settings name (what Run would go on with).
+    const wanted = runs.length > 1 ? await this.options.settingsRunId?.(document.uri.fsPath) : undefined;
+    const shown = runs.find((run) => run.runId === wanted) ?? runs[0];
     const top = new vscode.Range(0, 0, 0, 0);
-    return seedLenses(this.options.isTrusted(), newest).map(
+    return seedLenses(this.options.isTrusted(), shown).map(
       (lens) =>
         new vscode.CodeLens(top, {
           title: lens.title,

@@ -6,7 +6,8 @@ import { describeError, isSvdError } from '../../core/base/errors';
 import { readSeeds, type SeedReadOptions } from '../../core/method/seeds';
 import type { SeedProblem } from '../../core/base/types';
 import { Disposable } from '../platform/lifecycle';
-import { isSeedFilePath, seedDiagnostics, type DiagnosticSpec } from './present';
+import { EXPORT_SNIFF_ROWS } from '../../core/training/exportShape';
+import { isSeedFilePath, isSeedText, seedDiagnostics, type DiagnosticSpec } from './present';
 
 export interface SeedDiagnosticsOptions {
   /** Folders whose files are never seed files (the runs folder and the response cache). */
@@ -22,9 +23,16 @@ const DEBOUNCE_COST_FACTOR = 3;
 const MAX_DIAGNOSTICS = 1000;
 const SCHEMES: ReadonlySet<string> = new Set(['file', 'untitled']);
 
-/** Whether a document is a seed file: the same rule as the code lenses, for files on disk and unsaved ones. */
+/** Lines read to tell exported training data from seeds (see exportFormatOfText). */
+const SNIFF_LINES = 2 * EXPORT_SNIFF_ROWS;
+
+/**
+ * Whether a document is a seed file, for the diagnostics and the code lenses alike (files on disk and unsaved ones):
+ * its path (isSeedFilePath), then its first rows, which in the project's own exports have the export formats' shapes.
+ */
 export function isSeedDocument(document: vscode.TextDocument, excludedFolders: readonly string[] = []): boolean {
-  return SCHEMES.has(document.uri.scheme) && isSeedFilePath(document.uri.fsPath, { excludedFolders });
+  if (!SCHEMES.has(document.uri.scheme) || !isSeedFilePath(document.uri.fsPath, { excludedFolders })) return false;
+  return isSeedText(document.getText(new vscode.Range(0, 0, Math.min(document.lineCount, SNIFF_LINES), 0)));
 }
 
 export class SeedDiagnostics extends Disposable {
@@ -70,8 +78,11 @@ export class SeedDiagnostics extends Disposable {
   }
 
   private schedule(document: vscode.TextDocument): void {
-    // Edits to other files cost nothing; a file that stopped being a seed file had its diagnostics removed on open.
-    if (!isSeedDocument(document, this.options.excludedFolders?.() ?? [])) return;
+    // Edits to other files cost nothing; one that stopped being a seed file (its rows now an export's) loses its own.
+    if (!isSeedDocument(document, this.options.excludedFolders?.() ?? [])) {
+      this.collection.delete(document.uri);
+      return;
+    }
     const key = document.uri.toString();
     clearTimeout(this.pending.get(key));
     const wait = Math.max(DEBOUNCE_MS, (this.costMs.get(key) ?? 0) * DEBOUNCE_COST_FACTOR);

@@ -2,6 +2,8 @@
 // diagnostics, and the lenses at the top of one. No `vscode` import, so plain Node tests cover it.
 import * as path from 'node:path';
 import { count } from '../../core/record/status';
+import { isRunDir } from '../../core/record/store';
+import { exportFormatOfText, isExportFileName } from '../../core/training/exportShape';
 import type { SeedProblem } from '../../core/base/types';
 
 // ---- which files are seed files --------------------------------------------------------------------------------
@@ -20,7 +22,8 @@ export interface SeedFileRule {
 
 /**
  * JSON Lines files, and JSON or CSV files whose name says `seed`; never package.json, tsconfig*.json, anything in
- * `.vscode` (or `.svd`, `.git`, `node_modules`), or a file inside one of the excluded folders.
+ * `.vscode` (or `.svd`, `.git`, `node_modules`), a file inside one of the excluded folders, the project's own
+ * outputs by their place (a run's `train/` folder) or their name (an export's `<run>.openai.jsonl`).
  */
 export function isSeedFilePath(fsPath: string, rule: SeedFileRule = {}): boolean {
   const segments = fsPath.split(/[\\/]/);
@@ -29,9 +32,20 @@ export function isSeedFilePath(fsPath: string, rule: SeedFileRule = {}): boolean
   if (segments.slice(0, -1).some((segment) => EXCLUDED_SEGMENTS.has(segment))) return false;
   if (lower === 'package.json' || (lower.startsWith('tsconfig') && lower.endsWith('.json'))) return false;
   if ((rule.excludedFolders ?? []).some((folder) => isInside(fsPath, folder))) return false;
+  if (isExportFileName(lower)) return false;
+  // A run's training files (its export, metrics), wherever the run's folder is.
+  if (segments.at(-2) === 'train' && isRunDir(path.dirname(path.dirname(fsPath)))) return false;
   const extension = path.extname(lower);
   if (ALWAYS_SEEDS.has(extension)) return true;
   return SEEDS_BY_NAME.has(extension) && (rule.anyName === true || lower.includes('seed'));
+}
+
+/**
+ * Whether a seed-file candidate's text is a seed file by its rows: JSON Lines whose first rows all have one export
+ * format's shape are training data this project wrote (or one like it), not seeds.
+ */
+export function isSeedText(text: string): boolean {
+  return exportFormatOfText(text) === undefined;
 }
 
 function isInside(file: string, folder: string): boolean {
@@ -86,6 +100,15 @@ export function seedDiagnostics(check: SeedCheck): DiagnosticSpec[] {
     specs.push({ line: 0, message: `${rows} skipped (not listed)`, severity: 'warning' });
   }
   return specs;
+}
+
+/** The question before a run on a file with bad rows: how many of its rows the run skips, and the first of them. */
+export function skippedRowsQuestion(file: string, skipped: number, rows: number, first: readonly SeedProblem[]): { message: string; detail: string } {
+  const name = path.basename(file);
+  const message = `${count(skipped)} of ${count(rows)} rows of ${name} are no usable seeds: the run will skip them.`;
+  const listed = first.map((problem) => `line ${problem.line}: ${problemMessage(problem)}`);
+  if (skipped > first.length) listed.push(`… and ${count(skipped - first.length)} more`);
+  return { message, detail: [...listed, '', 'Show Problems lists each on its line.'].join('\n') };
 }
 
 // ---- code lenses ---------------------------------------------------------------------------------------------------

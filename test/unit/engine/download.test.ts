@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { isSvdError } from '../../../src/core/base/errors';
-import { ensureModel, type DownloadProgress } from '../../../src/engine/download';
+import { DEFAULT_MODEL, defaultModelSource, embeddedModelName, ensureModel, type DownloadProgress } from '../../../src/engine/download';
 
 const BLOB = randomBytes(1 << 20);
 const SHA = createHash('sha256').update(BLOB).digest('hex');
@@ -75,14 +75,25 @@ describe('default model download', () => {
     }
   });
 
-  test('offline: the error names the local-file setting and the server option', async () => {
+  test('offline: the error names the local file and the server, as flags for the CLI and as settings for the editor', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svd-dl-'));
     const offline: typeof fetch = async () => {
       throw new TypeError('fetch failed');
     };
-    await assert.rejects(
-      ensureModel({ source: { file: 'm.gguf', url }, cacheDir: dir, fetch: offline }),
-      (e) => isSvdError(e, 'engine') && /--model-path/.test(e.message) && /svd\.engine\.modelPath/.test(e.message) && /--base-url/.test(e.message),
-    );
+    await assert.rejects(ensureModel({ source: { file: 'm.gguf', url }, cacheDir: dir, fetch: offline }), (e) => {
+      assert.ok(isSvdError(e, 'engine'));
+      assert.match(e.message, /--model-path FILE.*--base-url URL/);
+      assert.doesNotMatch(e.message, /svd\.engine/);
+      assert.match(e.editorMessage ?? '', /svd\.engine\.modelPath.*SVD: Select Model Endpoint/);
+      assert.doesNotMatch(e.editorMessage ?? '', /--/);
+      return true;
+    });
+  });
+
+  test('SVD_MODEL_URL points the default model at a mirror; its name is the file\'s, known before any download', () => {
+    assert.equal(defaultModelSource({}).url, DEFAULT_MODEL.url);
+    assert.deepEqual(defaultModelSource({ SVD_MODEL_URL: ' http://mirror.local/q.gguf ' }), { ...DEFAULT_MODEL, url: 'http://mirror.local/q.gguf' });
+    assert.equal(embeddedModelName(), 'Qwen3-0.6B-Q8_0');
+    assert.equal(embeddedModelName('/models/tiny.GGUF'), 'tiny');
   });
 });

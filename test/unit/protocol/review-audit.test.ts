@@ -149,6 +149,16 @@ test('truth events re-send their seed, and the summary carries the audit', () =>
   assert.equal(runSummary('r', foldRun(plain), seedsOf(plain)).audit, undefined);
 });
 
+test("the summary carries the seed file's skipped rows, when the run recorded any", () => {
+  const events = auditReviewRun().events;
+  const feed = new ReviewFeed('r', { skippedRows: 3 });
+  feed.load(events);
+  const summary = RunSummary.parse(feed.init().run);
+  assert.equal(summary.skippedRows, 3);
+  assert.equal(runSummary('r', foldRun(events), seedsOf(events)).skippedRows, undefined);
+  assert.equal(runSummary('r', foldRun(events), seedsOf(events), { skippedRows: 0 }).skippedRows, undefined, 'none skipped: nothing to say');
+});
+
 test('the feed sends truth as it arrives', () => {
   const log = auditReviewRun();
   const events = log.events.filter((e) => !(e.type === 'truth' && e.candidateId === 'm2#0'));

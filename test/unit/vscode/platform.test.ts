@@ -115,7 +115,9 @@ describe('a command registered by a feature', () => {
       ['auth', new SvdError('auth', '401')],
       ['engine', new SvdError('engine', 'the engine crashed')],
       ['bad_config', new SvdError('bad_config', 'bad value')],
-      ['other', new SvdError('unreachable', 'no answer')],
+      ['unreachable', new SvdError('unreachable', 'no answer')],
+      ['unknown_model', new SvdError('unknown_model', 'not served')],
+      ['other', new SvdError('not_found', 'no such run')],
     ];
     for (const [id, error] of errors) {
       p.command(`test.${id}`, () => {
@@ -129,6 +131,9 @@ describe('a command registered by a feature', () => {
         ['error', ['Set API Key']],
         ['error', ['Select Model Endpoint']],
         ['error', ['Open Settings']],
+        // A server down or without the model: another endpoint.
+        ['error', ['Select Model Endpoint']],
+        ['error', ['Select Model Endpoint']],
         ['error', []],
       ],
     );

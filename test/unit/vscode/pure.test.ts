@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Progress } from '../../../src/core/method/pipeline';
 import { foldRun, type Funnel } from '../../../src/core/record/runview';
@@ -16,7 +19,7 @@ import {
   statusBarTooltip,
   type RunListing,
 } from '../../../src/vscode/runs/present';
-import { isSeedFilePath, problemMessage, seedDiagnostics, seedLenses } from '../../../src/vscode/seeds/present';
+import { isSeedFilePath, isSeedText, problemMessage, seedDiagnostics, seedLenses, skippedRowsQuestion } from '../../../src/vscode/seeds/present';
 
 function funnel(values: Partial<Funnel> = {}): Funnel {
   return {
@@ -84,6 +87,32 @@ describe('the seed-file rule', () => {
       assert.equal(isSeedFilePath(file, { excludedFolders: ['/w/custom-runs'] }), false, file);
     }
     assert.equal(isSeedFilePath('/w/custom-runs-not/seeds.jsonl', { excludedFolders: ['/w/custom-runs'] }), true);
+  });
+
+  test("the project's own outputs: an export by its name or its rows, a run's train/ folder wherever the run is", () => {
+    assert.equal(isSeedFilePath('/w/seeds-1a2b3c4d.openai.jsonl'), false);
+    assert.equal(isSeedFilePath('/w/out/data.trl.train.jsonl'), false);
+    // A run's folder outside any runs folder the settings name (a runs folder used before, say).
+    const run = mkdtempSync(path.join(os.tmpdir(), 'svd-run-folder-'));
+    writeFileSync(path.join(run, 'run.json'), '{}');
+    assert.equal(isSeedFilePath(path.join(run, 'train', 'metrics.jsonl')), false);
+    assert.equal(isSeedFilePath(path.join(path.dirname(run), 'data', 'train', 'seeds.jsonl')), true, 'a train/ folder of the user');
+    rmSync(run, { recursive: true, force: true });
+    // By its rows, whatever its name: chat rows are exported data, question rows are seeds.
+    const exported = JSON.stringify({ conversations: [{ from: 'human', value: 'q' }, { from: 'gpt', value: 'a' }] });
+    assert.equal(isSeedText(`${exported}\n${exported}\n`), false);
+    assert.equal(isSeedText(JSON.stringify({ id: 'q1', domain: 'math', question: 'What is 1 + 1?' })), true);
+    assert.equal(isSeedText('{"id": "q1", "question": '), true, 'a broken seed file is still a seed file, with its problems');
+  });
+
+  test('before a run that skips rows: how many of how many, the first few with their lines', () => {
+    const problems: SeedProblem[] = [
+      { file: 'seeds.jsonl', line: 2, message: 'not valid JSON' },
+      { file: 'seeds.jsonl', line: 5, field: 'domain', message: 'unknown domain "art"' },
+    ];
+    const question = skippedRowsQuestion('/w/data/seeds.jsonl', 3, 8, problems);
+    assert.equal(question.message, '3 of 8 rows of seeds.jsonl are no usable seeds: the run will skip them.');
+    assert.equal(question.detail, 'line 2: not valid JSON\nline 5: field "domain": unknown domain "art"\n… and 1 more\n\nShow Problems lists each on its line.');
   });
 
   test('anyName: a JSON or CSV file the user picked counts whatever its name', () => {
@@ -192,6 +221,9 @@ describe('runs view text', () => {
     assert.equal(byLabel.get('unparseable votes'), '5');
     assert.equal(byLabel.get('accepted'), '10 (9 by the method)');
     assert.equal(byLabel.get('requests'), '1,234 · 7 from the cache');
+    // Skipped rows are never silent: a line after the seeds, with where to see them.
+    const skipped = funnelLines(listing(), 3);
+    assert.deepEqual(skipped[1], { label: 'skipped rows', description: "3: not usable seeds (see the seed file's Problems)", icon: 'warning' });
   });
 
   test('runListing keeps the funnel and sums usage over purposes', () => {
@@ -223,7 +255,7 @@ describe('runs view text', () => {
         version: 1,
         id: 'seeds_[1]',
         createdAt: '2025-01-01T00:00:00.000Z',
-        seedFile: { path: '/w/data/seeds.jsonl', fingerprint: 'f', format: 'jsonl', rows: 40 },
+        seedFile: { path: '/w/data/seeds.jsonl', fingerprint: 'f', format: 'jsonl', rows: 40, skippedRows: 3 },
         model: { model: 'qwen*3', baseURL: 'http://localhost:8000/v1', engine: 'server' },
         config: {
           candidates: 4,
@@ -240,7 +272,8 @@ describe('runs view text', () => {
       },
     });
     assert.match(markdown, /^\*\*seeds\\_\\\[1\\\]\*\* · failed/);
-    assert.ok(markdown.includes('Model: qwen\\*3 (http\\:\\/\\/localhost\\:8000\\/v1)'));
+    assert.ok(markdown.includes('Model: qwen\\*3 on http\\:\\/\\/localhost\\:8000\\/v1'));
+    assert.ok(markdown.includes('(40 seeds, 3 rows skipped)'), markdown);
     assert.ok(markdown.includes('n = 4 candidates, v = 3 votes'));
     assert.ok(markdown.includes('Accepted: 9'));
     assert.ok(markdown.includes('Wall time: 1m 05s'));
@@ -324,7 +357,13 @@ describe('status bar', () => {
 
 describe('a run\'s notification', () => {
   test('says the run, then its seeds and ETA with the bar at its share, then downloads; other events say nothing', () => {
-    assert.deepEqual(runNotification({ type: 'start', runId: 'seeds-1a2b', dir: '/r', resumed: true, seedsTotal: 40 }), { message: 'run seeds-1a2b (resuming): 40 seeds' });
+    const start = { type: 'start', runId: 'seeds-1a2b', dir: '/r', resumed: true, seedsTotal: 40, skippedRows: 0, fileRows: 40, alreadyFinished: false } as const;
+    assert.deepEqual(runNotification(start), { message: 'run seeds-1a2b (resuming): 40 seeds' });
+    // Skipped rows are said at the start, with where to see them.
+    assert.deepEqual(runNotification({ ...start, resumed: false, seedsTotal: 5, skippedRows: 3, fileRows: 8 }), {
+      message: 'run seeds-1a2b: 5 seeds · 3 of 8 rows skipped (see Problems)',
+    });
+    assert.deepEqual(runNotification({ ...start, alreadyFinished: true }), { message: 'run seeds-1a2b is finished already: nothing to ask the model' });
     const progress = { type: 'progress', seedsTotal: 40, seedsDone: 10, accepted: 7, candidates: 20, requests: 30, requestsPerSecond: 2, elapsedMs: 1000 } as const;
     assert.deepEqual(runNotification(progress), { message: '10/40 seeds, 7 accepted', percent: 25 });
     assert.equal(runNotification({ ...progress, etaMs: 90_000 })?.message, `10/40 seeds, 7 accepted, ETA ${formatDuration(90_000)}`);

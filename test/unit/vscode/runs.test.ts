@@ -20,10 +20,14 @@ import { isDeclined, type CommandResult } from '../../../src/vscode/platform/com
 import { createPlatform, type FeatureContext } from '../../../src/vscode/platform/feature';
 import { registerRunCommands, resumeRequest } from '../../../src/vscode/runs/commands';
 import { pickRun, runArgument, runPickItems } from '../../../src/vscode/runs/pickRun';
-import { RunSessions } from '../../../src/vscode/runs/runSessions';
+import type { RunOutcome } from '../../../src/vscode/runs/runner';
+import { RunSessions, type RunStart } from '../../../src/vscode/runs/runSessions';
+import { settingsPlan } from '../../../src/vscode/runs/settingsRun';
+import { RUN_ANYWAY, SHOW_PROBLEMS } from '../../../src/vscode/seeds/skippedRows';
 import { RunsTreeProvider } from '../../../src/vscode/runs/runsTree';
 import { RunStatusBar } from '../../../src/vscode/runs/statusBar';
 import type { RunNode, RunsTreeNode } from '../../../src/vscode/runs/treeNodes';
+import { shortDate } from '../../../src/vscode/runs/present';
 import type { TrainingJobs } from '../../../src/vscode/training/trainingJobs';
 import { commands, MarkdownString, stub, type ThemeIcon, TreeItemCollapsibleState, Uri, window, workspace } from '../../stubs/vscode';
 
@@ -190,9 +194,20 @@ describe('the run a command acts on', () => {
     for (const nothing of [undefined, '', 3, { runId: 'r' }, { runId: 1, dir: '/x' }, Uri.file('/runs/r')]) assert.equal(runArgument(nothing), undefined);
   });
 
-  test('the picker lists each run with its state', () => {
-    const nodes: RunNode[] = [{ kind: 'run', runId: 'a', dir: '/runs/a', state: 'running' }];
-    assert.deepEqual(runPickItems(nodes), [{ label: 'a', description: 'running', run: { runId: 'a', dir: '/runs/a' } }]);
+  test('the picker tells runs apart by model, n and v, state and date; not by their hash alone', async () => {
+    const { runsDir } = openWorkspace();
+    makeRun(runsDir, 'seeds-1a2b3c4d', '2025-03-01T14:05:00.000Z');
+    const view = tree(runsDir, { running: ['seeds-1a2b3c4d'] });
+    await view.refreshNow();
+    const [item] = runPickItems(view.runEntries());
+    const date = shortDate('2025-03-01T14:05:00.000Z');
+    assert.match(date, /^2025-0[23]-0[12] \d\d:\d\d$/);
+    assert.deepEqual(item, {
+      label: 'seeds-1a2b3c4d',
+      description: `qwen3 · n2 v1 · running · ${date}`,
+      run: { runId: 'seeds-1a2b3c4d', dir: path.join(runsDir, 'seeds-1a2b3c4d') },
+    });
+    view.dispose();
   });
 
   test('picked among the runs the command can act on; none to pick, a closed picker or an unknown id declines', async () => {
@@ -282,6 +297,129 @@ describe('run commands without a model', () => {
     const embedded = resumeRequest({ runId: 'a', dir: '/runs/a' }, manifest('a', 'now', 'embedded'), s);
     assert.equal(embedded.baseUrl, undefined);
     assert.equal(embedded.model, undefined);
+  });
+});
+
+describe('svd.run: what a run would skip, a finished run, and how a run ended', () => {
+  const noJobs = { isActive: () => false } as unknown as TrainingJobs;
+  const finishedOutcome = (runId: string, alreadyFinished: boolean): RunOutcome => ({
+    runId,
+    dir: `/runs/${runId}`,
+    state: 'finished',
+    exitCode: 0,
+    alreadyFinished,
+    funnel: { seeds: 6, seedsDone: 6, acceptedFinal: 3 },
+  });
+
+  /** The run commands with a RunSessions whose runs are not started: each request is kept, `outcome` answered. */
+  function setUp(outcome: (request: RunStart) => RunOutcome) {
+    const { root, runsDir } = openWorkspace();
+    const view = tree(runsDir);
+    const ctx = context(view);
+    const sessions = new RunSessions(ctx);
+    const started: RunStart[] = [];
+    sessions.start = async (request) => {
+      started.push(request);
+      return outcome(request);
+    };
+    registerRunCommands(ctx, sessions, noJobs);
+    return { root, runsDir, view, sessions, started, ctx };
+  }
+
+  /** 8 rows, 3 of them no usable seed. */
+  function seedsWithBadRows(root: string): string {
+    const file = path.join(root, 'bad-seeds.jsonl');
+    mkdirSync(root, { recursive: true });
+    const good = (n: number) => JSON.stringify({ id: `g${n}`, domain: 'math', question: `What is ${n} + ${n}?` });
+    writeFileSync(file, [good(1), '{"id": "b1", "domain": "math"', good(2), JSON.stringify({ id: 'b2', question: 'no domain' }), good(3), good(4), JSON.stringify({ id: 'b3', domain: 'art', question: 'q' }), good(5)].join('\n') + '\n');
+    return file;
+  }
+
+  test('a file with bad rows asks first: Show Problems shows them and runs nothing, Run Anyway runs', async () => {
+    const { root, view, sessions, started } = setUp(() => finishedOutcome('bad-seeds-1', false));
+    const file = seedsWithBadRows(root);
+    stub.answer(SHOW_PROBLEMS);
+    assert.deepEqual(await commands.executeCommand('svd.run', Uri.file(file)), { declined: 'cancelled' });
+    assert.deepEqual(stub.prompts.map((p) => [p.kind, p.shown]), [['modal', '3 of 8 rows of bad-seeds.jsonl are no usable seeds: the run will skip them.']]);
+    assert.deepEqual(stub.messages.at(-1)?.items, [RUN_ANYWAY, SHOW_PROBLEMS]);
+    assert.match((stub.prompts[0]!.options as { detail: string }).detail, /^line 2: .*\nline 4: field "domain": no domain/);
+    assert.deepEqual(stub.opened, [file]);
+    assert.deepEqual(stub.executed.map((c) => c.id), ['workbench.actions.view.problems']);
+    assert.equal(started.length, 0);
+
+    // Closed without an answer: nothing runs either.
+    assert.deepEqual(await commands.executeCommand('svd.run', Uri.file(file)), { declined: 'cancelled' });
+    assert.equal(started.length, 0);
+
+    stub.answer(RUN_ANYWAY);
+    const outcome = await commands.executeCommand<RunOutcome>('svd.run', Uri.file(file));
+    assert.equal(outcome.runId, 'bad-seeds-1');
+    assert.deepEqual(started.map((r) => r.seedFile), [file]);
+    // Answered beforehand (a retry, a test): no question.
+    const prompts = stub.prompts.length;
+    await commands.executeCommand('svd.run', Uri.file(file), true);
+    assert.equal(stub.prompts.length, prompts);
+    assert.equal(started.length, 2);
+    view.dispose();
+    sessions.dispose();
+  });
+
+  test('a finished run asks nothing of its rows and is opened, with how many it accepted', async () => {
+    const { root, runsDir, view, sessions, started, ctx } = setUp((request) => finishedOutcome(path.basename(request.seedFile), true));
+    const file = seedsWithBadRows(root);
+    // The run these settings name, finished: every seed done.
+    const { plan } = await settingsPlan(file, ctx.settings());
+    assert.equal(path.dirname(plan.dir), runsDir);
+    const store = RunStore.create(plan.dir, plan.manifest);
+    store.append({ id: 'run:1', type: 'run', state: 'started' });
+    for (const n of [1, 2, 3, 4, 5]) {
+      store.append({ id: `seed:g${n}`, type: 'seed', seedId: `g${n}`, line: n, domain: 'math', question: `q${n}`, prompt: [{ role: 'user', content: `q${n}` }] });
+      store.append({ id: `outcome:g${n}`, type: 'outcome', seedId: `g${n}`, status: 'no_valid', acceptedCandidateIds: [] });
+    }
+    store.append({ id: 'run:2', type: 'run', state: 'finished' });
+    store.close();
+    assert.equal((await settingsPlan(file, ctx.settings())).plan.finished, true);
+
+    await commands.executeCommand('svd.run', Uri.file(file));
+    assert.deepEqual(stub.prompts, [], 'a finished run skips nothing: no question');
+    assert.equal(started.length, 1);
+    assert.deepEqual(stub.executed, [{ id: 'svd.openReview', args: ['bad-seeds.jsonl'] }]);
+    assert.equal(stub.messages.at(-1)?.message, 'SVD: run bad-seeds.jsonl is finished already: 3 accepted of 6 seeds. Nothing was asked of the model; its review is open.');
+    view.dispose();
+    sessions.dispose();
+  });
+
+  test('how a run ended: accepted of how many; a stopped run offers Resume; a server down the endpoint and Retry', () => {
+    const { view, sessions } = setUp(() => finishedOutcome('x', false));
+    sessions.announce(finishedOutcome('r', false));
+    assert.deepEqual(stub.messages.at(-1), { severity: 'info', message: 'SVD: run r finished: 3 accepted of 6 seeds.', items: ['Open Review', 'Export', 'Start Training'], modal: false });
+    sessions.announce({ runId: 'r', dir: '/runs/r', state: 'stopped', exitCode: 130, alreadyFinished: false, funnel: { seeds: 6, seedsDone: 2, acceptedFinal: 1 } });
+    assert.deepEqual(stub.messages.at(-1), { severity: 'info', message: 'SVD: run r stopped at 2 of 6 seeds; what it did is kept.', items: ['Resume'], modal: false });
+    const down = { code: 'unreachable' as const, message: 'Cannot reach the model server at http://127.0.0.1:9/v1 (ECONNREFUSED). Is it running, and is the URL right?' };
+    sessions.announce({ state: 'failed', exitCode: 4, alreadyFinished: false, error: down }, () => undefined);
+    assert.deepEqual(stub.messages.at(-1), { severity: 'error', message: `SVD: ${down.message}`, items: ['Select Model Endpoint', 'Retry'], modal: false });
+    sessions.announce({ state: 'failed', exitCode: 5, alreadyFinished: false, error: { code: 'unknown_model', message: 'not served' } });
+    assert.deepEqual(stub.messages.at(-1)?.items, ['Select Model Endpoint'], 'no Retry without something to retry');
+    sessions.announce({ state: 'failed', exitCode: 3, alreadyFinished: false, error: { code: 'bad_seed_file', message: 'no usable row' } });
+    assert.deepEqual(stub.messages.at(-1), { severity: 'error', message: 'no usable row', items: [], modal: false });
+    view.dispose();
+    sessions.dispose();
+  });
+
+  test('a run that fails before it has an id is logged by its seed file, never as "run ?"', async () => {
+    const { runsDir } = openWorkspace();
+    const view = tree(runsDir);
+    const ctx = context(view);
+    const sessions = new RunSessions(ctx);
+    // The CLI at /ext/dist/cli.js is not there: the process ends at once, before any event.
+    const outcome = await sessions.start({ seedFile: '/w/seeds.jsonl', runsDir, config: {}, engine: { parallel: 1 } });
+    assert.equal(outcome.state, 'failed');
+    assert.equal(outcome.runId, undefined);
+    const lines = (ctx.log as unknown as { lines: string[] }).lines;
+    assert.ok(lines.some((line) => line.startsWith('[info] run on seeds.jsonl: failed: ')), lines.join('\n'));
+    assert.ok(!lines.some((line) => /run \?/.test(line)), lines.join('\n'));
+    view.dispose();
+    sessions.dispose();
   });
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { isSvdError } from '../../../../src/core/base/errors';
 import { redactText } from '../../../../src/core/base/redact';
-import { classifyApiError, createOpenAIClient, parseRetryAfter, type ApiFailure } from '../../../../src/core/method/openaiClient';
+import { classifyApiError, createOpenAIClient, isLocalServer, openAIErrorBody, parseRetryAfter, type ApiFailure } from '../../../../src/core/method/openaiClient';
 
 const savedEnv = { ...process.env };
 afterEach(() => {
@@ -147,4 +147,30 @@ test('parseRetryAfter reads seconds, milliseconds and HTTP dates', () => {
   assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'soon' }), now), undefined);
   assert.equal(parseRetryAfter(new Headers(), now), undefined);
   assert.equal(parseRetryAfter(undefined, now), undefined);
+});
+
+test("a server's error body is shown in its own words, whatever its shape", async () => {
+  const bodies: [string, string, string][] = [
+    ['OpenAI', JSON.stringify({ error: { message: 'The model `x` does not exist' } }), 'The model `x` does not exist'],
+    ['vLLM', JSON.stringify({ object: 'error', message: 'The model `x` does not exist.', type: 'NotFoundError', code: 404 }), 'The model `x` does not exist.'],
+    ['FastAPI', JSON.stringify({ detail: 'Not Found' }), 'Not Found'],
+    ['Ollama', JSON.stringify({ error: 'model "x" not found, try pulling it first' }), 'model "x" not found, try pulling it first'],
+    ['text', '404 page not found\n', '404 page not found'],
+    ['other JSON', JSON.stringify({ status: 'missing' }), '{"status":"missing"}'],
+  ];
+  for (const [server, body, said] of bodies) {
+    const { client } = clientAnswering(() => new Response(body, { status: 404, headers: { 'content-type': 'application/json' } }));
+    const failure = await failureOf(client.get('/models'));
+    assert.deepEqual([failure.kind, failure.detail], ['not_found', said], server);
+  }
+  // No body at all: the client's own words.
+  const { client } = clientAnswering(() => new Response(null, { status: 404 }));
+  assert.match((await failureOf(client.get('/models'))).detail, /404/);
+  assert.equal(openAIErrorBody(''), undefined);
+  assert.equal(openAIErrorBody('{"error":{"message":"m"}}'), undefined, 'already in the shape');
+});
+
+test('only a server on this machine is one that may not be running', () => {
+  for (const url of ['http://localhost:11434/v1', 'http://127.0.0.1:8000/v1', 'http://[::1]:8000/v1', 'http://ollama.localhost/v1']) assert.equal(isLocalServer(url), true, url);
+  for (const url of ['https://api.openai.com/v1', 'http://10.0.0.5:8000/v1', 'not a url']) assert.equal(isLocalServer(url), false, url);
 });

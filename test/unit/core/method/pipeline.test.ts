@@ -1,12 +1,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseRunConfig, type RunConfigInput } from '../../../../src/core/base/config';
 import { isSvdError } from '../../../../src/core/base/errors';
 import type { RunEvent } from '../../../../src/core/record/events';
-import { runPipeline, type RunResult } from '../../../../src/core/method/pipeline';
+import { runPipeline } from '../../../../src/core/method/pipeline';
+import type { RunResult } from '../../../../src/core/method/runPlan';
 import { foldRun } from '../../../../src/core/record/runview';
 import { formatProblem } from '../../../../src/core/method/seeds';
 import { RunStore } from '../../../../src/core/record/store';
@@ -39,6 +41,15 @@ async function run(
     endpoint: { baseURL: server.url, model: 'scripted', engine: 'server' },
     signal: extra.signal,
   });
+}
+
+/** A port nothing listens on: a server that is down. */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 function eventsOf(dir: string): RunEvent[] {
@@ -161,18 +172,28 @@ describe('pipeline against the scripted server', () => {
     assert.ok(second.usage.generate.cachedSamples > 0);
   });
 
-  test('running the same run again resumes it without asking anything twice', async () => {
+  test('a finished run run again stays finished: nothing asked, nothing written, even with its server down', async () => {
     const scripts: SeedScript[] = [{ question: 'What is 8 - 3?' }];
     server.setHandler(methodHandler(scripts));
     const dir = tempDir();
     const seeds = writeSeeds(dir, scripts);
     const first = await run(server, seeds, path.join(dir, 'runs'));
-    const lines = readFileSync(path.join(first.dir, 'events.jsonl'), 'utf8').split('\n').length;
-    const again = await run(server, seeds, path.join(dir, 'runs'), {}, { runId: first.runId });
-    assert.equal(again.resumed, true);
-    const after = readFileSync(path.join(first.dir, 'events.jsonl'), 'utf8').split('\n').length;
-    // Only the new session's start and finish were added.
-    assert.equal(after - lines, 2);
+    assert.equal(first.alreadyFinished, false);
+    const record = readFileSync(path.join(first.dir, 'events.jsonl'), 'utf8');
+    const requests = server.requests.length;
+    // The same run (by its id and by the id the same command derives) on a server that answers nothing: a port
+    // nobody listens on.
+    const down = { baseURL: `http://127.0.0.1:${await closedPort()}/v1`, model: 'scripted', engine: 'server' as const };
+    const config = parseRunConfig({ promptsDir: PROMPTS });
+    const starts: unknown[] = [];
+    for (const runId of [first.runId, undefined]) {
+      const again = await runPipeline({ seedsFile: seeds, runsDir: path.join(dir, 'runs'), runId, config, endpoint: down, onStart: (info) => starts.push(info) });
+      assert.deepEqual([again.runId, again.state, again.alreadyFinished, again.resumed, again.seedsDone], [first.runId, 'finished', true, true, 1]);
+    }
+    assert.equal(server.requests.length, requests);
+    assert.equal(readFileSync(path.join(first.dir, 'events.jsonl'), 'utf8'), record, 'the record changed');
+    assert.deepEqual(foldRun(eventsOf(first.dir)).state, 'finished');
+    assert.deepEqual(starts[0], { runId: first.runId, dir: first.dir, resumed: true, seedsTotal: 1, skippedRows: 0, fileRows: 1, alreadyFinished: true });
   });
 
   test('a seed question over the size limit is a bad row with its line; the rest of the file runs', async () => {

@@ -1,0 +1,168 @@
+// What a run will be, worked out before anything slow (a model download, an engine start, a request): the seed file
+// read once, so that a wrong file fails here with the seed error; the run's id and manifest; and what the run's folder
+// holds already, so that a finished run is reported as it stands instead of being asked of the model again.
+import path from 'node:path';
+import { methodFingerprint, type RunConfig } from '../base/config';
+import { withoutCredentials } from '../base/redact';
+import { SvdError } from '../base/errors';
+import type { Purpose, SeedProblem } from '../base/types';
+import type { UsageCounts } from '../record/events';
+import { foldRun, type RunView } from '../record/runview';
+import { RunStore, checkRunId, isRunDir, type RunManifest } from '../record/store';
+import type { AnswerChecker } from '../base/checker';
+import { PromptSet } from './prompts';
+import { completeAudit } from './runAudit';
+import { scanSeeds, type SeedReadOptions } from './seeds';
+import { checkSameRun, countSubset, deriveRunId, noticeEarlierRuns, normalSubset, type SeedSubset } from './runIdentity';
+
+/**
+ * The model a run asks and where it is served, as the manifest records it. The server's URL is kept, not made part of
+ * the run's id: a run resumed on a replica at another address is the same run (see deriveRunId).
+ */
+export interface RunTarget {
+  model: string;
+  engine: 'server' | 'embedded';
+  /** The server's URL (recorded without credentials); undefined for the embedded engine. */
+  baseURL?: string;
+}
+
+export interface PlanOptions {
+  seedsFile: string;
+  seedOptions?: Omit<SeedReadOptions, 'file'>;
+  runsDir: string;
+  /** Default: derived from the seed file and the method's parameters, so the same command finds the same run. */
+  runId?: string;
+  config: RunConfig;
+  target: RunTarget;
+  subset?: SeedSubset;
+  /** Each row of the seed file that is skipped. */
+  onProblem?: (problem: SeedProblem) => void;
+  onNotice?: (message: string) => void;
+}
+
+/** What a run is, from the seed file and the parameters alone (its folder not yet looked at). */
+export type RunIdentity = Omit<RunPlan, 'found' | 'finished'>;
+
+export interface RunPlan {
+  runId: string;
+  dir: string;
+  /** The manifest a new run is created with (a run found keeps its own: `found.manifest`). */
+  manifest: RunManifest;
+  prompts: PromptSet;
+  seedOptions: SeedReadOptions;
+  subset?: SeedSubset;
+  seedsTotal: number;
+  /** Rows of the seed file that are no usable seed, and all its rows, usable or not. */
+  skippedRows: number;
+  fileRows: number;
+  /** The run's folder holds this run already: its manifest and its record, folded. */
+  found?: { manifest: RunManifest; view: RunView };
+  /** Found finished with no seed pending: running it again asks nothing of the model and writes nothing. */
+  finished: boolean;
+}
+
+/** The run the options name: its id and manifest. Throws the seed file's error (`bad_seed_file`) or a bad id. */
+export async function identifyRun(options: PlanOptions): Promise<RunIdentity> {
+  const { config, target } = options;
+  const prompts = await PromptSet.load({ overrideDir: config.promptsDir });
+  const seedOptions: SeedReadOptions = { maxQuestionBytes: config.maxQuestionBytes, ...options.seedOptions, file: options.seedsFile };
+  const scan = await scanSeeds(seedOptions);
+  for (const problem of scan.problems) options.onProblem?.(problem);
+  const subset = normalSubset(options.subset);
+  const seedsTotal = subset ? await countSubset(seedOptions, subset) : scan.count;
+  const skippedRows = scan.problems.length;
+
+  const methodHash = methodFingerprint(config, target.model, prompts.hash);
+  const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
+  const runId = checkRunId(options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash), { nested: true });
+  const dir = path.join(options.runsDir, runId);
+  const manifest: RunManifest = {
+    version: 1,
+    id: runId,
+    createdAt: new Date().toISOString(),
+    seedFile: { path: path.resolve(options.seedsFile), fingerprint: scan.fingerprint, format: scan.format, rows: seedsTotal, skippedRows },
+    model: {
+      model: target.model,
+      baseURL: target.engine === 'server' && target.baseURL !== undefined ? withoutCredentials(target.baseURL) : undefined,
+      engine: target.engine,
+    },
+    config,
+    methodFingerprint: methodHash,
+    ...(subset ? { subset } : {}),
+  };
+  return { runId, dir, manifest, prompts, seedOptions, seedsTotal, skippedRows, fileRows: scan.count + skippedRows, ...(subset ? { subset } : {}) };
+}
+
+/**
+ * The run the options name and what its folder holds. Throws as identifyRun does, and `run_mismatch` when the
+ * folder holds another run (other seeds or parameters under the same id).
+ */
+export async function planRun(options: PlanOptions): Promise<RunPlan> {
+  const plan: RunPlan = { ...(await identifyRun(options)), finished: false };
+  const { dir, manifest, seedsTotal } = plan;
+  if (!isRunDir(dir)) {
+    if (options.runId === undefined) noticeEarlierRuns(options.runsDir, manifest, options.onNotice);
+    return plan;
+  }
+  const store = RunStore.open(dir, { readOnly: true });
+  try {
+    checkSameRun(store.manifest, manifest);
+    const view = foldRun(store.events(), seedsTotal);
+    plan.found = { manifest: store.manifest, view };
+    plan.finished = view.state === 'finished' && view.funnel.seedsPending === 0;
+  } finally {
+    store.close();
+  }
+  return plan;
+}
+
+/** The target of an endpoint: what a plan needs of it before the endpoint is up. */
+export function targetOf(endpoint: { model: string; engine: 'server' | 'embedded'; baseURL?: string }): RunTarget {
+  return { model: endpoint.model, engine: endpoint.engine, ...(endpoint.engine === 'server' && endpoint.baseURL ? { baseURL: endpoint.baseURL } : {}) };
+}
+
+export interface RunStartInfo {
+  runId: string;
+  dir: string;
+  /** The folder held records already: the run goes on from them. */
+  resumed: boolean;
+  seedsTotal: number;
+  /** Rows of the seed file that are no usable seed, and all its rows. */
+  skippedRows: number;
+  fileRows: number;
+  /** The run was finished already: nothing is asked of the model, nothing is written. */
+  alreadyFinished: boolean;
+}
+
+export interface RunResult {
+  runId: string;
+  dir: string;
+  state: 'finished' | 'stopped';
+  seedsTotal: number;
+  seedsDone: number;
+  accepted: number;
+  resumed: boolean;
+  usage: Record<Purpose, UsageCounts>;
+  /** Rows of the seed file that were skipped. */
+  skippedRows: number;
+  /** Found finished: reported as it stands, with nothing asked of the model. */
+  alreadyFinished: boolean;
+}
+
+/**
+ * A run found finished, reported as it stands: nothing asked of the model and no session recorded. Only its audit is
+ * completed where it has gaps (see completeAudit), which asks the checker, never the model.
+ */
+export async function finishedRun(
+  plan: RunPlan,
+  options: { onStart?: (info: RunStartInfo) => void; checker?: AnswerChecker; onNotice?: (message: string) => void; signal?: AbortSignal } = {},
+): Promise<RunResult> {
+  const view = plan.found?.view;
+  if (!plan.finished || !view) throw new SvdError('internal', `run ${plan.runId} is not finished`);
+  const { runId, dir, seedsTotal, skippedRows, fileRows } = plan;
+  options.onStart?.({ runId, dir, resumed: true, seedsTotal, skippedRows, fileRows, alreadyFinished: true });
+  // The parameters asked for now: the audit's own (on or off) may differ from the run's first session.
+  await completeAudit(dir, view, plan.manifest.config, options);
+  const { seedsDone, accepted } = view.funnel;
+  return { runId, dir, state: 'finished', seedsTotal, seedsDone, accepted, resumed: true, usage: view.usage, skippedRows, alreadyFinished: true };
+}
