@@ -10,6 +10,7 @@ import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base
 import { firstIssue, issueText } from '../base/zodIssues';
 import { keepAliveFetch } from './httpTransport';
 import { classifyApiError, createOpenAIClient, type OpenAIClient } from './openaiClient';
+import { ServerTraits } from './serverTraits';
 
 export interface RetryInfo {
   purpose: Purpose;
@@ -31,6 +32,10 @@ export interface ModelClientOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   onRetry?: (info: RetryInfo) => void;
+  /** Something the user should know that does not stop the work (a server that refuses `n > 1`), said once. */
+  onNotice?: (message: string) => void;
+  /** What servers have shown they cannot do; shared by the clients of one command. Default: this client's own. */
+  traits?: ServerTraits;
   /** Replaces the built-in keep-alive HTTP transport (tests, proxies). */
   fetch?: typeof fetch;
 }
@@ -130,6 +135,8 @@ export class ModelClient {
   private readonly retryMaxMs: number;
   private readonly hasKey: boolean;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+  private readonly onNotice: ((message: string) => void) | undefined;
+  private readonly traits: ServerTraits;
 
   constructor(options: ModelClientOptions) {
     const checked = OptionsSchema.safeParse({
@@ -159,6 +166,8 @@ export class ModelClient {
     this.retryMaxMs = o.retryMaxMs;
     this.batchSamples = options.batchSamples;
     this.onRetry = options.onRetry;
+    this.onNotice = options.onNotice;
+    this.traits = options.traits ?? new ServerTraits();
     this.hasKey = Boolean(options.apiKey);
     this.slots = new Slots(o.concurrency, () => abortedError());
     this.counts = Object.fromEntries(
@@ -178,19 +187,42 @@ export class ModelClient {
 
   /**
    * Exactly n samples for the request. One request with `n` when batchSamples; when the server returns fewer
-   * choices, the missing ones are requested separately (n=1 each, concurrently).
+   * choices, the missing ones are requested separately (n=1 each, concurrently). A server that refuses `n > 1`
+   * is asked one sample per request from then on.
    */
   async complete(request: SampleRequest, n: number, signal?: AbortSignal): Promise<Sample[]> {
     if (!Number.isInteger(n) || n < 1) throw new SvdError('internal', `complete: n must be a positive integer, got ${n}`);
     throwIfAborted(signal);
-    if (this.batchSamples) {
-      const first = await this.send(request, n, signal);
+    if (this.batchSamples && n > 1 && this.traits.takesBatches(this.baseURL)) {
+      const first = await this.sendBatch(request, n, signal);
       if (first.length >= n) return first.slice(0, n);
       const rest = await this.group(n - first.length, (s) => this.send(request, 1, s), signal);
       return [...first, ...rest.flat()];
     }
     const all = await this.group(n, (s) => this.send(request, 1, s), signal);
     return all.flat();
+  }
+
+  /**
+   * One request for n samples. A refusal (400, 422) may be the server's refusal of `n > 1` itself, which some
+   * OpenAI-compatible providers answer: the same request with one sample tells. When that one is answered, the
+   * server takes no batches (said once per server) and its sample is the first of the n; when it is refused too,
+   * the request itself is at fault and that refusal is the error.
+   */
+  private async sendBatch(request: SampleRequest, n: number, signal?: AbortSignal): Promise<Sample[]> {
+    try {
+      return await this.send(request, n, signal);
+    } catch (error) {
+      if (!(error instanceof ModelCallError) || error.kind !== 'bad_request') throw error;
+      const single = await this.send(request, 1, signal);
+      if (this.traits.refusedBatches(this.baseURL)) {
+        this.onNotice?.(
+          `${this.baseURL} does not take n > 1 (it answered ${error.status ?? 400} to a request for ${n} samples and ` +
+            'took the same request for one): asking it for one sample per request from now on',
+        );
+      }
+      return single;
+    }
   }
 
   private get probeRetries(): number {

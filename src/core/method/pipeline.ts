@@ -18,6 +18,7 @@ import {
   type VoteEvent,
 } from '../record/events';
 import { ModelCallError, ModelClient } from './model';
+import type { ServerTraits } from './serverTraits';
 import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
@@ -65,6 +66,8 @@ export interface RunOptions {
   onStart?: (info: { runId: string; dir: string; resumed: boolean; seedsTotal: number }) => void;
   /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
   client?: ModelClient;
+  /** What servers have shown they cannot do, shared with the command's other runs (a sweep's cells). */
+  traits?: ServerTraits;
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
   probe?: boolean;
   /**
@@ -112,7 +115,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   };
 
   // Before the run's folder exists: a client that cannot be built (a bad URL, credentials and a key) leaves nothing.
-  const client = options.client ?? modelClientFor(endpoint, config);
+  const client = options.client ?? modelClientFor(endpoint, config, { onNotice: options.onNotice, traits: options.traits });
   const resumed = existsSync(path.join(dir, 'run.json'));
   if (!resumed && options.runId === undefined) noticeEarlierRuns(options.runsDir, manifest, options.onNotice);
   const store = resumed ? RunStore.open(dir) : RunStore.create(dir, manifest);
@@ -154,8 +157,13 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 }
 
 /** The model client for an endpoint, with the run's concurrency, timeout, retries and batching. */
-export function modelClientFor(endpoint: Endpoint, config: RunConfig): ModelClient {
+export function modelClientFor(
+  endpoint: Endpoint,
+  config: RunConfig,
+  extra: { onNotice?: (message: string) => void; traits?: ServerTraits } = {},
+): ModelClient {
   return new ModelClient({
+    ...extra,
     baseURL: endpoint.baseURL,
     model: endpoint.model,
     apiKey: endpoint.apiKey,
