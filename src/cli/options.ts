@@ -2,11 +2,12 @@
 // the stop signal. Each written once, so a flag means the same in every command that takes it.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../core/base/config';
 import { SvdError, describeError } from '../core/base/errors';
 import { defaultRunsDir } from '../core/record/store';
 import { DOMAINS, type Domain } from '../core/base/types';
+import { GPU_CHOICES } from '../engine/protocol';
 import type { Io } from './io';
 
 /** Registers one command (or a few that belong together) on the program. */
@@ -70,7 +71,10 @@ export function embeddedEngineOptions(command: Command): void {
     .option('--model-path <file>', 'embedded engine: a local GGUF (default: Qwen3-0.6B, downloaded once)')
     .option('--threads <n>', 'embedded engine: CPU threads (default: the core count)', integer('--threads'))
     .option('--parallel <n>', 'embedded engine: sequences generated at once', integer('--parallel'))
-    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'));
+    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'))
+    .addOption(
+      new Option('--gpu <backend>', 'embedded engine: auto (default: the best GPU here, else the CPU), a GPU, or off').choices(GPU_CHOICES),
+    );
 }
 
 export function seedReadingOptions(command: Command): void {
