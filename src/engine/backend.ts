@@ -38,7 +38,8 @@ export async function openBackend<L, T>(
     try {
       llama = await port.open(choice);
     } catch (error) {
-      fallback = `${choice === 'auto' ? 'no GPU build' : `the ${gpuName(choice)} build`} of llama.cpp loads on this machine (${reasonOf(error)})`;
+      const which = choice === 'auto' ? 'no GPU build of llama.cpp loads' : `the ${gpuName(choice)} build of llama.cpp does not load`;
+      fallback = `${which} on this machine (${reasonOf(error)})`;
     }
     if (llama !== undefined) {
       const kind = port.kind(llama);
@@ -69,10 +70,11 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** node-llama-cpp's NoBinaryFoundError carries only its name. */
+/** node-llama-cpp's NoBinaryFoundError says only its own name: what it means is said here. */
 function reasonOf(error: unknown): string {
-  if (error instanceof Error && error.name === 'NoBinaryFoundError' && /^NoBinaryFoundError$|^$/.test(error.message)) {
+  const message = errorMessage(error);
+  if (message === 'NoBinaryFoundError' || (error instanceof Error && error.constructor.name === 'NoBinaryFoundError')) {
     return 'no driver or runtime for it, or its @node-llama-cpp package is not installed';
   }
-  return errorMessage(error);
+  return message;
 }
