@@ -4,6 +4,9 @@
 // missing driver costs speed, never the run. The library sits behind a small port, so the choice is tested without it.
 import { gpuName, type Backend, type GpuChoice, type GpuKind } from './protocol';
 
+/** Devices that are a CPU behind a GPU's interface: Mesa's llvmpipe (lavapipe), softpipe, SwiftShader. */
+const SOFTWARE_DEVICE = /llvmpipe|lavapipe|softpipe|swiftshader/i;
+
 /** What the choice needs from node-llama-cpp, for one loaded binary `L`. */
 export interface BackendPort<L> {
   /** Loads the binary for `gpu` (`auto`: the best this machine has; false: the CPU). Throws when none loads. */
@@ -43,10 +46,15 @@ export async function openBackend<L, T>(
     }
     if (llama !== undefined) {
       const kind = port.kind(llama);
-      if (kind !== false && (choice === 'auto' || kind === choice)) {
+      const devices = kind === false ? [] : await port.devices(llama).catch(() => []);
+      const real = devices.filter((name) => !SOFTWARE_DEVICE.test(name));
+      if (kind !== false && (choice === 'auto' || kind === choice) && real.length === 0) {
+        // Vulkan on a machine without a GPU may find only a software renderer (Mesa's llvmpipe), slower than the CPU build.
+        fallback = `${gpuName(kind)} finds no GPU here${devices.length > 0 ? ` (only ${devices.join(', ')})` : ''}`;
+      } else if (kind !== false && (choice === 'auto' || kind === choice)) {
         try {
           const value = await use(llama);
-          return { llama, value, backend: { gpu: kind, devices: await port.devices(llama), threads } };
+          return { llama, value, backend: { gpu: kind, devices: real, threads } };
         } catch (error) {
           fallback = `${gpuName(kind)} failed to run the model: ${errorMessage(error)}`;
         }

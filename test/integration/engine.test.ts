@@ -342,7 +342,8 @@ describe('embedded engine lifecycle', () => {
   });
 
   test('a GPU asked for where none is: the engine runs on the CPU and its ready line and health say so', { skip: existsSync('/proc/driver/nvidia') }, async () => {
-    const engine = await startEngine(engineOptions({ contextSize: 256, gpu: 'cuda' }));
+    // Trying the CUDA build first (node-llama-cpp tests it in a process of its own) takes a while on a busy machine.
+    const engine = await startEngine(engineOptions({ contextSize: 256, gpu: 'cuda', startTimeoutMs: 120_000 }));
     try {
       assert.equal(engine.backend.gpu, null);
       assert.match(engine.backend.fallback ?? '', /CUDA/);

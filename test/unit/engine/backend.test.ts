@@ -84,6 +84,17 @@ describe('openBackend', () => {
     assert.deepEqual(fake.closed, ['cuda']);
   });
 
+  test('a GPU build that finds no GPU, or only a software renderer, is not taken', async () => {
+    for (const devices of [[], ['llvmpipe (LLVM 15.0.6, 256 bits)']]) {
+      const fake = fakePort(['vulkan']);
+      fake.port.devices = async () => devices;
+      const opened = await openBackend('auto', 2, fake.port, fake.use);
+      assert.equal(opened.value, 'model on cpu');
+      assert.match(opened.backend.fallback ?? '', /^Vulkan finds no GPU here/);
+      assert.deepEqual(fake.closed, ['vulkan']);
+    }
+  });
+
   test('off never opens a GPU build', async () => {
     const fake = fakePort(['cuda']);
     const opened = await openBackend('off', 2, fake.port, fake.use);
