@@ -7,7 +7,8 @@ import { SvdError, type ErrorCode } from '../base/errors';
 import type { UsageCounts } from '../record/events';
 import { redactText } from '../base/redact';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
-import { firstIssue, issueText } from '../base/zodIssues';
+import { issueText } from '../base/zodIssues';
+import { CompletionSchema, ModelListSchema, hasAnswer, shapeProblem, textOrUndefined, type Completion } from './chatResponse';
 import { keepAliveFetch } from './httpTransport';
 import { classifyApiError, createOpenAIClient, type OpenAIClient } from './openaiClient';
 import { ServerTraits } from './serverTraits';
@@ -74,30 +75,6 @@ export class ModelCallError extends SvdError {
     this.fatal = fatal;
   }
 }
-
-const ChoiceSchema = z.object({
-  index: z.number().int().nonnegative().optional(),
-  message: z.object({
-    content: z.string().nullable().optional(),
-    // Servers disagree on the field's name and some send objects; only a string is reasoning text.
-    reasoning_content: z.unknown().optional(),
-    reasoning: z.unknown().optional(),
-  }),
-  finish_reason: z.string().nullable().optional(),
-});
-
-const CompletionSchema = z.object({
-  choices: z.array(ChoiceSchema).min(1),
-  usage: z
-    .object({
-      prompt_tokens: z.number().nonnegative().nullable().optional(),
-      completion_tokens: z.number().nonnegative().nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-});
-
-const ModelListSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
 
 const OptionsSchema = z.object({
   baseURL: z.url(),
@@ -313,7 +290,7 @@ export class ModelClient {
     if (n > 1) body.n = n;
     for (let attempt = 0; ; attempt++) {
       await this.slots.acquire(signal);
-      let response: z.infer<typeof CompletionSchema>;
+      let response: Completion;
       try {
         counts.requests += 1;
         response = await this.chatOnce(body, signal);
@@ -337,7 +314,7 @@ export class ModelClient {
   }
 
   /** Choices without an answer are left out; `complete` asks for them again. */
-  private toSamples(response: z.infer<typeof CompletionSchema>, n: number, counts: UsageCounts): Sample[] {
+  private toSamples(response: Completion, n: number, counts: UsageCounts): Sample[] {
     const choices = response.choices
       .map((choice, position) => ({ choice, order: choice.index ?? position }))
       .filter(({ choice }) => hasAnswer(choice))
@@ -364,7 +341,7 @@ export class ModelClient {
   }
 
   /** One HTTP chat request, with its own timeout, mapped to a ModelCallError or SvdError('aborted'). */
-  private async chatOnce(body: ChatBody, signal?: AbortSignal): Promise<z.infer<typeof CompletionSchema>> {
+  private async chatOnce(body: ChatBody, signal?: AbortSignal): Promise<Completion> {
     const raw = await this.withDeadline(signal, (attemptSignal) =>
       this.client.chat.completions.create(body, { signal: attemptSignal, maxRetries: 0, timeout: this.timeoutMs }),
     );
@@ -497,20 +474,4 @@ function abortedError(cause?: unknown): SvdError {
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortedError();
-}
-
-/** A choice says something: content (even empty), or reasoning text when the content is null. */
-function hasAnswer(choice: z.infer<typeof ChoiceSchema>): boolean {
-  const { content, reasoning_content, reasoning } = choice.message;
-  return typeof content === 'string' || textOrUndefined(reasoning_content) !== undefined || textOrUndefined(reasoning) !== undefined;
-}
-
-function textOrUndefined(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function shapeProblem(error: z.ZodError): string {
-  const issue = firstIssue(error);
-  if (!issue) return 'unknown';
-  return `${issue.path || '(root)'}: ${issue.message}`;
 }

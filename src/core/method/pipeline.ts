@@ -17,8 +17,7 @@ import {
   type UsageCounts,
   type VoteEvent,
 } from '../record/events';
-import { ModelCallError, ModelClient } from './model';
-import type { ServerTraits } from './serverTraits';
+import { ModelCallError, ModelClient, type ModelClientOptions } from './model';
 import { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
@@ -67,7 +66,7 @@ export interface RunOptions {
   /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
   client?: ModelClient;
   /** What servers have shown they cannot do, shared with the command's other runs (a sweep's cells). */
-  traits?: ServerTraits;
+  traits?: ModelClientOptions['traits'];
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
   probe?: boolean;
   /**
@@ -157,11 +156,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 }
 
 /** The model client for an endpoint, with the run's concurrency, timeout, retries and batching. */
-export function modelClientFor(
-  endpoint: Endpoint,
-  config: RunConfig,
-  extra: { onNotice?: (message: string) => void; traits?: ServerTraits } = {},
-): ModelClient {
+export function modelClientFor(endpoint: Endpoint, config: RunConfig, extra: Pick<ModelClientOptions, 'onNotice' | 'traits'> = {}): ModelClient {
   return new ModelClient({
     ...extra,
     baseURL: endpoint.baseURL,
