@@ -7,6 +7,7 @@ import type { RunTarget } from '../core/method/runPlan';
 import type { DownloadEvent, EngineEvent } from '../protocol/cliEvents';
 import { embeddedModelName, ensureModel } from '../engine/download';
 import { startEngine } from '../engine/host';
+import { describeBackend, type GpuChoice } from '../engine/protocol';
 import type { EventStream } from './events';
 import type { Io } from './io';
 import { DownloadBar } from './progress';
@@ -18,6 +19,7 @@ export interface EndpointFlags {
   threads?: number;
   parallel?: number;
   context?: number;
+  gpu?: GpuChoice;
 }
 
 export interface ResolvedEndpoint {
@@ -78,12 +80,21 @@ export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: End
     threads: flags.threads,
     parallel: flags.parallel,
     contextSize: flags.context,
+    gpu: flags.gpu,
     log: (line) => {
       if (process.env.SVD_DEBUG) io.err(`engine: ${line}`);
     },
   });
-  io.err(`embedded engine ready: model ${engine.model}, pid ${engine.pid}`);
-  options.events.emit({ type: 'engine', model: engine.model, pid: engine.pid });
+  const backend = describeBackend(engine.backend);
+  io.err(`embedded engine ready: model ${engine.model}, pid ${engine.pid}, ${backend}`);
+  if (engine.backend.fallback) io.err(`note: the embedded engine runs on the CPU: ${engine.backend.fallback}`);
+  options.events.emit({
+    type: 'engine',
+    model: engine.model,
+    pid: engine.pid,
+    backend,
+    ...(engine.backend.fallback ? { fallback: engine.backend.fallback } : {}),
+  });
   let failure: SvdError | undefined;
   const exit = engine.onExit((info) => {
     if (info.expected) return;

@@ -16,6 +16,7 @@ import {
   integer,
   methodConfig,
   requestOptions,
+  samplingOptions,
   runsDirOf,
   seedReadingOptions,
   withStopSignal,
@@ -53,6 +54,7 @@ export const registerEvalCommand: RegisterCommand = (program, io, setCode) => {
     .option('--config <file>', "a JSON file of the method's parameters (generation sampling, judge sampling, ...)")
     .include(seedReadingOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); evaluations go beside it, in evals/')
+    .include(samplingOptions)
     .include(requestOptions)
     .option('--json', 'machine-readable output')
     .option('--events', 'JSON lines on stdout as it goes (progress, problem, notice, result), for tools')

@@ -2,11 +2,14 @@
 // the stop signal. Each written once, so a flag means the same in every command that takes it.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
-import { parseRunConfig, type RunConfig, type RunConfigInput } from '../core/base/config';
+import { Command, Option } from 'commander';
+import type { z } from 'zod';
+import { GenerationSamplingSchema, JudgeSamplingSchema, parseRunConfig, type RunConfig, type RunConfigInput } from '../core/base/config';
 import { SvdError, describeError } from '../core/base/errors';
+import { issueText } from '../core/base/zodIssues';
 import { defaultRunsDir } from '../core/record/store';
 import { DOMAINS, type Domain } from '../core/base/types';
+import { GPU_CHOICES } from '../engine/protocol';
 import type { Io } from './io';
 
 /** Registers one command (or a few that belong together) on the program. */
@@ -70,7 +73,10 @@ export function embeddedEngineOptions(command: Command): void {
     .option('--model-path <file>', 'embedded engine: a local GGUF (default: Qwen3-0.6B, downloaded once)')
     .option('--threads <n>', 'embedded engine: CPU threads (default: the core count)', integer('--threads'))
     .option('--parallel <n>', 'embedded engine: sequences generated at once', integer('--parallel'))
-    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'));
+    .option('--context <tokens>', 'embedded engine: context size per sequence', integer('--context'))
+    .addOption(
+      new Option('--gpu <backend>', 'embedded engine: auto (default: the best GPU here, else the CPU), a GPU, or off').choices(GPU_CHOICES),
+    );
 }
 
 export function seedReadingOptions(command: Command): void {
@@ -78,6 +84,25 @@ export function seedReadingOptions(command: Command): void {
     .option('--domain <domain>', 'domain for rows without a domain field: math, science or coding', domainOf)
     .option('--question-field <name>', 'the field that holds the question')
     .option('--prompts <dir>', 'folder of prompt templates that replace the built-in ones');
+}
+
+/** Sampling of candidates and judges, otherwise only in `--config`; the bounds are the config's own. */
+export function samplingOptions(command: Command): void {
+  command
+    .option('--max-tokens <n>', 'most tokens a candidate may take, thinking included (default 16384)', bounded('--max-tokens', GenerationSamplingSchema.shape.maxTokens))
+    .option('--judge-max-tokens <n>', 'most tokens a judge vote may take, thinking included (default 8192)', bounded('--judge-max-tokens', JudgeSamplingSchema.shape.maxTokens))
+    .option('--temperature <t>', "candidates' sampling temperature (default 0.8, the method's)", bounded('--temperature', GenerationSamplingSchema.shape.temperature));
+}
+
+/** A number checked against the config field it sets, so the flag's bounds are the config's and the error names the flag. */
+function bounded(flag: string, field: z.ZodType) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new SvdError('bad_config', `${flag}: expected a number, got "${value}"`);
+    const checked = field.safeParse(n);
+    if (!checked.success) throw new SvdError('bad_config', `${flag}: ${issueText(checked.error, '')} (got ${value})`);
+    return n;
+  };
 }
 
 export function requestOptions(command: Command): void {
@@ -98,6 +123,9 @@ export interface MethodFlags {
   batch: boolean;
   domain?: Domain;
   questionField?: string;
+  maxTokens?: number;
+  judgeMaxTokens?: number;
+  temperature?: number;
 }
 
 /** `--config FILE`: a JSON object of the method's parameters (see RunConfigSchema); flags given too win. */
@@ -132,6 +160,15 @@ export function methodConfig(flags: MethodFlags, extra: RunConfigInput = {}, pre
   if (flags.prompts !== undefined) input.promptsDir = path.resolve(flags.prompts);
   if (flags.timeout !== undefined) input.requestTimeoutMs = flags.timeout * 1000;
   if (flags.retries !== undefined) input.maxRetries = flags.retries;
+  // Over `--config`'s sampling field by field, so a file's top_p stays when a flag sets the length.
+  if (flags.maxTokens !== undefined || flags.temperature !== undefined) {
+    input.generation = {
+      ...input.generation,
+      ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}),
+      ...(flags.temperature !== undefined ? { temperature: flags.temperature } : {}),
+    };
+  }
+  if (flags.judgeMaxTokens !== undefined) input.judge = { ...input.judge, maxTokens: flags.judgeMaxTokens };
   input.batchSamples = flags.batch;
   return parseRunConfig(input, 'options');
 }

@@ -19,6 +19,7 @@ import {
   integer,
   methodConfig,
   requestOptions,
+  samplingOptions,
   runsDirOf,
   seedReadingOptions,
   type MethodFlags,
@@ -54,6 +55,7 @@ export const registerRunCommand: RegisterCommand = (program, io, setCode) => {
     .include(seedReadingOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
     .option('--run <id>', 'run id (default: derived from the seed file and settings)')
+    .include(samplingOptions)
     .include(requestOptions)
     .option('--json', 'machine-readable output')
     .option('--events', 'JSON lines on stdout as the run goes (start, progress, problem, notice, result), for tools')

@@ -17,6 +17,7 @@ import {
   integerList,
   methodConfig,
   requestOptions,
+  samplingOptions,
   runsDirOf,
   seedReadingOptions,
   withStopSignal,
@@ -53,6 +54,7 @@ export const registerSweepCommand: RegisterCommand = (program, io, setCode) => {
     .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
     .include(seedReadingOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs); the sweep is a folder of runs there')
+    .include(samplingOptions)
     .include(requestOptions)
     .option('--json', 'machine-readable output')
     .option('--events', 'JSON lines on stdout as the sweep goes (start, cell, progress, problem, notice, result), for tools')

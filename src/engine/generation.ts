@@ -15,7 +15,8 @@ import type {
 import type * as NodeLlamaCpp from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { z } from 'zod';
 import { issueText } from '../core/base/zodIssues';
-import { messageText, modelIdFromPath, type ChatCompletionRequest, type EngineSettings, type Health } from './protocol';
+import { openBackend, type BackendPort } from './backend';
+import { messageText, modelIdFromPath, type Backend, type ChatCompletionRequest, type EngineSettings, type Health } from './protocol';
 
 const GRAMMAR_CACHE_SIZE = 32;
 /** Tries per choice when structured output fails validation and sampling is random. */
@@ -23,8 +24,27 @@ const STRUCTURED_ATTEMPTS = 3;
 const DEFAULT_CONTEXT_SIZE = 4096;
 
 /** ESM-only, so a real dynamic import; esbuild leaves it as is because node-llama-cpp is external to the bundle. */
-async function loadNodeLlamaCpp(): Promise<typeof NodeLlamaCpp> {
+export async function loadNodeLlamaCpp(): Promise<typeof NodeLlamaCpp> {
   return await import('node-llama-cpp');
+}
+
+/** node-llama-cpp's binaries behind the backend port: prebuilt only, with llama.cpp's warnings sent to `log`. */
+export function llamaPort(llamaCpp: typeof NodeLlamaCpp, threads: number, log: (line: string) => void): BackendPort<Llama> {
+  return {
+    open: (gpu) =>
+      llamaCpp.getLlama({
+        gpu,
+        // Never a build from source: it needs a toolchain and minutes, and would start unasked.
+        build: 'never',
+        progressLogs: false,
+        maxThreads: threads,
+        logLevel: llamaCpp.LlamaLogLevel.warn,
+        logger: (level, message) => log(`[llama.cpp ${level}] ${message}`),
+      }),
+    kind: (llama) => llama.gpu,
+    devices: (llama) => llama.getGpuDeviceNames(),
+    close: (llama) => llama.dispose(),
+  };
 }
 
 /** A failure answered in OpenAI's error shape, with its HTTP status. */
@@ -130,6 +150,7 @@ export class Engine {
     /** Tokens per sequence, as created. */
     readonly contextSize: number,
     readonly modelId: string,
+    readonly backend: Backend,
     private readonly llama: Llama,
     private readonly model: LlamaModel,
     readonly pool: SequencePool,
@@ -268,7 +289,7 @@ export class Engine {
   }
 
   health(): Health {
-    return { ok: true, model: this.modelId, threads: this.settings.threads, sequences: this.pool.stats() };
+    return { ok: true, model: this.modelId, threads: this.settings.threads, backend: this.backend, sequences: this.pool.stats() };
   }
 }
 
@@ -307,16 +328,22 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Loads the model, makes the sequences and runs one token through them; `log` hears llama.cpp's warnings. */
+/** Loads the model on the backend the settings ask for (the CPU when that GPU fails), makes the sequences and runs
+ * one token through them; `log` hears llama.cpp's warnings and why a GPU was not used. */
 export async function loadEngine(settings: EngineSettings, log: (line: string) => void): Promise<Engine> {
   const llamaCpp = await loadNodeLlamaCpp();
-  const llama = await llamaCpp.getLlama({
-    gpu: false,
-    build: 'never',
-    maxThreads: settings.threads,
-    logLevel: llamaCpp.LlamaLogLevel.warn,
-    logger: (level, message) => log(`[llama.cpp ${level}] ${message}`),
-  });
+  const port = llamaPort(llamaCpp, settings.threads, log);
+  const opened = await openBackend(settings.gpu, settings.threads, port, (llama) => loadOn(llamaCpp, llama, settings), log);
+  const { model, first, slots } = opened.value;
+  const modelId = settings.modelName ?? modelIdFromPath(settings.modelPath);
+  return new Engine(settings, first.sequence.contextSize, modelId, opened.backend, opened.llama, model, new SequencePool(slots), first.chat);
+}
+
+async function loadOn(
+  llamaCpp: typeof NodeLlamaCpp,
+  llama: Llama,
+  settings: EngineSettings,
+): Promise<{ model: LlamaModel; first: Slot; slots: Slot[] }> {
   const model = await llama.loadModel({ modelPath: settings.modelPath });
   const context = await model.createContext({
     contextSize: settings.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.trainContextSize),
@@ -331,7 +358,8 @@ export async function loadEngine(settings: EngineSettings, log: (line: string) =
   const first = slots[0];
   if (!first) throw new Error('no sequence could be created');
   // Chat wrappers made and one token through the whole stack before "ready": a file that crashes llama.cpp on first
-  // use does it here, where the host reports a bad model instead of a server that died mid-run.
+  // use does it here, where the host reports a bad model instead of a server that died mid-run (and a GPU that
+  // cannot run the model fails here, where the CPU can take over).
   await first.chat.generateResponse(
     [
       { type: 'user', text: 'hi' },
@@ -340,6 +368,5 @@ export async function loadEngine(settings: EngineSettings, log: (line: string) =
     { maxTokens: 1, temperature: 0 },
   );
   await first.sequence.clearHistory();
-  const modelId = settings.modelName ?? modelIdFromPath(settings.modelPath);
-  return new Engine(settings, first.sequence.contextSize, modelId, llama, model, new SequencePool(slots), first.chat);
+  return { model, first, slots };
 }

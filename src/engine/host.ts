@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { SvdError } from '../core/base/errors';
-import { ENGINE_ENV, HealthSchema, ReadyLineSchema } from './protocol';
+import { ENGINE_ENV, HealthSchema, ReadyLineSchema, type Backend, type GpuChoice } from './protocol';
 
 export interface EngineOptions {
   modelPath: string;
@@ -20,6 +20,8 @@ export interface EngineOptions {
   parallel?: number;
   /** Upper bound on generated tokens per choice. */
   maxTokens?: number;
+  /** Where to compute (default auto: the best GPU this machine has, else the CPU). */
+  gpu?: GpuChoice;
   /** The id served at /v1/models; the file name without `.gguf` when absent. */
   modelName?: string;
   /** Default `process.execPath`; under VS Code that is Electron, run as plain Node through ELECTRON_RUN_AS_NODE. */
@@ -47,6 +49,8 @@ export interface EmbeddedEngine {
   apiKey: string;
   model: string;
   pid: number;
+  /** What it computes on, as it said when ready. */
+  backend: Backend;
   health(): Promise<boolean>;
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
   stop(): Promise<void>;
@@ -86,6 +90,7 @@ export async function startEngine(options: EngineOptions): Promise<EmbeddedEngin
   setNumber('parallel', options.parallel);
   setNumber('maxTokens', options.maxTokens);
   if (options.modelName !== undefined) env[ENGINE_ENV.modelName] = options.modelName;
+  if (options.gpu !== undefined) env[ENGINE_ENV.gpu] = options.gpu;
 
   const log = options.log ?? (() => undefined);
   const child: EngineChild = spawn(options.execPath ?? process.execPath, [...(options.execArgv ?? []), entry], {
@@ -115,7 +120,7 @@ export async function startEngine(options: EngineOptions): Promise<EmbeddedEngin
     });
   });
 
-  let ready: { port: number; model: string };
+  let ready: { port: number; model: string; backend: Backend };
   try {
     const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     ready = await waitForReady(child, exited, modelPath, stderrTail, timeoutMs, log);
@@ -160,7 +165,7 @@ export async function startEngine(options: EngineOptions): Promise<EmbeddedEngin
     return { dispose: () => void listeners.delete(listener) };
   };
 
-  return { baseURL, apiKey: token, model: ready.model, pid, health, stop, onExit };
+  return { baseURL, apiKey: token, model: ready.model, pid, backend: ready.backend, health, stop, onExit };
 }
 
 /** Resolves with the child's ready line; rejects with SvdError('engine') on an error line, an exit or a timeout. */
@@ -171,7 +176,7 @@ function waitForReady(
   stderrTail: readonly string[],
   timeoutMs: number,
   log: (line: string) => void,
-): Promise<{ port: number; model: string }> {
+): Promise<{ port: number; model: string; backend: Backend }> {
   return new Promise((resolveReady, rejectReady) => {
     let settled = false;
     const settle = (outcome: () => void): void => {
@@ -204,7 +209,7 @@ function waitForReady(
       if ('error' in message) {
         fail(`The embedded engine failed to start: ${message.error}`);
       } else {
-        settle(() => resolveReady({ port: message.port, model: message.model }));
+        settle(() => resolveReady({ port: message.port, model: message.model, backend: message.backend }));
       }
     });
 

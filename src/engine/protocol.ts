@@ -66,6 +66,7 @@ export const ENGINE_ENV = {
   contextSize: 'SVD_ENGINE_CONTEXT_SIZE',
   parallel: 'SVD_ENGINE_PARALLEL',
   maxTokens: 'SVD_ENGINE_MAX_TOKENS',
+  gpu: 'SVD_ENGINE_GPU',
   watchParent: 'SVD_ENGINE_WATCH_PARENT',
 } as const;
 
@@ -73,6 +74,16 @@ const positiveInt = z.coerce.number().int().min(1);
 
 /** The engine's upper bounds, which the editor's settings share (there 0 also means "the engine's default"). */
 export const ENGINE_LIMITS = { threads: 1024, contextSize: 1_048_576, parallel: 64 } as const;
+
+/**
+ * Where the engine computes: `auto` takes the best GPU this machine has (Metal on Apple silicon, else CUDA, then
+ * Vulkan) and the CPU without one; a named GPU is used when it loads, else the CPU, saying why; `off` is the CPU.
+ * The one list: the CLI's `--gpu` and the editor's `svd.engine.gpu` are built from it.
+ */
+export const GPU_CHOICES = ['auto', 'cuda', 'vulkan', 'metal', 'off'] as const;
+export const GpuChoiceSchema = z.enum(GPU_CHOICES);
+export type GpuChoice = z.infer<typeof GpuChoiceSchema>;
+export type GpuKind = Exclude<GpuChoice, 'auto' | 'off'>;
 
 export const EngineSettingsSchema = z.object({
   modelPath: z.string().min(1, 'a model path is required (--model or SVD_ENGINE_MODEL)'),
@@ -92,6 +103,7 @@ export const EngineSettingsSchema = z.object({
   parallel: positiveInt.max(ENGINE_LIMITS.parallel).default(1),
   /** Upper bound on generated tokens per choice, whatever a request asks. */
   maxTokens: positiveInt.optional(),
+  gpu: GpuChoiceSchema.default('auto'),
   /** Exit when the parent goes away (stdin closes or the parent pid changes). */
   watchParent: z.boolean().default(false),
 });
@@ -110,6 +122,7 @@ export function parseEngineSettings(argv: readonly string[], env: NodeJS.Process
       'context-size': { type: 'string' },
       parallel: { type: 'string' },
       'max-tokens': { type: 'string' },
+      gpu: { type: 'string' },
       'watch-parent': { type: 'boolean' },
     },
     strict: true,
@@ -128,6 +141,7 @@ export function parseEngineSettings(argv: readonly string[], env: NodeJS.Process
     contextSize: pick(values['context-size'], 'contextSize'),
     parallel: pick(values.parallel, 'parallel'),
     maxTokens: pick(values['max-tokens'], 'maxTokens'),
+    gpu: pick(values.gpu, 'gpu'),
     watchParent: values['watch-parent'] === true || env[ENGINE_ENV.watchParent] === '1',
   });
 }
@@ -139,12 +153,36 @@ export function modelIdFromPath(modelPath: string): string {
 
 // ---- child -> host: the first JSON line on stdout ----
 
+/** What the engine computes on: a GPU and its devices, or the CPU (`gpu: null`) and why, when a GPU was asked. */
+export const BackendSchema = z.object({
+  gpu: z.enum(['cuda', 'vulkan', 'metal']).nullable(),
+  devices: z.array(z.string()),
+  threads: z.number().int(),
+  /** Why the CPU runs where a GPU was asked for or tried and failed. */
+  fallback: z.string().optional(),
+});
+export type Backend = z.infer<typeof BackendSchema>;
+
+const GPU_NAMES: Record<GpuKind, string> = { cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Metal' };
+
+export function gpuName(kind: GpuKind): string {
+  return GPU_NAMES[kind];
+}
+
+/** The backend in a few words, as the CLI and the editor show it: `CPU, 2 threads`, `CUDA: NVIDIA GeForce RTX 4090`. */
+export function describeBackend(backend: Backend): string {
+  if (backend.gpu === null) return `CPU, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`;
+  const devices = backend.devices.length > 0 ? backend.devices.join(', ') : 'unnamed device';
+  return `${gpuName(backend.gpu)}: ${devices}`;
+}
+
 export const ReadyLineSchema = z.union([
   z.object({
     ready: z.literal(true),
     port: z.number().int().min(1).max(65535),
     model: z.string(),
     threads: z.number().int(),
+    backend: BackendSchema,
     /** Only when the child made its own token (nobody passed one). */
     token: z.string().optional(),
   }),
@@ -157,6 +195,7 @@ export const HealthSchema = z.object({
   ok: z.boolean(),
   model: z.string(),
   threads: z.number().int(),
+  backend: BackendSchema,
   sequences: z.object({ total: z.number().int(), busy: z.number().int(), queued: z.number().int() }),
 });
 export type Health = z.infer<typeof HealthSchema>;

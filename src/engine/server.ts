@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     printLine({ error: `could not listen on 127.0.0.1:${settings.port}: ${errorMessage(error)}` });
     process.exit(1);
   }
-  printLine({ ready: true, port, model: engine.modelId, threads: settings.threads, ...(ownToken ? { token } : {}) });
+  printLine({ ready: true, port, model: engine.modelId, threads: settings.threads, backend: engine.backend, ...(ownToken ? { token } : {}) });
 }
 
 void main();

@@ -49,11 +49,15 @@ export const DownloadEvent = z.strictObject({
 });
 export type DownloadEvent = z.infer<typeof DownloadEvent>;
 
-/** The embedded engine is up and serving `model` in process `pid`. */
+/** The embedded engine is up and serving `model` in process `pid`, on `backend`. */
 export const EngineEvent = z.strictObject({
   type: z.literal('engine'),
   model: z.string(),
   pid: z.number().int().positive(),
+  /** What it computes on, in a few words: `CPU, 2 threads`, `CUDA: NVIDIA GeForce RTX 4090`. */
+  backend: z.string(),
+  /** Why the CPU runs where a GPU was asked for or failed. */
+  fallback: z.string().optional(),
 });
 export type EngineEvent = z.infer<typeof EngineEvent>;
 

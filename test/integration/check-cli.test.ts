@@ -27,6 +27,13 @@ describe('svd check', () => {
     assert.equal(other.code, 1);
     assert.equal(other.stdout, 'different\n');
     assert.match(other.stderr, /^fail: /);
+    // An answer with no \boxed{} that reads as a value is compared as a whole.
+    const bare = await svd(['check', '--domain', 'math', '--gold', '1', '--answer', '1']);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.equal(bare.stdout, 'equivalent\n');
+    const bareOther = await svd(['check', '--domain', 'math', '--gold', '1', '--answer', '2']);
+    assert.equal(bareOther.code, 1, bareOther.stderr);
+    assert.equal(bareOther.stdout, 'different\n');
     const none = await svd(['check', '--domain', 'math', '--gold', '2', '--answer', 'two']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^error: no \\boxed\{\} answer/);

@@ -114,6 +114,29 @@ describe('svd CLI', () => {
     assert.ok(existsSync(path.join(dir, 'dataset_info.json')));
   });
 
+  test('--max-tokens, --judge-max-tokens and --temperature reach the requests, over --config, and make another run', async () => {
+    const dir = tempDir();
+    const seeds = writeSeeds(dir, scripts.slice(0, 1));
+    const config = path.join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ generation: { topP: 0.9, maxTokens: 4000 }, judge: { temperature: 0.3 } }));
+    const start = server.requests.length;
+    const ran = await svd(['run', seeds, ...base(dir), '--candidates', '1', '--votes', '1', '--config', config, '--max-tokens', '640', '--judge-max-tokens', '320', '--temperature', '0.5'], { env: key });
+    assert.equal(ran.code, 0, ran.stderr);
+    const sent = server.requests.slice(start).filter((r) => r.body !== undefined);
+    const generate = sent.filter((r) => r.kind === 'generate');
+    const judged = sent.filter((r) => r.kind !== 'generate');
+    assert.ok(generate.length > 0 && judged.length > 0);
+    assert.ok(generate.every((r) => r.body!.max_tokens === 640 && r.body!.temperature === 0.5 && r.body!.top_p === 0.9));
+    assert.ok(judged.every((r) => r.body!.max_tokens === 320 && r.body!.temperature === 0.3));
+    // The run id derives from the method's parameters: other lengths, another run.
+    const defaults = await svd(['run', seeds, ...base(dir), '--candidates', '1', '--votes', '1', '--config', config], { env: key });
+    assert.equal(defaults.code, 0, defaults.stderr);
+    assert.notEqual(/^run (\S+)/m.exec(defaults.stdout)?.[1], /^run (\S+)/m.exec(ran.stdout)?.[1]);
+    const bad = await svd(['run', seeds, ...base(dir), '--judge-max-tokens', '8']);
+    assert.equal(bad.code, EXIT_CODES.bad_config);
+    assert.match(bad.stderr, /^error: --judge-max-tokens: Too small: expected number to be >=16 \(got 8\)/m);
+  });
+
   test('exit codes say what went wrong', async () => {
     const dir = tempDir();
     const seeds = writeSeeds(dir, scripts);

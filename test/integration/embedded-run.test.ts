@@ -2,7 +2,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sampleKey, ResponseCache } from '../../src/core/record/cache';
@@ -82,6 +82,23 @@ describe('the method on the embedded engine (tiny random-weight model)', () => {
       assert.ok(c.completionTokens > 0, 'real tokens were generated');
       if (!c.valid) assert.ok(c.invalidReason, 'an invalid candidate says why');
     }
+  });
+
+  test('--gpu asks for a GPU; where none is, the run goes on the CPU and says so', { skip: existsSync('/proc/driver/nvidia') }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svd-embedded-'));
+    const seeds = await mathSeeds(dir, 1);
+    const result = await svd(['run', seeds, ...engineArgs(), '--gpu', 'cuda', '--events'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /embedded engine ready: model tiny, pid \d+, CPU, 1 thread\n/);
+    assert.match(result.stderr, /note: the embedded engine runs on the CPU: the CUDA build of llama\.cpp does not load on this machine \(no driver or runtime/);
+    const stream = result.stdout.split('\n').filter(Boolean).map((line) => RunStreamEvent.parse(JSON.parse(line)));
+    const engine = stream.find((e) => e.type === 'engine');
+    assert.ok(engine?.type === 'engine', result.stdout);
+    assert.equal(engine.backend, 'CPU, 1 thread');
+    assert.match(engine.fallback ?? '', /CUDA/);
+    const refused = await svd(['run', seeds, ...engineArgs(), '--gpu', 'rocm'], dir);
+    assert.equal(refused.code, EXIT_CODES.bad_config, refused.stderr);
+    assert.match(refused.stderr, /--gpu.*auto, cuda, vulkan, metal, off/);
   });
 
   test('judges on the tiny model: gibberish verdicts are unparseable votes, never a crash', async () => {

@@ -2,7 +2,7 @@
 // spoken to through the `openai` client the way core talks to any server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import { isSvdError } from '../../src/core/base/errors';
 import { startEngine, type EmbeddedEngine, type EngineExit, type EngineOptions } from '../../src/engine/host';
-import { HealthSchema, parseEngineSettings, type Health } from '../../src/engine/protocol';
+import { HealthSchema, describeBackend, parseEngineSettings, type Health } from '../../src/engine/protocol';
 import { writeCorruptGguf, writeTinyGguf } from '../fixtures/tiny-gguf';
 import { pidAlive } from '../fixtures/processes';
 
@@ -339,6 +339,19 @@ describe('embedded engine lifecycle', () => {
       assert.match(error.message, /SIGABRT|code 134/);
       return true;
     });
+  });
+
+  test('a GPU asked for where none is: the engine runs on the CPU and its ready line and health say so', { skip: existsSync('/proc/driver/nvidia') }, async () => {
+    // Trying the CUDA build first (node-llama-cpp tests it in a process of its own) takes a while on a busy machine.
+    const engine = await startEngine(engineOptions({ contextSize: 256, gpu: 'cuda', startTimeoutMs: 120_000 }));
+    try {
+      assert.equal(engine.backend.gpu, null);
+      assert.match(engine.backend.fallback ?? '', /CUDA/);
+      assert.equal(describeBackend(engine.backend), 'CPU, 1 thread');
+      assert.deepEqual((await healthOf(engine)).backend, engine.backend);
+    } finally {
+      await engine.stop();
+    }
   });
 
   test('a missing model file is refused before any process starts', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { parseRunConfig } from '../../src/core/base/config';
 import { createAnswerChecker } from '../../src/core/check/index';
 import { readSeeds } from '../../src/core/method/seeds';
 import type { Seed } from '../../src/core/base/types';
@@ -19,10 +20,20 @@ async function seedsOf(file: string): Promise<Seed[]> {
   return seeds;
 }
 
-test('examples/seeds.jsonl: six unlabeled seeds, two per domain', async () => {
+test('examples/seeds.jsonl: three unlabeled seeds, one per domain', async () => {
   const seeds = await seedsOf('examples/seeds.jsonl');
-  assert.deepEqual(seeds.map((s) => s.domain).sort(), ['coding', 'coding', 'math', 'math', 'science', 'science']);
+  assert.deepEqual(seeds.map((s) => s.domain).sort(), ['coding', 'math', 'science']);
   assert.ok(seeds.every((s) => s.gold === undefined));
+});
+
+test("examples/first-run.json: the first run's budget is a valid config, smaller than the method's defaults", () => {
+  const config = parseRunConfig(JSON.parse(readFileSync(path.join(ROOT, 'examples/first-run.json'), 'utf8')), 'examples/first-run.json');
+  const defaults = parseRunConfig({});
+  assert.deepEqual([config.candidates, config.votes, config.generation.maxTokens, config.judge.maxTokens], [2, 1, 1024, 512]);
+  assert.ok(config.generation.maxTokens < defaults.generation.maxTokens && config.judge.maxTokens < defaults.judge.maxTokens);
+  // Only the budget: sampling as the method has it.
+  assert.equal(config.generation.temperature, defaults.generation.temperature);
+  assert.equal(config.judge.temperature, defaults.judge.temperature);
 });
 
 test("examples/labeled.jsonl: every seed has gold, and the reference answer of each passes its checker", { timeout: 60_000 }, async () => {

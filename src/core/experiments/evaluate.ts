@@ -12,6 +12,7 @@ import { parseRunConfig, type RunConfig } from '../base/config';
 import { SvdError } from '../base/errors';
 import { ModelCallError, type ModelClient } from '../method/model';
 import { modelClientFor, runPipeline, type Endpoint } from '../method/pipeline';
+import { ServerTraits } from '../method/serverTraits';
 import { PromptSet } from '../method/prompts';
 import { readJsonFile } from '../record/jsonFile';
 import { foldRun, type CandidateView, type RunView } from '../record/runview';
@@ -189,7 +190,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const id = options.evalId ?? newEvalId(evalsDir);
   const dir = path.join(evalsDir, id);
   const cacheDir = options.cacheDir ?? defaultCacheDir(options.runsDir);
-  const context: ModelContext = { options, prompts, questions, samples, cacheDir, evalsDir };
+  const context: ModelContext = { options, prompts, questions, samples, cacheDir, evalsDir, traits: new ServerTraits() };
   const models: EvalModelResult[] = [];
   for (const endpoint of options.models) models.push(await evaluateModel(context, endpoint));
 
@@ -222,12 +223,14 @@ interface ModelContext {
   samples: number;
   cacheDir: string;
   evalsDir: string;
+  /** What the servers refused, learnt once for the sampling and the baseline alike. */
+  traits: ServerTraits;
 }
 
 async function evaluateModel(context: ModelContext, endpoint: Endpoint): Promise<EvalModelResult> {
   const { options } = context;
   const { config } = options;
-  const client = modelClientFor(endpoint, config);
+  const client = modelClientFor(endpoint, config, { onNotice: options.onNotice, traits: context.traits });
   if (options.probe !== false) await client.probe(options.signal);
   const questions = await sampleQuestions(context, endpoint, client);
   const usage = client.usage().generate;
@@ -341,6 +344,7 @@ async function testTimeBaseline(context: ModelContext, endpoint: Endpoint, quest
     subset: { labeledOnly: true, ...(options.limit !== undefined ? { limit: options.limit } : {}) },
     probe: false,
     onNotice: options.onNotice,
+    traits: context.traits,
     onProgress: (p) => options.onProgress?.({ model: endpoint.model, phase: 'ttc', done: p.seedsDone, total: p.seedsTotal }),
   });
   if (run.state === 'stopped') throw new SvdError('aborted', 'the evaluation was stopped; run it again to resume the test-time baseline');

@@ -14,6 +14,7 @@ import { SvdError } from '../base/errors';
 import { readJsonFile } from '../record/jsonFile';
 import { runPipeline, type Endpoint, type Progress } from '../method/pipeline';
 import { PromptSet } from '../method/prompts';
+import { ServerTraits } from '../method/serverTraits';
 import { foldRun, type RunView } from '../record/runview';
 import { scanSeeds, type SeedReadOptions } from '../method/seeds';
 import { writeFileAtomic } from '../record/atomicFile';
@@ -163,6 +164,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   };
 
   let probed = options.probe === false;
+  // The cells ask the same server: what it refused in one cell is not tried again in the next.
+  const traits = new ServerTraits();
   for (const [index, cell] of cells.entries()) {
     const runId = `${id}/${cell.name}`;
     const runDir = path.join(options.runsDir, runId);
@@ -184,6 +187,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         // One probe per sweep: the later cells ask the same server for the same model.
         probe: !probed,
         onNotice: options.onNotice,
+        traits,
         onProgress: options.onProgress && ((progress) => options.onProgress!({ ...progress, cell: cell.name })),
       });
       probed = true;

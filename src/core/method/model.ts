@@ -7,9 +7,11 @@ import { SvdError, type ErrorCode } from '../base/errors';
 import type { UsageCounts } from '../record/events';
 import { redactText } from '../base/redact';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
-import { firstIssue, issueText } from '../base/zodIssues';
+import { issueText } from '../base/zodIssues';
+import { CompletionSchema, ModelListSchema, hasAnswer, shapeProblem, textOrUndefined, type Completion } from './chatResponse';
 import { keepAliveFetch } from './httpTransport';
 import { classifyApiError, createOpenAIClient, isLocalServer, type OpenAIClient } from './openaiClient';
+import { ServerTraits } from './serverTraits';
 
 export interface RetryInfo {
   purpose: Purpose;
@@ -31,6 +33,10 @@ export interface ModelClientOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   onRetry?: (info: RetryInfo) => void;
+  /** Something the user should know that does not stop the work (a server that refuses `n > 1`), said once. */
+  onNotice?: (message: string) => void;
+  /** What servers have shown they cannot do; shared by the clients of one command. Default: this client's own. */
+  traits?: ServerTraits;
   /** Replaces the built-in keep-alive HTTP transport (tests, proxies). */
   fetch?: typeof fetch;
 }
@@ -70,30 +76,6 @@ export class ModelCallError extends SvdError {
   }
 }
 
-const ChoiceSchema = z.object({
-  index: z.number().int().nonnegative().optional(),
-  message: z.object({
-    content: z.string().nullable().optional(),
-    // Servers disagree on the field's name and some send objects; only a string is reasoning text.
-    reasoning_content: z.unknown().optional(),
-    reasoning: z.unknown().optional(),
-  }),
-  finish_reason: z.string().nullable().optional(),
-});
-
-const CompletionSchema = z.object({
-  choices: z.array(ChoiceSchema).min(1),
-  usage: z
-    .object({
-      prompt_tokens: z.number().nonnegative().nullable().optional(),
-      completion_tokens: z.number().nonnegative().nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-});
-
-const ModelListSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
-
 const OptionsSchema = z.object({
   baseURL: z.url(),
   concurrency: z.number().int().min(1),
@@ -130,6 +112,8 @@ export class ModelClient {
   private readonly retryMaxMs: number;
   private readonly hasKey: boolean;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
+  private readonly onNotice: ((message: string) => void) | undefined;
+  private readonly traits: ServerTraits;
 
   constructor(options: ModelClientOptions) {
     const checked = OptionsSchema.safeParse({
@@ -159,6 +143,8 @@ export class ModelClient {
     this.retryMaxMs = o.retryMaxMs;
     this.batchSamples = options.batchSamples;
     this.onRetry = options.onRetry;
+    this.onNotice = options.onNotice;
+    this.traits = options.traits ?? new ServerTraits();
     this.hasKey = Boolean(options.apiKey);
     this.slots = new Slots(o.concurrency, () => abortedError());
     this.counts = Object.fromEntries(
@@ -178,19 +164,42 @@ export class ModelClient {
 
   /**
    * Exactly n samples for the request. One request with `n` when batchSamples; when the server returns fewer
-   * choices, the missing ones are requested separately (n=1 each, concurrently).
+   * choices, the missing ones are requested separately (n=1 each, concurrently). A server that refuses `n > 1`
+   * is asked one sample per request from then on.
    */
   async complete(request: SampleRequest, n: number, signal?: AbortSignal): Promise<Sample[]> {
     if (!Number.isInteger(n) || n < 1) throw new SvdError('internal', `complete: n must be a positive integer, got ${n}`);
     throwIfAborted(signal);
-    if (this.batchSamples) {
-      const first = await this.send(request, n, signal);
+    if (this.batchSamples && n > 1 && this.traits.takesBatches(this.baseURL)) {
+      const first = await this.sendBatch(request, n, signal);
       if (first.length >= n) return first.slice(0, n);
       const rest = await this.group(n - first.length, (s) => this.send(request, 1, s), signal);
       return [...first, ...rest.flat()];
     }
     const all = await this.group(n, (s) => this.send(request, 1, s), signal);
     return all.flat();
+  }
+
+  /**
+   * One request for n samples. A refusal (400, 422) may be the server's refusal of `n > 1` itself, which some
+   * OpenAI-compatible providers answer: the same request with one sample tells. When that one is answered, the
+   * server takes no batches (said once per server) and its sample is the first of the n; when it is refused too,
+   * the request itself is at fault and that refusal is the error.
+   */
+  private async sendBatch(request: SampleRequest, n: number, signal?: AbortSignal): Promise<Sample[]> {
+    try {
+      return await this.send(request, n, signal);
+    } catch (error) {
+      if (!(error instanceof ModelCallError) || error.kind !== 'bad_request') throw error;
+      const single = await this.send(request, 1, signal);
+      if (this.traits.refusedBatches(this.baseURL)) {
+        this.onNotice?.(
+          `${this.baseURL} does not take n > 1 (it answered ${error.status ?? 400} to a request for ${n} samples and ` +
+            'took the same request for one): asking it for one sample per request from now on',
+        );
+      }
+      return single;
+    }
   }
 
   private get probeRetries(): number {
@@ -281,7 +290,7 @@ export class ModelClient {
     if (n > 1) body.n = n;
     for (let attempt = 0; ; attempt++) {
       await this.slots.acquire(signal);
-      let response: z.infer<typeof CompletionSchema>;
+      let response: Completion;
       try {
         counts.requests += 1;
         response = await this.chatOnce(body, signal);
@@ -305,7 +314,7 @@ export class ModelClient {
   }
 
   /** Choices without an answer are left out; `complete` asks for them again. */
-  private toSamples(response: z.infer<typeof CompletionSchema>, n: number, counts: UsageCounts): Sample[] {
+  private toSamples(response: Completion, n: number, counts: UsageCounts): Sample[] {
     const choices = response.choices
       .map((choice, position) => ({ choice, order: choice.index ?? position }))
       .filter(({ choice }) => hasAnswer(choice))
@@ -332,7 +341,7 @@ export class ModelClient {
   }
 
   /** One HTTP chat request, with its own timeout, mapped to a ModelCallError or SvdError('aborted'). */
-  private async chatOnce(body: ChatBody, signal?: AbortSignal): Promise<z.infer<typeof CompletionSchema>> {
+  private async chatOnce(body: ChatBody, signal?: AbortSignal): Promise<Completion> {
     const raw = await this.withDeadline(signal, (attemptSignal) =>
       this.client.chat.completions.create(body, { signal: attemptSignal, maxRetries: 0, timeout: this.timeoutMs }),
     );
@@ -465,20 +474,4 @@ function abortedError(cause?: unknown): SvdError {
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortedError();
-}
-
-/** A choice says something: content (even empty), or reasoning text when the content is null. */
-function hasAnswer(choice: z.infer<typeof ChoiceSchema>): boolean {
-  const { content, reasoning_content, reasoning } = choice.message;
-  return typeof content === 'string' || textOrUndefined(reasoning_content) !== undefined || textOrUndefined(reasoning) !== undefined;
-}
-
-function textOrUndefined(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function shapeProblem(error: z.ZodError): string {
-  const issue = firstIssue(error);
-  if (!issue) return 'unknown';
-  return `${issue.path || '(root)'}: ${issue.message}`;
 }

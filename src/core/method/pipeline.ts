@@ -17,7 +17,7 @@ import {
   type UsageCounts,
   type VoteEvent,
 } from '../record/events';
-import { ModelCallError, ModelClient } from './model';
+import { ModelCallError, ModelClient, type ModelClientOptions } from './model';
 import type { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
@@ -67,6 +67,8 @@ export interface RunOptions {
   onStart?: (info: RunStartInfo) => void;
   /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
   client?: ModelClient;
+  /** What servers have shown they cannot do, shared with the command's other runs (a sweep's cells). */
+  traits?: ModelClientOptions['traits'];
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
   probe?: boolean;
   /**
@@ -95,7 +97,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { runId, dir, manifest, prompts, seedOptions, seedsTotal, subset } = plan;
 
   // Before the run's folder exists: a client that cannot be built (a bad URL, credentials and a key) leaves nothing.
-  const client = options.client ?? modelClientFor(endpoint, config);
+  const client = options.client ?? modelClientFor(endpoint, config, { onNotice: options.onNotice, traits: options.traits });
   const resumed = existsSync(path.join(dir, 'run.json'));
   const store = resumed ? RunStore.open(dir) : RunStore.create(dir, manifest);
   try {
@@ -136,8 +138,9 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 }
 
 /** The model client for an endpoint, with the run's concurrency, timeout, retries and batching. */
-export function modelClientFor(endpoint: Endpoint, config: RunConfig): ModelClient {
+export function modelClientFor(endpoint: Endpoint, config: RunConfig, extra: Pick<ModelClientOptions, 'onNotice' | 'traits'> = {}): ModelClient {
   return new ModelClient({
+    ...extra,
     baseURL: endpoint.baseURL,
     model: endpoint.model,
     apiKey: endpoint.apiKey,

@@ -11,12 +11,15 @@ import type { ZodType } from 'zod';
 import type { RunConfigInput } from '../../core/base/config';
 import { EXIT_CODES, type ErrorCode } from '../../core/base/errors';
 import { readEventLine, type CliStreamEvent, type ErrorEvent } from '../../protocol/cliEvents';
+import type { GpuChoice } from '../../engine/protocol';
+import type { ExtensionSettings } from './settings';
 
 export interface CliEndpoint {
   /** Undefined: the embedded engine. */
   baseUrl?: string;
   model?: string;
-  engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number };
+  /** The engine's settings; `gpu` absent: the engine's default (auto). */
+  engine: Omit<ExtensionSettings['engine'], 'gpu'> & { gpu?: GpuChoice };
 }
 
 export interface CliRequest {
@@ -65,6 +68,7 @@ export function endpointArgs(endpoint: CliEndpoint): string[] {
   if (endpoint.engine.threads) args.push('--threads', String(endpoint.engine.threads));
   args.push('--parallel', String(endpoint.engine.parallel));
   if (endpoint.engine.contextSize) args.push('--context', String(endpoint.engine.contextSize));
+  if (endpoint.engine.gpu) args.push('--gpu', endpoint.engine.gpu);
   return args;
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { GenerationSamplingSchema, JudgeSamplingSchema, RunConfigSchema, type RunConfigInput } from '../../core/base/config';
 import { SvdError } from '../../core/base/errors';
 import { issueText } from '../../core/base/zodIssues';
-import { ENGINE_LIMITS } from '../../engine/protocol';
+import { ENGINE_LIMITS, GpuChoiceSchema, type GpuChoice } from '../../engine/protocol';
 
 const url = z
   .string()
@@ -44,6 +44,7 @@ export const SETTING_SCHEMAS = {
   'engine.threads': z.number().int().min(0).max(ENGINE_LIMITS.threads).default(0),
   'engine.parallelSequences': z.number().int().min(1).max(ENGINE_LIMITS.parallel).default(2),
   'engine.contextSize': z.number().int().min(0).max(ENGINE_LIMITS.contextSize).default(0),
+  'engine.gpu': GpuChoiceSchema.default('auto'),
   'train.python': z.string().trim().default(''),
   'train.customCommand': z.array(z.string()).default([]),
   'train.baseUrl': url.default(''),
@@ -74,7 +75,7 @@ export interface ExtensionSettings {
   model?: string;
   config: RunConfigInput;
   runsDir: string;
-  engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number };
+  engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number; gpu: GpuChoice };
   train: { python?: string; customCommand: string[]; baseUrl?: string; pollMs: number };
 }
 
@@ -110,6 +111,7 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
       threads: v['engine.threads'] || undefined,
       parallel: v['engine.parallelSequences'],
       contextSize: v['engine.contextSize'] || undefined,
+      gpu: v['engine.gpu'],
     },
     train: {
       python: v['train.python'] || undefined,

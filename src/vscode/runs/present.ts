@@ -215,17 +215,28 @@ export function runPickText(manifest: RunManifest, state: string): { description
 
 // ---- status bar ----------------------------------------------------------------------------------------------------
 
-/** `$(sync~spin) SVD 12/40 · 9 accepted`, with the number of runs in front when more than one goes. */
-export function statusBarText(runs: readonly { runId: string; progress: Progress }[]): string | undefined {
+/** A run the status bar follows; `backend` when the embedded engine serves it (`CPU, 2 threads`, `CUDA: ...`). */
+export interface StatusBarRun {
+  runId: string;
+  progress: Progress;
+  backend?: string;
+}
+
+/**
+ * `$(sync~spin) SVD 12/40 · 9 accepted`, with the number of runs in front when more than one goes and, on the
+ * embedded engine, what it computes on (a first run on the CPU is slow: the user sees why at a glance).
+ */
+export function statusBarText(runs: readonly StatusBarRun[]): string | undefined {
   const latest = runs.at(-1);
   if (latest === undefined) return undefined;
   const p = latest.progress;
   const several = runs.length > 1 ? `${runs.length} runs · ` : '';
-  return `$(sync~spin) SVD ${several}${count(p.seedsDone)}/${count(p.seedsTotal)} · ${count(p.accepted)} accepted`;
+  const backend = latest.backend === undefined ? '' : ` · ${latest.backend}`;
+  return `$(sync~spin) SVD ${several}${count(p.seedsDone)}/${count(p.seedsTotal)} · ${count(p.accepted)} accepted${backend}`;
 }
 
 /** Plain text (not markdown): the most recent run's pace and ETA, then the others by name. */
-export function statusBarTooltip(runs: readonly { runId: string; progress: Progress }[]): string | undefined {
+export function statusBarTooltip(runs: readonly StatusBarRun[]): string | undefined {
   const latest = runs.at(-1);
   if (latest === undefined) return undefined;
   const p = latest.progress;
@@ -235,6 +246,7 @@ export function statusBarTooltip(runs: readonly { runId: string; progress: Progr
     `${count(p.seedsDone)} of ${count(p.seedsTotal)} seeds · ${count(p.accepted)} accepted · ${count(p.candidates)} candidates`,
     `${p.requestsPerSecond.toFixed(1)} req/s · ${count(p.requests)} requests · ${formatDuration(p.elapsedMs)} elapsed · ${eta}`,
   ];
+  if (latest.backend !== undefined) lines.push(`Embedded engine: ${latest.backend}`);
   const others = runs.slice(0, -1);
   if (others.length > 0) {
     lines.push(
@@ -262,6 +274,8 @@ export function runNotification(event: RunStreamEvent): { message: string; perce
         percent: event.seedsTotal > 0 ? (100 * event.seedsDone) / event.seedsTotal : 0,
       };
     }
+    case 'engine':
+      return { message: `embedded engine ready: ${event.backend}` };
     case 'download':
       return { message: `downloading the default model: ${(event.received / 1e6).toFixed(0)}${event.total ? `/${(event.total / 1e6).toFixed(0)}` : ''} MB` };
     default:

@@ -69,7 +69,10 @@ export class RunSessions extends Disposable {
               this.starting.delete(run);
               this.changeEmitter.fire();
             } else if (message.type === 'progress' && run.runId) {
-              this.statusBar.update(run.runId, message);
+              this.statusBar.update(run.runId, message, run.backend);
+            } else if (message.type === 'engine') {
+              log.info(`embedded engine: ${message.model} on ${message.backend}`);
+              if (message.fallback) log.warn(`the embedded engine runs on the CPU: ${message.fallback}`);
             } else if (message.type === 'problem') {
               log.warn(message.text);
             } else if (message.type === 'notice') {

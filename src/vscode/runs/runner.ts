@@ -4,7 +4,7 @@
 import type { RunConfigInput } from '../../core/base/config';
 import type { Progress } from '../../core/method/pipeline';
 import { RunStreamEvent, type RunStartEvent } from '../../protocol/cliEvents';
-import { CliProcess, endpointArgs, type CliError } from '../platform/cliProcess';
+import { CliProcess, endpointArgs, type CliEndpoint, type CliError } from '../platform/cliProcess';
 
 export interface RunRequest {
   seedFile: string;
@@ -15,7 +15,7 @@ export interface RunRequest {
   baseUrl?: string;
   model?: string;
   apiKey?: string;
-  engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number };
+  engine: CliEndpoint['engine'];
   /** Where the embedded engine's default model is kept. */
   modelsDir: string;
   cwd: string;
@@ -50,6 +50,8 @@ export class ActiveRun {
   lastProgress: Progress | undefined;
   /** What the run's `start` said. */
   started: RunStartEvent | undefined;
+  /** What the embedded engine computes on (`CPU, 2 threads`, `CUDA: ...`), once it said; undefined for a server. */
+  backend: string | undefined;
   readonly done: Promise<RunOutcome>;
   private readonly process: CliProcess<RunStreamEvent>;
 
@@ -66,6 +68,8 @@ export class ActiveRun {
             this.started = event;
           } else if (event.type === 'progress') {
             this.lastProgress = event;
+          } else if (event.type === 'engine') {
+            this.backend = event.backend;
           }
           handlers.onMessage?.(event);
         },

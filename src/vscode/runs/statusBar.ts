@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { Progress } from '../../core/method/pipeline';
 import { Disposable } from '../platform/lifecycle';
-import { statusBarText, statusBarTooltip } from './present';
+import { statusBarText, statusBarTooltip, type StatusBarRun } from './present';
 
 /** Progress arrives per sample; the item is redrawn at most this often. */
 const RENDER_INTERVAL_MS = 250;
@@ -12,7 +12,7 @@ export class RunStatusBar extends Disposable {
     vscode.window.createStatusBarItem('svd.runStatus', vscode.StatusBarAlignment.Left, 10),
   );
   /** In start order: the last one is the most recent. */
-  private readonly runs = new Map<string, Progress>();
+  private readonly runs = new Map<string, Omit<StatusBarRun, 'runId'>>();
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
@@ -22,9 +22,10 @@ export class RunStatusBar extends Disposable {
     this._register({ dispose: () => clearTimeout(this.timer) });
   }
 
-  update(runId: string, progress: Progress): void {
+  /** `backend`: what the embedded engine computes on, when it serves the run. */
+  update(runId: string, progress: Progress, backend?: string): void {
     if (this.isDisposed) return;
-    this.runs.set(runId, progress);
+    this.runs.set(runId, { progress, ...(backend !== undefined ? { backend } : {}) });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.render();
@@ -40,7 +41,7 @@ export class RunStatusBar extends Disposable {
 
   private render(): void {
     if (this.isDisposed) return;
-    const runs = [...this.runs].map(([runId, progress]) => ({ runId, progress }));
+    const runs = [...this.runs].map(([runId, run]) => ({ runId, ...run }));
     const text = statusBarText(runs);
     if (text === undefined) {
       this.item.hide();

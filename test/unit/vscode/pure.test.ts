@@ -370,5 +370,8 @@ describe('a run\'s notification', () => {
     assert.equal(runNotification({ ...progress, seedsTotal: 0, seedsDone: 0 })?.percent, 0);
     assert.deepEqual(runNotification({ type: 'download', received: 5e6, total: 40e6, resumedFrom: 0 }), { message: 'downloading the default model: 5/40 MB' });
     assert.equal(runNotification({ type: 'notice', message: 'x' } as never), undefined);
+    assert.deepEqual(runNotification({ type: 'engine', model: 'Qwen3-0.6B-Q8_0', pid: 9, backend: 'CPU, 2 threads' }), {
+      message: 'embedded engine ready: CPU, 2 threads',
+    });
   });
 });

@@ -290,7 +290,7 @@ describe('run commands without a model', () => {
   });
 
   test('a resumed run keeps its own seeds, config and server; the engine settings are the window\'s', () => {
-    const engine = { parallel: 3 };
+    const engine = { parallel: 3, gpu: 'auto' as const };
     const s = { baseUrl: 'http://elsewhere/v1', model: 'other', config: {}, runsDir: '/r', engine, train: { customCommand: [], pollMs: 1 } };
     const server = resumeRequest({ runId: 'a', dir: '/runs/a' }, manifest('a', 'now'), s);
     assert.deepEqual(server, { seedFile: '/data/seeds.jsonl', runsDir: '/runs', runId: 'a', config: manifest('a', 'now').config, baseUrl: 'http://localhost:8000/v1', model: 'qwen3', engine });
@@ -427,7 +427,7 @@ describe('the status bar', () => {
   const progress = (seedsDone: number): Progress =>
     ({ seedsDone, seedsTotal: 40, accepted: 9, candidates: 48, requests: 100, requestsPerSecond: 2, elapsedMs: 60_000 }) as Progress;
 
-  test('shows the most recent run at once, counts the runs going, and hides when the last one ends', () => {
+  test('shows the most recent run at once, counts the runs going, and hides when the last one ends', async () => {
     const bar = new RunStatusBar();
     const [item] = stub.statusBarItems;
     assert.ok(item);
@@ -443,6 +443,15 @@ describe('the status bar', () => {
     bar.clear('a');
     assert.equal(item.text, '$(sync~spin) SVD 2/40 · 9 accepted');
     assert.match(item.tooltip ?? '', /^Self-Verified Distillation: b/);
+    // On the embedded engine, what it computes on.
+    const redrawn = () => new Promise((resolve) => setTimeout(resolve, 300));
+    bar.update('c', progress(3), 'CUDA: NVIDIA GeForce RTX 4090');
+    await redrawn();
+    assert.equal(item.text, '$(sync~spin) SVD 2 runs · 3/40 · 9 accepted · CUDA: NVIDIA GeForce RTX 4090');
+    assert.match(item.tooltip ?? '', /\nEmbedded engine: CUDA: NVIDIA GeForce RTX 4090\n/);
+    bar.update('c', progress(4), 'CPU, 2 threads');
+    await redrawn();
+    assert.equal(item.text, '$(sync~spin) SVD 2 runs · 4/40 · 9 accepted · CPU, 2 threads');
     bar.dispose();
   });
 });

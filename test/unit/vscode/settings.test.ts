@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { isSvdError } from '../../../src/core/base/errors';
 import { parseRunConfig } from '../../../src/core/base/config';
+import { endpointArgs } from '../../../src/vscode/platform/cliProcess';
 import { readSettings } from '../../../src/vscode/platform/settings';
 
 const root = path.resolve('/work/space');
@@ -18,6 +19,16 @@ test('defaults give the method\'s parameters and the embedded engine', () => {
   assert.equal(config.judge.temperature, 0.6);
   assert.equal(s.engine.parallel, 2);
   assert.equal(s.engine.threads, undefined);
+  assert.equal(s.engine.gpu, 'auto');
+});
+
+test('svd.engine.gpu reaches the CLI as --gpu', () => {
+  const s = readSettings((key) => (key === 'engine.gpu' ? 'vulkan' : undefined), root);
+  assert.equal(s.engine.gpu, 'vulkan');
+  const args = endpointArgs({ engine: s.engine });
+  assert.deepEqual(args.slice(args.indexOf('--gpu'), args.indexOf('--gpu') + 2), ['--gpu', 'vulkan']);
+  // A server endpoint runs no engine: no engine flag at all.
+  assert.ok(!endpointArgs({ baseUrl: 'http://localhost:8000/v1', model: 'm', engine: s.engine }).includes('--gpu'));
 });
 
 test('values are read and folders resolved against the workspace', () => {
@@ -40,6 +51,7 @@ test('an invalid value names the setting and what it must be', () => {
     // Bounds of the run config and the engine, which the settings share.
     ['generation.maxTokens', 2_000_000, /svd\.generation\.maxTokens: Too big/],
     ['engine.threads', 4096, /svd\.engine\.threads: Too big/],
+    ['engine.gpu', 'rocm', /svd\.engine\.gpu: .*"auto"\|"cuda"\|"vulkan"\|"metal"\|"off"/],
   ] as const) {
     assert.throws(
       () => readSettings((k) => (k === key ? value : undefined), root),

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { isSvdError } from '../../../../src/core/base/errors';
 import { ModelCallError, ModelClient, type ModelClientOptions, type RetryInfo } from '../../../../src/core/method/model';
+import { ServerTraits } from '../../../../src/core/method/serverTraits';
 import type { Purpose, SampleRequest } from '../../../../src/core/base/types';
 import { DEFAULT_MODEL, startScriptedServer, type ScriptedServer, type ScriptedServerOptions } from '../../../fixtures/scripted-server';
 
@@ -138,11 +139,11 @@ describe('ModelClient: faults', () => {
   });
   after(() => server.close());
 
-  const run = async (options: Partial<ModelClientOptions> = {}) => {
+  const run = async (options: Partial<ModelClientOptions> = {}, n = 2) => {
     const retries: RetryInfo[] = [];
     const client = clientFor(server.url, { onRetry: (info) => retries.push(info), ...options });
     const start = server.requests.length;
-    const outcome = await client.complete(request('factuality'), 2).then(
+    const outcome = await client.complete(request('factuality'), n).then(
       (samples) => ({ samples, error: undefined }),
       (error: unknown) => ({ samples: undefined, error }),
     );
@@ -192,8 +193,9 @@ describe('ModelClient: faults', () => {
   });
 
   test('400 is not retried', async () => {
+    // One sample: a refused batch is asked again for one (see "a server that refuses n > 1").
     server.inject({ kind: '400' });
-    const { error, sent, retries } = await run();
+    const { error, sent, retries } = await run({}, 1);
     assert.ok(isCallError('bad_request')(error));
     assert.equal((error as ModelCallError).fatal, false);
     assert.equal((error as ModelCallError).retryable, false);
@@ -581,4 +583,71 @@ test('the built-in transport decodes a compressed answer', async () => {
 test('options are checked when the client is built', () => {
   assert.throws(() => clientFor('not a url'), (error: unknown) => isSvdError(error, 'bad_config'));
   assert.throws(() => clientFor('http://127.0.0.1:1/v1', { concurrency: 0 }), (error: unknown) => isSvdError(error, 'bad_config'));
+});
+
+describe('ModelClient: a server that refuses n > 1', () => {
+  test('the first refusal is told from the same request for one sample; nothing is lost, and it is said once', async () => {
+    await withServer({ rejectN: true, handler: ({ requestIndex }) => ({ content: `request ${requestIndex}` }) }, async (server) => {
+      const notices: string[] = [];
+      const client = clientFor(server.url, { onNotice: (message) => notices.push(message) });
+      const first = await client.complete(request(), 4);
+      assert.equal(first.length, 4);
+      assert.deepEqual(server.requests.map((r) => [r.n, r.status]), [[4, 400], [1, 200], [1, 200], [1, 200], [1, 200]]);
+      // Each sample is a different request's answer: none is taken twice.
+      assert.equal(new Set(first.map((s) => s.text)).size, 4);
+      assert.equal(notices.length, 1);
+      assert.match(notices[0]!, /does not take n > 1.*one sample per request/);
+
+      const start = server.requests.length;
+      const second = await client.complete(request(), 3);
+      assert.equal(second.length, 3);
+      assert.deepEqual(server.requests.slice(start).map((r) => r.n), [1, 1, 1], 'no batch is tried again');
+      assert.equal(notices.length, 1);
+      // Every request sent is counted, the refused one too.
+      assert.equal(client.usage().generate.requests, server.requests.length);
+    });
+  });
+
+  test('requests refused at once, concurrently: each gets its samples, one notice', async () => {
+    await withServer({ rejectN: true, latencyMs: 20 }, async (server) => {
+      const notices: string[] = [];
+      const client = clientFor(server.url, { onNotice: (message) => notices.push(message) });
+      const all = await Promise.all([client.complete(request(), 3), client.complete(request('factuality'), 2)]);
+      assert.deepEqual(all.map((samples) => samples.length), [3, 2]);
+      assert.equal(server.requests.filter((r) => r.n > 1).length, 2);
+      assert.equal(server.requests.filter((r) => r.n === 1 && r.status === 200).length, 5);
+      assert.equal(notices.length, 1);
+    });
+  });
+
+  test('the knowledge is per server: shared by clients, and another server still gets batches', async () => {
+    await withServer({ rejectN: true }, async (refusing) => {
+      await withServer({}, async (batching) => {
+        const traits = new ServerTraits();
+        await clientFor(refusing.url, { traits }).complete(request(), 2);
+        // A second client of the same command (a sweep's next cell) does not try again...
+        const start = refusing.requests.length;
+        await clientFor(`${refusing.url}/`, { traits }).complete(request(), 2);
+        assert.deepEqual(refusing.requests.slice(start).map((r) => r.n), [1, 1]);
+        // ...and a client of another server keeps asking for n at once.
+        await clientFor(batching.url, { traits }).complete(request(), 3);
+        assert.deepEqual(batching.requests.map((r) => r.n), [3]);
+      });
+    });
+  });
+
+  test('a request refused whatever n is: that refusal is the error, and batches are not given up', async () => {
+    await withServer({}, async (server) => {
+      const notices: string[] = [];
+      const traits = new ServerTraits();
+      server.inject({ kind: '400' }, { kind: '400' });
+      const client = clientFor(server.url, { traits, onNotice: (message) => notices.push(message) });
+      await assert.rejects(client.complete(request(), 3), isCallError('bad_request'));
+      assert.deepEqual(server.requests.map((r) => [r.n, r.status]), [[3, 400], [1, 400]]);
+      assert.deepEqual(notices, []);
+      assert.equal(traits.takesBatches(server.url), true);
+      await client.complete(request(), 3);
+      assert.equal(server.requests.at(-1)!.n, 3);
+    });
+  });
 });
