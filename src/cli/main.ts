@@ -12,6 +12,7 @@ import { registerModelsCommand } from './models';
 import { SvdCommand } from './options';
 import { registerOverrideCommand } from './override';
 import { registerRunCommand } from './run';
+import { registerScreenCommands } from './screen';
 import { registerStatusCommands } from './status';
 import { registerSweepCommand } from './sweep';
 import { registerTrainCommand } from './train';
@@ -28,6 +29,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): SvdComman
   // In the order `svd --help` lists them.
   for (const register of [
     registerRunCommand,
+    registerScreenCommands,
     registerStatusCommands,
     registerExportCommand,
     registerOverrideCommand,

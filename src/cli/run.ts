@@ -23,8 +23,9 @@ import {
   type RegisterCommand,
 } from './options';
 import { ProgressLine } from './progress';
+import { screeningOptions, screeningRequest, type ScreeningFlags } from './screen';
 
-interface RunFlags extends MethodFlags, EndpointFlags {
+interface RunFlags extends MethodFlags, EndpointFlags, ScreeningFlags {
   candidates?: number;
   votes?: number;
   runsDir?: string;
@@ -50,6 +51,7 @@ export const registerRunCommand: RegisterCommand = (program, io, setCode) => {
     .option('--config <file>', "a JSON file of the method's parameters (candidates, votes, selection, generation, judge, ...)")
     .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
     .include(seedReadingOptions)
+    .include(screeningOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
     .option('--run <id>', 'run id (default: derived from the seed file and settings)')
     .include(requestOptions)
@@ -69,6 +71,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   const config = methodConfig(flags, extra, flags.paper ? PRESETS.paper : PRESETS.default);
   // Before the engine starts: a bad id must fail at once, not after a model download.
   if (flags.run !== undefined) checkRunId(flags.run, { source: '--run' });
+  const screening = screeningRequest(flags);
 
   const events = eventStream<RunStreamEvent>(io, flags.events);
   const { emit } = events;
@@ -93,6 +96,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       runsDir: runsDirOf(flags),
       runId: flags.run,
       config,
+      screening,
       endpoint: endpoint.endpoint,
       signal: controller.signal,
       checker,
@@ -104,6 +108,10 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
         io.out(`run ${info.runId}${info.resumed ? ' (resuming)' : ''}`);
         io.out(`folder ${info.dir}`);
         io.out(`seeds ${info.seedsTotal}, model ${endpoint.endpoint.model}, n=${config.candidates}, v=${config.votes}`);
+        if (info.screening) {
+          const { flagged, duplicates, dropped } = info.screening;
+          io.out(`screening: ${flagged} seed(s) match an evaluation item, ${duplicates} repeat another, ${dropped} left out`);
+        }
       },
       onProgress: (p) => {
         emit({ type: 'progress', ...p });

@@ -2,6 +2,7 @@
 import { funnelJson, formatFunnel } from '../core/record/status';
 import { RunStore, listRuns, resolveRunDir } from '../core/record/store';
 import { foldRun } from '../core/record/runview';
+import { formatScreening, screeningJson } from '../core/record/screening';
 import type { Io } from './io';
 import { runsDirOf, type RegisterCommand } from './options';
 
@@ -33,11 +34,13 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
   try {
     const view = foldRun(store.events(), store.manifest.seedFile.rows);
     if (flags.json) {
-      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...funnelJson(view) }));
+      const screening = screeningJson(store.manifest.screening);
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...funnelJson(view), ...(screening ? { screening } : {}) }));
     } else {
       io.out(`run ${store.manifest.id} (${view.state})`);
       io.out(`seed file ${store.manifest.seedFile.path}`);
       io.out(`model ${store.manifest.model.model}, n=${store.manifest.config.candidates}, v=${store.manifest.config.votes}`);
+      for (const line of formatScreening(store.manifest.screening)) io.out(line);
       io.out(formatFunnel(view));
     }
   } finally {

@@ -104,6 +104,8 @@ export const RunStartEvent = z.strictObject({
   resumed: z.boolean(),
   /** Seeds in the run. */
   seedsTotal: count,
+  /** Seeds screened before the run: matching an evaluation item, repeating another, and left out. */
+  screening: z.strictObject({ flagged: count, duplicates: count, dropped: count }).optional(),
 });
 export type RunStartEvent = z.infer<typeof RunStartEvent>;
 

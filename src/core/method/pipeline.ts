@@ -23,10 +23,12 @@ import { Sampler } from './sampler';
 import { readSeeds, scanSeeds, type SeedReadOptions } from './seeds';
 import { redactText, withoutCredentials } from '../base/redact';
 import { RunStore, checkRunId, type RunManifest } from '../record/store';
+import { screeningJson, type ScreeningCounts } from '../record/screening';
 import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from '../base/types';
 import { parseInferredQuestion, parseVerdict } from './verdict';
 import { RunAudit } from './runAudit';
 import { checkSameRun, countSubset, deriveRunId, inSubset, noticeEarlierRuns, normalSubset, type SeedSubset } from './runIdentity';
+import { screenSeeds, screeningIdentity, type ScreeningRequest } from './screening';
 
 export interface Endpoint {
   baseURL: string;
@@ -62,7 +64,7 @@ export interface RunOptions {
   onProblem?: (problem: SeedProblem) => void;
   onNotice?: (message: string) => void;
   /** Called once the run's folder is known, before any model call. */
-  onStart?: (info: { runId: string; dir: string; resumed: boolean; seedsTotal: number }) => void;
+  onStart?: (info: { runId: string; dir: string; resumed: boolean; seedsTotal: number; screening?: ScreeningCounts }) => void;
   /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
   client?: ModelClient;
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
@@ -74,6 +76,8 @@ export interface RunOptions {
   checker?: AnswerChecker;
   /** Only part of the seed file; part of the run's identity, like the seed file itself. */
   subset?: SeedSubset;
+  /** Seeds screened first (evaluation files, duplicates); part of the run's identity. */
+  screening?: ScreeningRequest;
 }
 
 export interface RunResult {
@@ -94,10 +98,11 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const scan = await scanSeeds(seedOptions);
   for (const problem of scan.problems) options.onProblem?.(problem);
   const subset = normalSubset(options.subset);
-  const seedsTotal = subset ? await countSubset(seedOptions, subset) : scan.count;
+  const screening = await screenSeeds(seedOptions, options.screening, options.onNotice);
+  const seedsTotal = subset ? await countSubset(seedOptions, subset, new Set(screening?.dropped)) : scan.count - (screening?.dropped.length ?? 0);
 
   const methodHash = methodFingerprint(config, endpoint.model, prompts.hash);
-  const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
+  const seedIdentity = (subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint) + screeningIdentity(screening);
   const runId = checkRunId(options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash), { nested: true });
   const dir = path.join(options.runsDir, runId);
   const manifest: RunManifest = {
@@ -109,6 +114,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     config,
     methodFingerprint: methodHash,
     ...(subset ? { subset } : {}),
+    ...(screening ? { screening } : {}), // kept whole: a resume leaves out exactly the same seeds
   };
 
   // Before the run's folder exists: a client that cannot be built (a bad URL, credentials and a key) leaves nothing.
@@ -126,8 +132,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   }
 
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
-  options.onStart?.({ runId, dir, resumed, seedsTotal });
-  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options);
+  options.onStart?.({ runId, dir, resumed, seedsTotal, screening: screeningJson(store.manifest.screening) });
+  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped));
   const started = Date.now();
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
   try {
@@ -191,6 +197,7 @@ class PipelineRun {
     private readonly seedsTotal: number,
     private readonly subset: SeedSubset | undefined,
     private readonly options: RunOptions,
+    private readonly dropped: ReadonlySet<string>,
   ) {
     this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
     this.audit = new RunAudit(store, config, options.checker, options.onNotice);
@@ -248,7 +255,7 @@ class PipelineRun {
           if (this.controller.signal.aborted) return;
           const next = await seeds.next();
           if (next.done) return;
-          if (next.value.kind !== 'seed' || !inSubset(next.value.seed, this.subset)) continue;
+          if (next.value.kind !== 'seed' || !inSubset(next.value.seed, this.subset) || this.dropped.has(next.value.seed.id)) continue;
           if (taken >= limit) return;
           taken++;
           try {
