@@ -11,6 +11,7 @@ import { redactingIo, type Io } from './io';
 import { registerModelsCommand } from './models';
 import { SvdCommand } from './options';
 import { registerOverrideCommand } from './override';
+import { registerPublishCommand } from './publish';
 import { registerRunCommand } from './run';
 import { registerScreenCommands } from './screen';
 import { registerStatusCommands } from './status';
@@ -34,6 +35,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): SvdComman
     registerExportCommand,
     registerOverrideCommand,
     registerTrainCommand,
+    registerPublishCommand,
     registerSweepCommand,
     registerEvalCommand,
     registerModelsCommand,
