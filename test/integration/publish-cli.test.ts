@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseRunConfig } from '../../src/core/base/config';
 import { createAnswerChecker } from '../../src/core/check/index';
 import { runPipeline } from '../../src/core/method/pipeline';
+import type { SvdRunProvenance } from '../../src/core/training/publish';
 import { ROOT, runCli } from '../fixtures/cli';
 import { startHubServer, type HubServer } from '../fixtures/hub-server';
 import { methodHandler, startScriptedServer, type SeedScript } from '../fixtures/scripted-server';
@@ -86,7 +87,10 @@ describe('svd publish', () => {
     assert.match(yaml, /^source_datasets:\n- "openai\/gsm8k"$/m);
     assert.match(yaml, /^configs:\n- config_name: default\n {2}data_files:\n {2}- split: train\n {4}path: "data\/svd.jsonl"$/m);
     assert.match(card, /Qwen\/Qwen3-0\.6B wrote 2 candidate solution\(s\)/);
-    const provenance = JSON.parse(readFileSync(path.join(folder, 'svd_run.json'), 'utf8')) as Record<string, any>;
+    const provenance = JSON.parse(readFileSync(path.join(folder, 'svd_run.json'), 'utf8')) as SvdRunProvenance & {
+      sampling: { generation: { temperature: number } };
+      audit: { checked: number } | null;
+    };
     assert.equal(provenance.generator.model, 'Qwen/Qwen3-0.6B');
     assert.equal(provenance.judge.model, 'Qwen/Qwen3-0.6B');
     assert.equal(provenance.candidates, 2);
@@ -95,7 +99,7 @@ describe('svd publish', () => {
     assert.equal(provenance.sampling.generation.temperature, 0.8);
     assert.equal(provenance.seedFile.sha256.length, 64);
     assert.deepEqual(provenance.seedFile.sourceDatasets, ['openai/gsm8k']);
-    assert.match(provenance.prompts['math/generate'], /\{\{question\}\}/);
+    assert.match(provenance.prompts?.['math/generate'] ?? '', /\{\{question\}\}/);
     assert.equal(provenance.tool.version, '0.1.0');
     assert.ok(provenance.audit && provenance.audit.checked > 0, 'the seeds carried gold: the audit is there');
     const rows = readFileSync(path.join(folder, 'data/svd.jsonl'), 'utf8').trim().split('\n');
