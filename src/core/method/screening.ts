@@ -112,3 +112,24 @@ export function screeningIdentity(screening: Screening | undefined): string {
   };
   return `:screen:${createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16)}`;
 }
+
+/** `svd run`'s flags for a screening request (the editor launches the CLI with them). */
+export function screeningCliArgs(request: ScreeningRequest | undefined): string[] {
+  if (!request) return [];
+  const args = request.against.flatMap((file) => ['--decontaminate-against', file]);
+  if (request.dropContaminated && request.against.length > 0) args.push('--drop-contaminated');
+  if (request.duplicateThreshold !== undefined) args.push('--duplicate-threshold', String(request.duplicateThreshold));
+  if (request.dropDuplicates) args.push('--drop-duplicates');
+  return args;
+}
+
+/** The request a recorded screening was made from, so a resume asks for the same one. */
+export function screeningRequestOf(screening: Screening | undefined): ScreeningRequest | undefined {
+  if (!screening) return undefined;
+  return {
+    against: screening.against.map((a) => a.path),
+    dropContaminated: screening.dropContaminated,
+    ...(screening.duplicateThreshold !== undefined ? { duplicateThreshold: screening.duplicateThreshold } : {}),
+    dropDuplicates: screening.dropDuplicates,
+  };
+}
