@@ -18,6 +18,7 @@ import {
   type ReviewFilter,
   type ReviewSeed,
   type ReviewTruth,
+  type ReviewScreening,
   type RunSummary,
 } from './review';
 import { capText, changedSeedIds, filterSeeds, pendingVotesOf, reviewTruth, runSummary, toReviewSeed } from './reviewSeeds';
@@ -25,6 +26,8 @@ import { capText, changedSeedIds, filterSeeds, pendingVotesOf, reviewTruth, runS
 export interface ReviewFeedOptions {
   /** False where the host will not record overrides. */
   canOverride?: boolean;
+  /** The run's seed screening: why each marked seed was marked, and the summary. */
+  screening?: { marks: ReadonlyMap<string, string>; summary: ReviewScreening };
 }
 
 export class ReviewFeed {
@@ -47,12 +50,14 @@ export class ReviewFeed {
   load(events: readonly RunEvent[], totalSeeds?: number): void {
     this.view = foldRun(events, totalSeeds);
     const pendingVotes = pendingVotesOf(events);
-    this.seeds = this.view.seeds.map((seed) => toReviewSeed(seed, { pendingVotes }));
+    const screening = this.options.screening?.marks;
+    this.seeds = this.view.seeds.map((seed) => toReviewSeed(seed, { pendingVotes, ...(screening ? { screening } : {}) }));
     this.seedIndex = new Map(this.seeds.map((seed, index) => [seed.id, index]));
     this.candidates = new Set(this.seeds.flatMap((seed) => seed.candidates.map((candidate) => candidate.id)));
     this.summary = runSummary(this.runId, this.view, this.seeds, this.options);
     const audit = auditRun(this.view);
     if (audit) this.summary.audit = audit;
+    if (this.options.screening) this.summary.screening = this.options.screening.summary;
     this.filtered = undefined;
   }
 
