@@ -27,8 +27,3 @@ export function screenTokens(text: string): string[] {
     .replace(THOUSANDS, (_all, head: string, rest: string) => head + rest.replace(/,/g, ''));
   return normal.match(TOKEN) ?? [];
 }
-
-/** The whole text in normal form, for exact comparison. */
-export function normalText(text: string): string {
-  return screenTokens(text).join(' ');
-}
