@@ -65,6 +65,8 @@ const suites = [
   ['unit', () => { console.log('\n== unit'); return nodeSuite('unit', 'test/unit'); }],
   // The built CLI, child processes (engine, sandbox) and packaging.
   ['integration', () => { console.log('\n== integration'); return nodeSuite('integration', 'test/integration'); }],
+  // Real TRL, transformers, datasets and peft (CPU) in a pinned venv under the test cache (test/python/venv.sh).
+  ['python', () => { console.log('\n== python'); return nodeSuite('python', 'test/python'); }],
   ['webview', () => {
     console.log('\n== webview');
     const tap = path.join(results, 'webview.tap');

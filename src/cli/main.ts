@@ -11,7 +11,9 @@ import { redactingIo, type Io } from './io';
 import { registerModelsCommand } from './models';
 import { SvdCommand } from './options';
 import { registerOverrideCommand } from './override';
+import { registerPublishCommand } from './publish';
 import { registerRunCommand } from './run';
+import { registerScreenCommands } from './screen';
 import { registerStatusCommands } from './status';
 import { registerSweepCommand } from './sweep';
 import { registerTrainCommand } from './train';
@@ -28,10 +30,12 @@ export function buildProgram(io: Io, setCode: (code: number) => void): SvdComman
   // In the order `svd --help` lists them.
   for (const register of [
     registerRunCommand,
+    registerScreenCommands,
     registerStatusCommands,
     registerExportCommand,
     registerOverrideCommand,
     registerTrainCommand,
+    registerPublishCommand,
     registerSweepCommand,
     registerEvalCommand,
     registerModelsCommand,

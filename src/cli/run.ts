@@ -26,8 +26,9 @@ import {
   type RegisterCommand,
 } from './options';
 import { ProgressLine } from './progress';
+import { screeningOptions, screeningRequest, type ScreeningFlags } from './screen';
 
-interface RunFlags extends MethodFlags, EndpointFlags {
+interface RunFlags extends MethodFlags, EndpointFlags, ScreeningFlags {
   candidates?: number;
   votes?: number;
   runsDir?: string;
@@ -53,6 +54,7 @@ export const registerRunCommand: RegisterCommand = (program, io, setCode) => {
     .option('--config <file>', "a JSON file of the method's parameters (candidates, votes, selection, generation, judge, ...)")
     .addOption(new Option('--selection <mode>', 'first_valid (default) or keep_all').choices(['first_valid', 'keep_all']))
     .include(seedReadingOptions)
+    .include(screeningOptions)
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
     .option('--run <id>', 'run id (default: derived from the seed file and settings)')
     .include(samplingOptions)
@@ -72,6 +74,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   if (flags.audit !== undefined) extra.audit = flags.audit;
   const config = methodConfig(flags, extra, flags.paper ? PRESETS.paper : PRESETS.default);
   if (flags.run !== undefined) checkRunId(flags.run, { source: '--run' });
+  const screening = screeningRequest(flags);
 
   const events = eventStream<RunStreamEvent>(io, flags.events);
   const { emit } = events;
@@ -86,6 +89,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
     runId: flags.run,
     config,
     target,
+    screening,
     onProblem: events.onProblem,
     onNotice: events.onNotice,
   });
@@ -100,6 +104,10 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
     io.out(`folder ${info.dir}`);
     const skipped = info.skippedRows > 0 ? ` (${skippedText(info.skippedRows, info.fileRows)})` : '';
     io.out(`seeds ${info.seedsTotal}${skipped}, model ${target.model}, n=${config.candidates}, v=${config.votes}`);
+    if (info.screening) {
+      const { flagged, duplicates, dropped } = info.screening;
+      io.out(`screening: ${flagged} seed(s) match an evaluation item, ${duplicates} repeat another, ${dropped} left out`);
+    }
   };
   const controller = new AbortController();
   let interrupts = 0;
@@ -126,6 +134,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       runsDir: runsDirOf(flags),
       runId: flags.run,
       config,
+      screening,
       endpoint: endpoint.endpoint,
       signal: controller.signal,
       checker,

@@ -2,6 +2,7 @@
 import { funnelJson, formatFunnel } from '../core/record/status';
 import { RunStore, listRuns, resolveRunDir } from '../core/record/store';
 import { foldRun } from '../core/record/runview';
+import { formatScreening, screeningJson } from '../core/record/screening';
 import type { Io } from './io';
 import { runsDirOf, type RegisterCommand } from './options';
 
@@ -34,12 +35,14 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
     const view = foldRun(store.events(), store.manifest.seedFile.rows);
     const { skippedRows } = store.manifest.seedFile;
     if (flags.json) {
-      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view) }));
+      const screening = screeningJson(store.manifest.screening);
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view), ...(screening ? { screening } : {}) }));
     } else {
       io.out(`run ${store.manifest.id} (${view.state})`);
       const skipped = skippedRows ? ` (${skippedRows} row${skippedRows === 1 ? '' : 's'} skipped: not usable seeds)` : '';
       io.out(`seed file ${store.manifest.seedFile.path}${skipped}`);
       io.out(`model ${store.manifest.model.model}, n=${store.manifest.config.candidates}, v=${store.manifest.config.votes}`);
+      for (const line of formatScreening(store.manifest.screening)) io.out(line);
       io.out(formatFunnel(view));
     }
   } finally {

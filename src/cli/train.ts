@@ -23,6 +23,9 @@ interface TrainFlags {
   lrMultiplier?: number;
   batchSize?: number;
   lora?: boolean;
+  maxSteps?: number;
+  learningRate?: number;
+  maxLength?: number;
   processes?: number;
   python?: string;
   command?: string;
@@ -43,7 +46,10 @@ export const registerTrainCommand: RegisterCommand = (program, io, setCode) => {
     .option('--dry-run', "write the trainer's files into the run's folder and print them, without launching")
     .option('--epochs <n>', 'openai: epochs', integer('--epochs'))
     .option('--lr-multiplier <x>', 'openai: learning-rate multiplier', fraction('--lr-multiplier'))
-    .option('--batch-size <n>', 'openai: batch size', integer('--batch-size'))
+    .option('--batch-size <n>', 'batch size (trl / llamafactory: the global batch, default 64)', integer('--batch-size'))
+    .option('--max-steps <n>', 'trl / llamafactory: training steps (default: the method\'s, by model size)', integer('--max-steps'))
+    .option('--learning-rate <lr>', 'trl / llamafactory: peak learning rate (default: the method\'s, by model size)', fraction('--learning-rate'))
+    .option('--max-length <tokens>', 'trl / llamafactory: longest example in tokens, longer ones are cut (default 16384)', integer('--max-length'))
     .option('--lora', 'trl / llamafactory: train a LoRA adapter (rank 16, all linear layers, ten times the learning rate) instead of the full model')
     .option('--processes <n>', 'trl / llamafactory: GPUs (accelerate / torchrun processes)', integer('--processes'))
     .option('--python <path>', 'trl / llamafactory: the Python interpreter (default python3)')
@@ -128,6 +134,12 @@ async function commandTrain(runDir: string, flags: TrainFlags, io: Io, apiKey: s
       validationFile: validation,
       outputDir: output,
       lora: flags.lora,
+      overrides: {
+        ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+        ...(flags.learningRate !== undefined ? { learningRate: flags.learningRate } : {}),
+        ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+      },
+      ...(flags.maxLength !== undefined ? { cutoffLen: flags.maxLength } : {}),
       processes: flags.processes,
       python: flags.python,
     });
@@ -150,7 +162,7 @@ async function commandTrain(runDir: string, flags: TrainFlags, io: Io, apiKey: s
   const stop = AbortSignal.any([signal, hangup.signal]);
   try {
     if (flags.trainer !== 'custom') {
-      const check = await pythonPreflight(flags.python ?? 'python3', flags.trainer as LocalTrainer);
+      const check = await pythonPreflight(flags.python ?? 'python3', { trainer: flags.trainer as LocalTrainer, lora: flags.lora, processes: flags.processes });
       if (!check.ok) throw new SvdError('bad_config', `the trainer cannot start: ${check.missing.join(', ')} missing. ${check.hint}`);
     }
     if (stop.aborted) {

@@ -116,6 +116,8 @@ export const RunStartEvent = z.strictObject({
   fileRows: count,
   /** The run was finished already: nothing is asked of the model, nothing is written; `result` follows. */
   alreadyFinished: z.boolean(),
+  /** Seeds screened before the run: matching an evaluation item, repeating another, and left out. */
+  screening: z.strictObject({ flagged: count, duplicates: count, dropped: count }).optional(),
 });
 export type RunStartEvent = z.infer<typeof RunStartEvent>;
 

@@ -156,6 +156,8 @@ export const ReviewSeed = z.object({
   candidateCount: count,
   errors: count,
   lastError: z.string().optional(),
+  /** Why the seed screening before the run marked this seed (it matches an evaluation item, or repeats a seed). */
+  screening: z.string().max(500).optional(),
 });
 export type ReviewSeed = z.infer<typeof ReviewSeed>;
 
@@ -275,6 +277,15 @@ export const ReviewAudit = z.object({
 });
 export type ReviewAudit = z.infer<typeof ReviewAudit>;
 
+/** The seed screening before the run: how many seeds it flagged, and the ones the run left out, with why. */
+export const ReviewScreening = z.object({
+  flagged: count,
+  duplicates: count,
+  dropped: z.array(z.object({ seed: z.string(), why: z.string().max(500) })).max(MAX_PAGE_SEEDS),
+  droppedTotal: count,
+});
+export type ReviewScreening = z.infer<typeof ReviewScreening>;
+
 export const RunSummary = z.object({
   runId: z.string(),
   state: z.enum(['running', 'finished', 'stopped', 'failed', 'new']),
@@ -291,6 +302,7 @@ export const RunSummary = z.object({
   canOverride: z.boolean().default(true),
   /** The judges measured against the gold, when the run checked candidates against it (see core/audit). */
   audit: ReviewAudit.optional(),
+  screening: ReviewScreening.optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

@@ -18,6 +18,7 @@ import {
   type ReviewFilter,
   type ReviewSeed,
   type ReviewTruth,
+  type ReviewScreening,
   type RunSummary,
 } from './review';
 import { capText, changedSeedIds, filterSeeds, pendingVotesOf, reviewTruth, runSummary, toReviewSeed } from './reviewSeeds';
@@ -27,6 +28,8 @@ export interface ReviewFeedOptions {
   canOverride?: boolean;
   /** The seed file's rows the run skipped, from its manifest. */
   skippedRows?: number;
+  /** The run's seed screening: why each marked seed was marked, and the summary. */
+  screening?: { marks: ReadonlyMap<string, string>; summary: ReviewScreening };
 }
 
 export class ReviewFeed {
@@ -49,12 +52,14 @@ export class ReviewFeed {
   load(events: readonly RunEvent[], totalSeeds?: number): void {
     this.view = foldRun(events, totalSeeds);
     const pendingVotes = pendingVotesOf(events);
-    this.seeds = this.view.seeds.map((seed) => toReviewSeed(seed, { pendingVotes }));
+    const screening = this.options.screening?.marks;
+    this.seeds = this.view.seeds.map((seed) => toReviewSeed(seed, { pendingVotes, ...(screening ? { screening } : {}) }));
     this.seedIndex = new Map(this.seeds.map((seed, index) => [seed.id, index]));
     this.candidates = new Set(this.seeds.flatMap((seed) => seed.candidates.map((candidate) => candidate.id)));
     this.summary = runSummary(this.runId, this.view, this.seeds, { ...this.options, pendingVotes });
     const audit = auditRun(this.view);
     if (audit) this.summary.audit = audit;
+    if (this.options.screening) this.summary.screening = this.options.screening.summary;
     this.filtered = undefined;
   }
 

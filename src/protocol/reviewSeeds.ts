@@ -29,6 +29,8 @@ export type PendingVotes = ReadonlyMap<string, readonly VoteEvent[]>;
 
 export interface ToReviewSeedOptions {
   pendingVotes?: PendingVotes;
+  /** Why the seed screening marked a seed, by seed id. */
+  screening?: ReadonlyMap<string, string>;
 }
 
 export function toReviewSeed(view: SeedView, options: ToReviewSeedOptions = {}): ReviewSeed {
@@ -50,6 +52,8 @@ export function toReviewSeed(view: SeedView, options: ToReviewSeedOptions = {}):
   if (lastError) seed.lastError = lastError.message;
   const gold = reviewGold(view.seed.gold);
   if (gold) seed.gold = gold;
+  const screened = options.screening?.get(seed.id);
+  if (screened) seed.screening = screened.slice(0, 500);
   return seed;
 }
 

@@ -21,6 +21,7 @@ import { SeedCodeLensProvider } from './seeds/codelens';
 import { SeedDiagnostics } from './seeds/diagnostics';
 import { registerExportCommand } from './training/exportCommand';
 import { registerTrainingCommands } from './training/commands';
+import { registerPublishCommands } from './training/publishCommand';
 import { TrainingJobs } from './training/trainingJobs';
 
 /** The public surface, for other extensions and for tests. */
@@ -102,6 +103,7 @@ export function activate(context: vscode.ExtensionContext): SvdApi {
   registerReviewCommands(ctx);
   registerExportCommand(ctx);
   registerTrainingCommands(ctx, sessions, jobs);
+  registerPublishCommands(ctx);
   context.subscriptions.push(registerExperiments(ctx, catalog));
 
   // Jobs that were going when the window closed are followed again (only where training may run at all).

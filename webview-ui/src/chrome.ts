@@ -234,6 +234,7 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
           </tbody>
         </table>
       </section>
+      ${run.screening ? screeningTemplate(run.screening) : nothing}
       <section class="usage" aria-label="Requests and tokens per stage">
         <h3>Requests and tokens per stage</h3>
         <table>
@@ -252,6 +253,17 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
 }
 
 type Audit = NonNullable<RunSummary['audit']>;
+
+// Seeds left out before the run never become rows: they are listed here, as text (lit escapes it).
+function screeningTemplate(screening: NonNullable<RunSummary['screening']>): TemplateResult {
+  const more = screening.droppedTotal - screening.dropped.length;
+  return html`<section class="screening" aria-label="Seed screening">
+    <p>Seed screening: ${screening.flagged} matched an evaluation item, ${screening.duplicates} repeated another seed, ${screening.droppedTotal} left out of the run.</p>
+    ${screening.dropped.length > 0
+      ? html`<ul class="screening-dropped">${screening.dropped.map((d) => html`<li><code>${d.seed}</code> <span class="muted">${d.why}</span></li>`)}${more > 0 ? html`<li class="muted">and ${more} more</li>` : nothing}</ul>`
+      : nothing}
+  </section>`;
+}
 type Confusion = Audit['overall'];
 
 const STAGE_NAME: Record<(typeof STAGES)[number], string> = { cycle: 'cycle consistency', factuality: 'factuality', correctness: 'correctness' };

@@ -145,6 +145,7 @@ function seedRow(row: Row, seed: ReviewSeed, ctx: RowContext): TemplateResult {
         : nothing}
       <span class="muted">line ${seed.line} · ${shown === seed.candidateCount ? `${shown} candidates` : `${shown} of ${seed.candidateCount} candidates`}</span>
       ${seed.errors > 0 ? html`<span class="tag error-tag" title=${seed.lastError ?? ''}>${icon('warning')} ${seed.errors} error${seed.errors === 1 ? '' : 's'}</span>` : nothing}
+      ${seed.screening ? html`<span class="tag screening-tag" title=${seed.screening}>${icon('shield')} ${seed.screening}</span>` : nothing}
     </div>
     ${seed.gold
       ? html`<div class="seed-body">${questionTemplate(seed, ctx)}${goldTemplate(seed.gold)}</div>`

@@ -96,6 +96,12 @@ export function addSecretsFromEnv(env: NodeJS.ProcessEnv): void {
 }
 
 /** The model server's key from the environment (SVD_API_KEY, else OPENAI_API_KEY), registered as a secret. */
+/** The Hugging Face token for publishing, from the environment (already among the secrets redacted). */
+export function hubTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const name of TRAINER_TOKEN_ENV) if (env[name]) return env[name];
+  return undefined;
+}
+
 export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
   addSecretsFromEnv(env);
   for (const name of API_KEY_ENV) if (env[name]) return env[name];

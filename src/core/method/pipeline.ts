@@ -28,7 +28,8 @@ import { parseInferredQuestion, parseVerdict } from './verdict';
 import { RunAudit } from './runAudit';
 import { UsageCheckpoints } from './usageCheckpoints';
 import { checkSameRun, inSubset, type SeedSubset } from './runIdentity';
-import { finishedRun, planRun, targetOf, type RunPlan, type RunResult, type RunStartInfo } from './runPlan';
+import { finishedRun, planRun, screeningCounts, targetOf, type RunPlan, type RunResult, type RunStartInfo } from './runPlan';
+import type { ScreeningRequest } from './screening';
 
 export interface Endpoint {
   baseURL: string;
@@ -80,6 +81,8 @@ export interface RunOptions {
   subset?: SeedSubset;
   /** Made by planRun before the endpoint was up (the seed file is then read once); else made here. */
   plan?: RunPlan;
+  /** Seeds screened first (evaluation files, duplicates); part of the run's identity. */
+  screening?: ScreeningRequest;
 }
 
 
@@ -110,8 +113,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   }
 
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
-  options.onStart?.({ runId, dir, resumed, seedsTotal, skippedRows: plan.skippedRows, fileRows: plan.fileRows, alreadyFinished: false });
-  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options);
+  options.onStart?.({ runId, dir, resumed, seedsTotal, skippedRows: plan.skippedRows, fileRows: plan.fileRows, alreadyFinished: false, ...screeningCounts(store.manifest) });
+  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped));
   const started = Date.now();
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
   try {
@@ -177,6 +180,7 @@ class PipelineRun {
     private readonly seedsTotal: number,
     private readonly subset: SeedSubset | undefined,
     private readonly options: RunOptions,
+    private readonly dropped: ReadonlySet<string>,
   ) {
     this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
     this.audit = new RunAudit(store, config, options.checker, options.onNotice);
@@ -234,7 +238,7 @@ class PipelineRun {
           if (this.controller.signal.aborted) return;
           const next = await seeds.next();
           if (next.done) return;
-          if (next.value.kind !== 'seed' || !inSubset(next.value.seed, this.subset)) continue;
+          if (next.value.kind !== 'seed' || !inSubset(next.value.seed, this.subset) || this.dropped.has(next.value.seed.id)) continue;
           if (taken >= limit) return;
           taken++;
           try {

@@ -102,6 +102,11 @@ export class PromptSet {
     return [{ role: 'user', content }];
   }
 
+  /** A template's text as the run sends it, before its variables are filled (a published dataset shows them). */
+  text(domain: Domain, name: TemplateName): string {
+    return this.resolved(domain, name).text;
+  }
+
   /** The file a template came from, for messages and for showing the user which prompt ran. */
   source(domain: Domain, name: TemplateName): string {
     return this.resolved(domain, name).source;

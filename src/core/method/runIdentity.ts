@@ -35,10 +35,10 @@ export function inSubset(seed: Seed, subset: SeedSubset | undefined): boolean {
   return !subset?.labeledOnly || seed.gold !== undefined;
 }
 
-export async function countSubset(seedOptions: SeedReadOptions, subset: SeedSubset): Promise<number> {
+export async function countSubset(seedOptions: SeedReadOptions, subset: SeedSubset, dropped: ReadonlySet<string> = new Set()): Promise<number> {
   let count = 0;
   for await (const record of readSeeds(seedOptions)) {
-    if (record.kind === 'seed' && inSubset(record.seed, subset)) count++;
+    if (record.kind === 'seed' && inSubset(record.seed, subset) && !dropped.has(record.seed.id)) count++;
     if (subset.limit !== undefined && count >= subset.limit) break;
   }
   return count;
@@ -54,6 +54,9 @@ export function checkSameRun(existing: RunManifest, wanted: RunManifest): void {
     const describe = (subset: SeedSubset | undefined) =>
       subset ? `${subset.limit !== undefined ? `the first ${subset.limit} ` : 'all '}${subset.labeledOnly ? 'labeled ' : ''}seeds` : 'every seed';
     changes.push(`the run covers ${describe(existing.subset)}, not ${describe(wanted.subset)}`);
+  }
+  if (screeningKey(existing) !== screeningKey(wanted)) {
+    changes.push('its seed screening (evaluation files, duplicates, what is left out) differs');
   }
   if (existing.methodFingerprint !== wanted.methodFingerprint) {
     const what: string[] = [];
@@ -73,6 +76,11 @@ export function checkSameRun(existing: RunManifest, wanted: RunManifest): void {
       editor: 'start a new run (SVD: Run Self-Verified Distillation on This File) or restore the original seed file and settings to resume it.',
     });
   }
+}
+
+function screeningKey(manifest: RunManifest): string {
+  const s = manifest.screening;
+  return s ? JSON.stringify([s.against.map((a) => a.fingerprint), s.dropContaminated, s.duplicateThreshold ?? null, s.dropDuplicates, s.dropped]) : '';
 }
 
 /** Tells why a new run starts when the seed file has runs already (a changed file, other settings). */

@@ -12,6 +12,8 @@ import { RunStore, checkRunId, isRunDir, type RunManifest } from '../record/stor
 import type { AnswerChecker } from '../base/checker';
 import { PromptSet } from './prompts';
 import { completeAudit } from './runAudit';
+import { screeningJson, type ScreeningCounts } from '../record/screening';
+import { screenSeeds, screeningIdentity, type ScreeningRequest } from './screening';
 import { scanSeeds, type SeedReadOptions } from './seeds';
 import { checkSameRun, countSubset, deriveRunId, noticeEarlierRuns, normalSubset, type SeedSubset } from './runIdentity';
 
@@ -35,6 +37,8 @@ export interface PlanOptions {
   config: RunConfig;
   target: RunTarget;
   subset?: SeedSubset;
+  /** Seeds screened first (evaluation files, duplicates); part of the run's identity. */
+  screening?: ScreeningRequest;
   /** Each row of the seed file that is skipped. */
   onProblem?: (problem: SeedProblem) => void;
   onNotice?: (message: string) => void;
@@ -69,11 +73,13 @@ export async function identifyRun(options: PlanOptions): Promise<RunIdentity> {
   const scan = await scanSeeds(seedOptions);
   for (const problem of scan.problems) options.onProblem?.(problem);
   const subset = normalSubset(options.subset);
-  const seedsTotal = subset ? await countSubset(seedOptions, subset) : scan.count;
+  const screening = await screenSeeds(seedOptions, options.screening, options.onNotice);
+  const dropped = screening?.dropped.length ?? 0;
+  const seedsTotal = subset ? await countSubset(seedOptions, subset, new Set(screening?.dropped)) : scan.count - dropped;
   const skippedRows = scan.problems.length;
 
   const methodHash = methodFingerprint(config, target.model, prompts.hash);
-  const seedIdentity = subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint;
+  const seedIdentity = (subset ? `${scan.fingerprint}:${JSON.stringify(subset)}` : scan.fingerprint) + screeningIdentity(screening);
   const runId = checkRunId(options.runId ?? deriveRunId(options.seedsFile, seedIdentity, methodHash), { nested: true });
   const dir = path.join(options.runsDir, runId);
   const manifest: RunManifest = {
@@ -89,6 +95,7 @@ export async function identifyRun(options: PlanOptions): Promise<RunIdentity> {
     config,
     methodFingerprint: methodHash,
     ...(subset ? { subset } : {}),
+    ...(screening ? { screening } : {}), // kept whole: a resume leaves out exactly the same seeds
   };
   return { runId, dir, manifest, prompts, seedOptions, seedsTotal, skippedRows, fileRows: scan.count + skippedRows, ...(subset ? { subset } : {}) };
 }
@@ -132,6 +139,14 @@ export interface RunStartInfo {
   fileRows: number;
   /** The run was finished already: nothing is asked of the model, nothing is written. */
   alreadyFinished: boolean;
+  /** Seeds screened before the run: matching an evaluation item, repeating another, and left out. */
+  screening?: ScreeningCounts;
+}
+
+/** The screening counts of a run's manifest, as a start event carries them (none when the run screened nothing). */
+export function screeningCounts(manifest: RunManifest): { screening?: ScreeningCounts } {
+  const screening = screeningJson(manifest.screening);
+  return screening ? { screening } : {};
 }
 
 export interface RunResult {
@@ -160,7 +175,7 @@ export async function finishedRun(
   const view = plan.found?.view;
   if (!plan.finished || !view) throw new SvdError('internal', `run ${plan.runId} is not finished`);
   const { runId, dir, seedsTotal, skippedRows, fileRows } = plan;
-  options.onStart?.({ runId, dir, resumed: true, seedsTotal, skippedRows, fileRows, alreadyFinished: true });
+  options.onStart?.({ runId, dir, resumed: true, seedsTotal, skippedRows, fileRows, alreadyFinished: true, ...screeningCounts(plan.found?.manifest ?? plan.manifest) });
   // The parameters asked for now: the audit's own (on or off) may differ from the run's first session.
   await completeAudit(dir, view, plan.manifest.config, options);
   const { seedsDone, accepted } = view.funnel;

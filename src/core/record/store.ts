@@ -11,6 +11,7 @@ import { AppendLog } from './appendLog';
 import { RunEvent, type NewRunEvent } from './events';
 import { issueText } from '../base/zodIssues';
 import { releaseRunLock, takeRunLock } from './runLock';
+import { ScreeningSchema } from './screening';
 
 export const RunManifestSchema = z.object({
   version: z.literal(1),
@@ -30,6 +31,8 @@ export const RunManifestSchema = z.object({
   parentRun: z.string().optional(),
   /** The run covers part of the seed file only; `seedFile.rows` then counts the seeds of that part. */
   subset: z.object({ limit: z.number().int().positive().optional(), labeledOnly: z.boolean().optional() }).optional(),
+  /** Seeds screened before the run (decontamination, duplicates), and those it leaves out. */
+  screening: ScreeningSchema.optional(),
 });
 export type RunManifest = z.infer<typeof RunManifestSchema>;
 

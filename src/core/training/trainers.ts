@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SvdError } from '../base/errors';
 import { writeFileAtomic } from '../record/atomicFile';
+import { TRL_SCRIPT } from './trlScript';
 
 export type LocalTrainer = 'trl' | 'llamafactory';
 export const LOCAL_TRAINERS: readonly LocalTrainer[] = ['trl', 'llamafactory'];
@@ -40,7 +41,7 @@ export function defaultsForModel(baseModel: string): TrainDefaults {
   if (paramsB === undefined) {
     throw new SvdError(
       'bad_config',
-      `cannot tell the size of "${baseModel}" from its name (expected e.g. 0.6B, 4B, 8B): set max steps and learning rate explicitly`,
+      `cannot tell the size of "${baseModel}" from its name (expected e.g. 0.6B, 4B, 8B): set max steps and learning rate explicitly (svd train: --max-steps and --learning-rate)`,
     );
   }
   const row = METHOD_ROWS.find((r) => paramsB <= r.maxParamsB)!;
@@ -69,7 +70,7 @@ export interface TrainerFilesOptions {
   python?: string;
   /** LLaMA-Factory chat template; default from the model name (qwen3 for Qwen3). */
   template?: string;
-  /** Longest tokenised example kept; thinking traces are long. Default 16384. */
+  /** Longest tokenised example kept (TRL max_length, LLaMA-Factory cutoff_len); thinking traces are long. Default 16384. */
   cutoffLen?: number;
 }
 
@@ -86,6 +87,11 @@ const LORA = { r: 16, alpha: 32, dropout: 0.05, targetModules: 'all-linear' } as
 const LORA_LR_FACTOR = 10;
 const LOGGING_STEPS = 10;
 const DEFAULT_CUTOFF = 16384;
+
+/** Every 10 steps, but at least ten reports in a short training (a few steps on a test model). */
+function loggingSteps(maxSteps: number): number {
+  return Math.max(1, Math.min(LOGGING_STEPS, Math.floor(maxSteps / 10)));
+}
 
 export function writeTrainerFiles(options: TrainerFilesOptions): TrainerFiles {
   const settings = resolveSettings(options);
@@ -119,6 +125,7 @@ function resolveSettings(options: TrainerFilesOptions): Settings {
   positiveInt('max steps', merged.maxSteps);
   positiveInt('batch size', merged.batchSize);
   positiveInt('processes', processes);
+  if (options.cutoffLen !== undefined) positiveInt('max length', options.cutoffLen);
   if (!(merged.learningRate > 0 && Number.isFinite(merged.learningRate))) {
     throw new SvdError('bad_config', `learning rate must be a positive number, got ${merged.learningRate}`);
   }
@@ -151,7 +158,8 @@ function writeTrlFiles(options: TrainerFilesOptions, s: Settings, trainDir: stri
     optim: s.optimizer,
     bf16: true,
     gradient_checkpointing: true,
-    logging_steps: LOGGING_STEPS,
+    max_length: options.cutoffLen ?? DEFAULT_CUTOFF,
+    logging_steps: loggingSteps(s.maxSteps),
     save_steps: s.saveSteps,
     ...(validation ? { eval_strategy: 'steps', eval_steps: s.saveSteps, per_device_eval_batch_size: s.perDevice } : {}),
     report_to: 'none',
@@ -172,58 +180,6 @@ function writeTrlFiles(options: TrainerFilesOptions, s: Settings, trainDir: stri
         : { executable: 'accelerate', args: ['launch', ...launch] };
   return { files: [script, configFile], command };
 }
-
-// Keys the script handles itself; every other key in the config goes to SFTConfig unchanged.
-const TRL_SCRIPT = `"""Supervised fine-tuning on a Self-Verified Distillation export, with TRL's SFTTrainer.
-
-Settings come from the JSON file given as --config. Keys other than model, train_file,
-validation_file and lora are passed to trl.SFTConfig as they are.
-"""
-import argparse
-import json
-
-from datasets import load_dataset
-from trl import SFTConfig, SFTTrainer
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", required=True, help="path to sft_config.json")
-    args = parser.parse_args()
-    with open(args.config, encoding="utf-8") as f:
-        settings = json.load(f)
-
-    model = settings.pop("model")
-    data_files = {"train": settings.pop("train_file")}
-    validation_file = settings.pop("validation_file", None)
-    if validation_file:
-        data_files["validation"] = validation_file
-    lora = settings.pop("lora", None)
-
-    dataset = load_dataset("json", data_files=data_files)
-
-    peft_config = None
-    if lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(task_type="CAUSAL_LM", **lora)
-
-    # Rows are prompt-completion conversations: the loss covers only the completion (the full sample).
-    config = SFTConfig(model_init_kwargs={"torch_dtype": "bfloat16"}, **settings)
-    trainer = SFTTrainer(
-        model=model,
-        args=config,
-        train_dataset=dataset["train"],
-        eval_dataset=dataset["validation"] if validation_file else None,
-        peft_config=peft_config,
-    )
-    trainer.train()
-    trainer.save_model(config.output_dir)
-
-
-if __name__ == "__main__":
-    main()
-`;
 
 function writeLlamaFactoryFiles(options: TrainerFilesOptions, s: Settings, trainDir: string): TrainerFiles {
   const yamlFile = path.join(trainDir, 'llamafactory_sft.yaml');
@@ -260,7 +216,7 @@ function writeLlamaFactoryFiles(options: TrainerFilesOptions, s: Settings, train
     ['lr_scheduler_type', s.scheduler],
     ['optim', s.optimizer],
     ['bf16', true],
-    ['logging_steps', LOGGING_STEPS],
+    ['logging_steps', loggingSteps(s.maxSteps)],
     ['save_steps', s.saveSteps],
     ['plot_loss', true],
     ['report_to', 'none'],

@@ -4,6 +4,8 @@ import type * as vscode from 'vscode';
 import { secrets } from '../../core/base/redact';
 
 const SECRET_PREFIX = 'svd.apiKey:';
+/** The Hugging Face token that publishing uses: one for the editor, not per server. */
+const HUB_TOKEN = 'svd.hfToken';
 
 /** The secret's name for a server: one key per origin, so `/v1` and `/v1/` share it. Undefined: the embedded engine. */
 export function secretName(baseUrl: string | undefined): string | undefined {
@@ -42,5 +44,16 @@ export class ApiKeys {
   async clear(baseUrl: string | undefined): Promise<void> {
     const name = secretName(baseUrl);
     if (name) await this.storage.delete(name);
+  }
+
+  async hubToken(): Promise<string | undefined> {
+    const token = await this.storage.get(HUB_TOKEN);
+    secrets.add(token);
+    return token;
+  }
+
+  async setHubToken(token: string): Promise<void> {
+    secrets.add(token);
+    await this.storage.store(HUB_TOKEN, token);
   }
 }

@@ -49,6 +49,9 @@ export const SETTING_SCHEMAS = {
   'train.customCommand': z.array(z.string()).default([]),
   'train.baseUrl': url.default(''),
   'train.pollInterval': z.number().min(0.1).max(3600).default(5),
+  'decontaminate.against': z.array(z.string().trim().min(1, 'must name a file')).default([]),
+  'decontaminate.drop': z.boolean().default(true),
+  'publish.hubUrl': url.default(''),
 } as const;
 
 /**
@@ -77,6 +80,10 @@ export interface ExtensionSettings {
   runsDir: string;
   engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number; gpu: GpuChoice };
   train: { python?: string; customCommand: string[]; baseUrl?: string; pollMs: number };
+  /** Evaluation files a new run's seeds are checked against, and whether the seeds that match are left out. */
+  decontaminate: { against: string[]; drop: boolean };
+  /** Undefined: the Hugging Face Hub. */
+  publish: { hubUrl?: string };
 }
 
 /** Reads and checks every setting; `get` returns the user's value or undefined. */
@@ -119,5 +126,7 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
       baseUrl: v['train.baseUrl'] || undefined,
       pollMs: Math.round(v['train.pollInterval'] * 1000),
     },
+    decontaminate: { against: v['decontaminate.against'].map(inWorkspace), drop: v['decontaminate.drop'] },
+    publish: { ...(v['publish.hubUrl'] ? { hubUrl: v['publish.hubUrl'] } : {}) },
   };
 }

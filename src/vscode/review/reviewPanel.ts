@@ -18,7 +18,8 @@ import {
   type TrainingRecord,
 } from '../../core/training/record';
 import { MetricsSeries } from '../../core/training/metricsSeries';
-import { MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type TrainingView } from '../../protocol/review';
+import { screeningMarks, type Screening } from '../../core/record/screening';
+import { MAX_PAGE_SEEDS, MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type ReviewScreening, type TrainingView } from '../../protocol/review';
 import { ReviewFeed, ReviewTestRuns, type NewTruthEvent } from '../../protocol/reviewFeed';
 import { reviewHtml, reviewNonce } from './html';
 
@@ -92,7 +93,7 @@ class Review {
     reviews.set(dir, this);
     this.store = RunStore.open(dir);
     this.events = [...this.store.events()];
-    this.feed = new ReviewFeed(runId, { canOverride: true, skippedRows: this.store.manifest.seedFile.skippedRows });
+    this.feed = new ReviewFeed(runId, { canOverride: true, skippedRows: this.store.manifest.seedFile.skippedRows, ...reviewScreening(this.store.manifest.screening) });
     this.feed.load(this.events, this.store.manifest.seedFile.rows);
     this.metrics = MetricsSeries.ofRun(dir);
 
@@ -270,4 +271,12 @@ function trainingView(record: TrainingRecord, metrics: MetricsSeries): TrainingV
     ...(record.totalSteps ? { totalSteps: record.totalSteps } : {}),
     points: metrics.series(MAX_TRAINING_POINTS).map((p) => ({ step: Math.max(0, Math.round(p.step)), ...(p.loss !== undefined ? { loss: p.loss } : {}), ...(p.evalLoss !== undefined ? { evalLoss: p.evalLoss } : {}) })),
   };
+}
+
+/** The run's seed screening as the panel shows it: a mark on each flagged seed, the ones left out listed. */
+export function reviewScreening(screening: Screening | undefined): { screening?: { marks: Map<string, string>; summary: ReviewScreening } } {
+  if (!screening) return {};
+  const marks = screeningMarks(screening);
+  const dropped = screening.dropped.slice(0, MAX_PAGE_SEEDS).map((seed) => ({ seed, why: marks.get(seed) ?? 'dropped' }));
+  return { screening: { marks, summary: { flagged: screening.flagged.length, duplicates: screening.duplicates.length, dropped, droppedTotal: screening.dropped.length } } };
 }

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isSvdError } from '../../core/base/errors';
+import { screeningRequestOf } from '../../core/method/screening';
 import { deleteRun, deletionRefusal, type RunWriters } from '../../core/record/deleteRun';
 import { readRunManifest, type RunManifest } from '../../core/record/store';
 import { trainingInProgress } from '../../core/training/dispatch';
@@ -32,7 +33,9 @@ export function registerRunCommands(ctx: FeatureContext, sessions: RunSessions, 
     if (!plan.finished && plan.skippedRows > 0 && skippedRowsAnswered !== true) {
       await askAboutSkippedRows(seeds, { skipped: plan.skippedRows, total: plan.fileRows, first: problems });
     }
-    const outcome = await sessions.start({ seedFile: seeds.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine });
+    const { against, drop } = s.decontaminate;
+    const screening = against.length > 0 ? { against, dropContaminated: drop, dropDuplicates: false } : undefined;
+    const outcome = await sessions.start({ seedFile: seeds.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine, ...(screening ? { screening } : {}) });
     sessions.announce(outcome, () => void vscode.commands.executeCommand('svd.run', seeds, true));
     return outcome;
   });
@@ -107,5 +110,6 @@ export function resumeRequest(run: RunRef, manifest: RunManifest, s: ExtensionSe
     baseUrl: server ? (manifest.model.baseURL ?? s.baseUrl) : undefined,
     model: server ? manifest.model.model : undefined,
     engine: s.engine,
+    ...(manifest.screening ? { screening: screeningRequestOf(manifest.screening) } : {}),
   };
 }

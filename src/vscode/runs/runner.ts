@@ -3,6 +3,7 @@
 // happens as its `--events` stream (src/protocol/cliEvents.ts); a stop is SIGTERM, which the CLI turns into a clean, resumable stop.
 import type { RunConfigInput } from '../../core/base/config';
 import type { Progress } from '../../core/method/pipeline';
+import { screeningCliArgs, type ScreeningRequest } from '../../core/method/screening';
 import { RunStreamEvent, type RunStartEvent } from '../../protocol/cliEvents';
 import { CliProcess, endpointArgs, type CliEndpoint, type CliError } from '../platform/cliProcess';
 
@@ -19,6 +20,8 @@ export interface RunRequest {
   /** Where the embedded engine's default model is kept. */
   modelsDir: string;
   cwd: string;
+  /** Seeds checked against evaluation files (and for duplicates) before the run. */
+  screening?: ScreeningRequest;
 }
 
 export interface RunOutcome {
@@ -56,7 +59,7 @@ export class ActiveRun {
   private readonly process: CliProcess<RunStreamEvent>;
 
   constructor(cliPath: string, request: RunRequest, handlers: RunHandlers) {
-    const args = ['run', request.seedFile, '--events', ...(request.runId ? ['--run', request.runId] : []), ...endpointArgs(request)];
+    const args = ['run', request.seedFile, '--events', ...(request.runId ? ['--run', request.runId] : []), ...endpointArgs(request), ...screeningCliArgs(request.screening)];
     this.process = new CliProcess(
       { cliPath, args, config: request.config, runsDir: request.runsDir, apiKey: request.apiKey, modelsDir: request.modelsDir, cwd: request.cwd },
       RunStreamEvent,

@@ -291,12 +291,16 @@ describe('run commands without a model', () => {
 
   test('a resumed run keeps its own seeds, config and server; the engine settings are the window\'s', () => {
     const engine = { parallel: 3, gpu: 'auto' as const };
-    const s = { baseUrl: 'http://elsewhere/v1', model: 'other', config: {}, runsDir: '/r', engine, train: { customCommand: [], pollMs: 1 } };
+    const s = { baseUrl: 'http://elsewhere/v1', model: 'other', config: {}, runsDir: '/r', engine, train: { customCommand: [], pollMs: 1 }, decontaminate: { against: ['/e.jsonl'], drop: true }, publish: {} };
     const server = resumeRequest({ runId: 'a', dir: '/runs/a' }, manifest('a', 'now'), s);
     assert.deepEqual(server, { seedFile: '/data/seeds.jsonl', runsDir: '/runs', runId: 'a', config: manifest('a', 'now').config, baseUrl: 'http://localhost:8000/v1', model: 'qwen3', engine });
     const embedded = resumeRequest({ runId: 'a', dir: '/runs/a' }, manifest('a', 'now', 'embedded'), s);
     assert.equal(embedded.baseUrl, undefined);
     assert.equal(embedded.model, undefined);
+    // The seed screening is the run's own too, whatever the settings say now.
+    assert.equal(resumeRequest({ runId: 'a', dir: '/runs/a' }, manifest('a', 'now'), s).screening, undefined);
+    const screened = { ...manifest('a', 'now'), screening: { against: [{ file: 'aime.jsonl', path: '/data/aime.jsonl', fingerprint: 'f', items: 30 }], flagged: [], dropContaminated: false, duplicates: [], dropDuplicates: false, dropped: [] } };
+    assert.deepEqual(resumeRequest({ runId: 'a', dir: '/runs/a' }, screened, s).screening, { against: ['/data/aime.jsonl'], dropContaminated: false, dropDuplicates: false });
   });
 });
 
