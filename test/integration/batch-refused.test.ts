@@ -49,7 +49,8 @@ function recordOf(dir: string, runId: string): { ids: string[]; cacheKeys: strin
   const events = jsonLines<{ id: string; type: string; text?: string }>(path.join(dir, 'runs', runId, 'events.jsonl'));
   const cacheKeys = jsonLines<{ k: string }>(path.join(dir, 'cache', 'samples.jsonl')).map((line) => line.k);
   return {
-    ids: events.filter((e) => e.type !== 'run').map((e) => e.id),
+    // A run's lifecycle and its usage checkpoints (every 2 s, so how many depends on the machine's pace) are not work.
+    ids: events.filter((e) => e.type !== 'run' && e.type !== 'usage').map((e) => e.id),
     cacheKeys,
     samples: events.filter((e) => typeof e.text === 'string').length,
   };

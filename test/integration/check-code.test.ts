@@ -43,7 +43,9 @@ function mutate(code: string): string {
 }
 
 describe('canonical solutions', () => {
-  const runner = new CodeRunner({ workers: 2 });
+  // These prove correctness, not speed: the slowest (mbpp-123, amicable numbers below 9999) takes seconds alone and
+  // can pass the default 10 s when the machine's cores are shared, so the limit is wider here.
+  const runner = new CodeRunner({ workers: 2, timeoutMs: 30_000 });
   after(() => runner.close());
   const humaneval = rows('humaneval.jsonl');
   const mbpp = rows('mbpp_test.jsonl');

@@ -191,9 +191,10 @@ describe('svd CLI', () => {
   test('a run lock held by a live process is refused with exit 10; one left by a zombie is taken over', async () => {
     const dir = tempDir();
     const seeds = writeSeeds(dir, scripts);
-    const args = ['run', seeds, ...base(dir), '--run', 'r', '--candidates', '2', '--votes', '2'];
     // One seed is left pending (its generation refused), so that running it again resumes it: a finished run is
-    // only read, and takes no lock.
+    // only read, and takes no lock. One candidate per seed: a refused request for several samples is asked again for
+    // one (a server may refuse n > 1 alone), which would answer it.
+    const args = ['run', seeds, ...base(dir), '--run', 'r', '--candidates', '1', '--votes', '2'];
     server.inject({ kind: '400', match: 'generate' });
     const first = await svd(args, { env: key });
     assert.equal(first.code, 0, first.stderr);
