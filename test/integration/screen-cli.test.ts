@@ -1,5 +1,5 @@
 // Seed screening from the CLI: `svd decontaminate` and `svd dedupe` on their own, and `svd run` that drops the seeds
-// they flag, records what it dropped and why, shows it in `svd status`, and resumes leaving out exactly the same.
+// they flag, records what it dropped and why, shows it in `svd status`, and, run again, names the same run.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -61,7 +61,7 @@ describe('seed screening', () => {
     assert.deepEqual(out.duplicates.map((d) => [d.seed, d.duplicateOf, d.kind]), [['clean-2-again', 'clean-2', 'exact']]);
   });
 
-  test('svd run drops the flagged seeds and the duplicates, records why, and resumes leaving out the same', async () => {
+  test('svd run drops the flagged seeds and the duplicates, records why, and run again names the same finished run', async () => {
     const args = ['run', seeds, '--base-url', server.url, '--model', 'm', '--prompts', PROMPTS, '--runs-dir', path.join(dir, 'runs'), '--candidates', '1', '--votes', '1'];
     const screen = ['--decontaminate-against', AIME, '--drop-contaminated', '--drop-duplicates'];
     const first = await runCli([...args, ...screen]);
@@ -87,7 +87,9 @@ describe('seed screening', () => {
     const requests = chats();
     const again = await runCli([...args, ...screen]);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, new RegExp(`^run ${runId} \\(resuming\\)$`, 'm'));
+    // The same screening names the same run, finished already: reported, nothing asked again.
+    assert.match(again.stdout, new RegExp(`^run ${runId} is finished already`, 'm'));
+    assert.match(again.stdout, /^screening: 2 seed\(s\) match an evaluation item, 1 repeat another, 3 left out$/m);
     assert.equal(chats(), requests, 'no model call made twice');
 
     // Flagging without dropping is another run: its seeds differ.
