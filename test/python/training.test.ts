@@ -130,7 +130,7 @@ describe('training with the real TRL on a tiny Qwen3', { skip: python.skip }, ()
     assert.doesNotMatch(row.loss_text, /What is 2 \+ 2\?/);
   });
 
-  test('every export format loads with datasets.load_dataset("json"), and the LLaMA-Factory files read by its loader'''s rules', async () => {
+  test('every export format loads with datasets.load_dataset("json"), and the LLaMA-Factory files read by the rules of its loader', async () => {
     const out = path.join(dir, 'exports');
     mkdirSync(out, { recursive: true });
     const files: Record<string, string[]> = {};
