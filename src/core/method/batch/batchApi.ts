@@ -169,6 +169,10 @@ class BatchApi {
           }
           if (!TERMINAL.has(batch.status)) continue;
           if (batch.status === 'failed') {
+            // Kept as collected (nothing answered): a later command prepares the wave again instead of polling this one.
+            file.imported = true;
+            file.answers = 0;
+            this.save(state);
             const why = batch.errors?.data?.map((e) => `${e.line !== undefined && e.line !== null ? `line ${e.line}: ` : ''}${e.message ?? ''}`).join('; ');
             throw new SvdError('internal', redactText(`batch ${batch.id} for ${file.path} failed${why ? `: ${why}` : ''}`));
           }
