@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { EXIT_CODES, describeError, isSvdError } from '../core/base/errors';
 import { addSecretsFromEnv } from '../core/base/redact';
+import { registerBatchCommands } from './batch';
 import { registerCheckCommand } from './check';
 import { registerEvalCommand } from './eval';
 import { writeErrorEvent } from './events';
@@ -30,6 +31,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): SvdComman
   // In the order `svd --help` lists them.
   for (const register of [
     registerRunCommand,
+    registerBatchCommands,
     registerScreenCommands,
     registerStatusCommands,
     registerExportCommand,

@@ -19,7 +19,7 @@ import {
 } from '../record/events';
 import { ModelCallError, ModelClient, type ModelClientOptions } from './model';
 import type { PromptSet } from './prompts';
-import { Sampler } from './sampler';
+import { SampleDeferred, Sampler, type SampleSource } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
 import { redactText } from '../base/redact';
 import { RunStore } from '../record/store';
@@ -66,8 +66,8 @@ export interface RunOptions {
   onNotice?: (message: string) => void;
   /** Called once the run's folder is known, before any model call. */
   onStart?: (info: RunStartInfo) => void;
-  /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
-  client?: ModelClient;
+  /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`); a batch's answers. */
+  client?: RunClient;
   /** What servers have shown they cannot do, shared with the command's other runs (a sweep's cells). */
   traits?: ModelClientOptions['traits'];
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
@@ -85,6 +85,9 @@ export interface RunOptions {
   screening?: ScreeningRequest;
 }
 
+
+/** What the pipeline needs of a model client. */
+export type RunClient = SampleSource & Pick<ModelClient, 'usage' | 'probe'>;
 
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { config, endpoint } = options;
@@ -123,8 +126,10 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     const failure = run.everySeedFailed(endpoint);
     if (failure) throw failure;
     const usage = run.usage();
-    store.append({ id: `run:${Date.now()}:finished`, type: 'run', state: 'finished', usage, wallMs: Date.now() - started });
-    return run.result(runId, dir, 'finished', resumed, plan.skippedRows);
+    // Seeds waiting for answers given later (a batch's next wave) leave the session stopped, not finished.
+    const state = run.deferred > 0 ? 'stopped' : 'finished';
+    store.append({ id: `run:${Date.now()}:${state}`, type: 'run', state, usage, wallMs: Date.now() - started });
+    return run.result(runId, dir, state, resumed, plan.skippedRows);
   } catch (error) {
     const usage = run.usage();
     const wallMs = Date.now() - started;
@@ -166,6 +171,8 @@ class PipelineRun {
   private attempted = 0;
   private failed = 0;
   private lastFailure: ModelCallError | undefined;
+  /** Seeds left waiting for answers given later (see SampleDeferred). */
+  deferred = 0;
   private progressTimer: NodeJS.Timeout | undefined;
   private readonly audit: RunAudit;
   private readonly checkpoints: UsageCheckpoints;
@@ -173,7 +180,7 @@ class PipelineRun {
   constructor(
     private readonly store: RunStore,
     cache: ResponseCache,
-    private readonly client: ModelClient,
+    private readonly client: RunClient,
     private readonly prompts: PromptSet,
     private readonly config: RunConfig,
     model: string,
@@ -322,6 +329,10 @@ class PipelineRun {
       this.doneThisSession++;
       this.accepted += acceptedIds.length;
     } catch (error) {
+      if (error instanceof SampleDeferred) {
+        this.deferred++;
+        return;
+      }
       if (error instanceof ModelCallError && !error.fatal) {
         this.failed++;
         this.lastFailure = error;

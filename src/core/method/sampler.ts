@@ -4,7 +4,6 @@ import { StringDecoder } from 'node:string_decoder';
 import { sampleKeys, type ResponseCache } from '../record/cache';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../base/config';
 import type { RunEvent } from '../record/events';
-import type { ModelClient } from './model';
 import type { RunStore } from '../record/store';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
 
@@ -16,11 +15,30 @@ export interface SampleResult {
   cached: boolean;
 }
 
+/**
+ * What the sampler asks for the samples it found nowhere: a model server, or the answers a batch gave. `ids` are the
+ * event ids of the samples asked, in order, for a source that keeps answers by sample.
+ */
+export interface SampleSource {
+  complete(request: SampleRequest, n: number, signal?: AbortSignal, ids?: readonly string[]): Promise<Sample[]>;
+}
+
+/**
+ * A sample that will be answered later (a batch's next wave): the seed waits, with nothing recorded for it, and a
+ * later session picks it up where it stopped.
+ */
+export class SampleDeferred extends Error {
+  constructor(readonly ids: readonly string[]) {
+    super(`${ids.length} sample(s) wait for a later answer`);
+    this.name = 'SampleDeferred';
+  }
+}
+
 export class Sampler {
   private readonly cacheHits = Object.fromEntries(PURPOSES.map((p) => [p, 0])) as Record<Purpose, number>;
 
   constructor(
-    private readonly client: ModelClient,
+    private readonly client: SampleSource,
     private readonly cache: ResponseCache,
     private readonly model: string,
     /** A response's text (and reasoning) is kept up to this many UTF-8 bytes, in the cache and the run alike. */
@@ -62,7 +80,8 @@ export class Sampler {
       }
     });
     if (missing.length > 0) {
-      const fresh = await this.client.complete(request, missing.length, signal);
+      const asked = missing.map(({ slot }) => eventIds[slot]!);
+      const fresh = await this.client.complete(request, missing.length, signal, asked);
       missing.forEach(({ slot, key }, i) => {
         const sample = capSample(fresh[i]!, this.maxResponseBytes);
         this.cache.put(key, sample);
