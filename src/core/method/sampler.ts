@@ -5,6 +5,7 @@ import { sampleKeys, type ResponseCache } from '../record/cache';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../base/config';
 import type { RunEvent } from '../record/events';
 import type { ModelClient } from './model';
+import type { RequestBudget } from './budget';
 import type { RunStore } from '../record/store';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
 
@@ -25,6 +26,8 @@ export class Sampler {
     private readonly model: string,
     /** A response's text (and reasoning) is kept up to this many UTF-8 bytes, in the cache and the run alike. */
     private readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+    /** A cost budget: each request's worst case is reserved before it is sent (see budget.ts). */
+    private readonly budget?: RequestBudget,
   ) {}
 
   cachedSamples(): Record<Purpose, number> {
@@ -62,7 +65,13 @@ export class Sampler {
       }
     });
     if (missing.length > 0) {
-      const fresh = await this.client.complete(request, missing.length, signal);
+      const reservation = this.budget?.reserve(request, missing.length);
+      let fresh: Sample[];
+      try {
+        fresh = await this.client.complete(request, missing.length, signal);
+      } finally {
+        if (reservation) this.budget!.settle(reservation);
+      }
       missing.forEach(({ slot, key }, i) => {
         const sample = capSample(fresh[i]!, this.maxResponseBytes);
         this.cache.put(key, sample);
