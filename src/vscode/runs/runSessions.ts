@@ -133,6 +133,16 @@ export class RunSessions extends Disposable {
         return;
       }
       const where = funnel ? ` at ${count(funnel.seedsDone)} of ${count(funnel.seeds)} seeds` : '';
+      if (outcome.stopReason === 'budget') {
+        const settings = 'Raise Budget';
+        void vscode.window
+          .showWarningMessage(`SVD: run ${runId} stopped for budget${where} (${outcome.message ?? 'its cost budget was reached'}); what it did is kept. Raise svd.budget.maxCost, then resume it.`, settings, 'Resume')
+          .then((choice) => {
+            if (choice === settings) void vscode.commands.executeCommand('workbench.action.openSettings', 'svd.budget.maxCost');
+            if (choice === 'Resume') void vscode.commands.executeCommand('svd.resume', runId);
+          });
+        return;
+      }
       void vscode.window.showInformationMessage(`SVD: run ${runId} stopped${where}; what it did is kept.`, 'Resume').then((choice) => {
         if (choice === 'Resume') void vscode.commands.executeCommand('svd.resume', runId);
       });
