@@ -179,6 +179,18 @@ export class RunBudget implements RequestBudget {
   settle(reservation: Reservation): void {
     this.ledger.settle(reservation);
   }
+
+  /**
+   * Once the budget closed: its refusal, after the requests still in flight were answered and their continuations
+   * (which record them) ran. A seed that met the budget may have left sibling requests going. undefined while open.
+   */
+  async closed(): Promise<BudgetReached | undefined> {
+    const reached = this.ledger.reached;
+    if (!reached) return undefined;
+    await this.ledger.drained();
+    await new Promise((resolve) => setImmediate(resolve));
+    return reached;
+  }
 }
 
 /** The spend and budget of a run from its options; the budget without a price is refused. */

@@ -90,7 +90,6 @@ export interface RunOptions {
   cost?: RunCostOptions;
 }
 
-
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { config, endpoint } = options;
   const target = targetOf(endpoint);
@@ -119,7 +118,6 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
   options.onStart?.({ runId, dir, resumed, seedsTotal, skippedRows: plan.skippedRows, fileRows: plan.fileRows, alreadyFinished: false, ...screeningCounts(store.manifest) });
-  // Spent before this session: the run's recorded usage, as the plan found it.
   const spending = runSpending(options.cost, plan.found?.view.usage, () => client.usage());
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped), spending);
   const started = Date.now();
@@ -256,8 +254,7 @@ class PipelineRun {
           try {
             await this.processSeed(next.value.seed);
           } catch (error) {
-            // The budget is spent: this seed stays pending, and the requests other seeds have in flight finish.
-            if (error instanceof BudgetReached) return;
+            if (error instanceof BudgetReached) return; // the seed stays pending; requests in flight finish (budget.ts)
             if (fatal === undefined) fatal = error;
             this.controller.abort();
             return;
@@ -269,12 +266,7 @@ class PipelineRun {
       } finally {
         await seeds.return(undefined);
       }
-      const budgetReached = this.spending.budget?.ledger.reached;
-      if (budgetReached) {
-        // A seed that hit the budget may have left sibling requests running: their answers are recorded first.
-        await this.spending.budget!.ledger.drained();
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      const budgetReached = await this.spending.budget?.closed();
       if (fatal === undefined && !this.controller.signal.aborted) await this.audit.settle();
       if (fatal !== undefined) throw fatal;
       if (external?.aborted) throw new SvdError('aborted', 'the run was stopped; run it again to resume');
