@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXIT_CODES } from '../../src/core/base/errors';
 import { RunStreamEvent, readEventLine, type RunResultEvent } from '../../src/protocol/cliEvents';
-import { ROOT, runCli } from '../fixtures/cli';
+import { ActiveRun } from '../../src/vscode/runs/runner';
+import { CLI, ROOT, runCli } from '../fixtures/cli';
 import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 
 const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
@@ -83,8 +84,10 @@ describe('svd run --max-cost', () => {
     await server.close();
   });
 
+  // Each in a folder of its own, so that none shares another's response cache (<runs>/../cache).
+  const runsDir = (name: string) => path.join(dir, name, 'runs');
   const flags = (runs: string) => [
-    '--base-url', server.url, '--model', 'scripted', '--runs-dir', path.join(dir, runs), '--prompts', PROMPTS,
+    '--base-url', server.url, '--model', 'scripted', '--runs-dir', runsDir(runs), '--prompts', PROMPTS,
     '--candidates', '2', '--votes', '1', '--max-tokens', '64', '--judge-max-tokens', '32', '--concurrency', '2', '--prices', prices,
   ];
 
@@ -100,7 +103,7 @@ describe('svd run --max-cost', () => {
     assert.ok(first.cost!.total! <= budget, `never crossed: spent ${first.cost!.total} of ${budget}`);
     assert.equal(first.cost!.maxUsd, budget);
 
-    const status = await runCli(['status', first.runId, '--runs-dir', path.join(dir, 'runs'), '--prices', prices, '--json']);
+    const status = await runCli(['status', first.runId, '--runs-dir', runsDir('runs'), '--prices', prices, '--json']);
     assert.equal(status.code, 0, status.stderr);
     const json = JSON.parse(status.stdout) as StatusJson;
     assert.equal(json.state, 'stopped');
@@ -108,7 +111,7 @@ describe('svd run --max-cost', () => {
     assert.match(json.lastMessage ?? '', /stopped for budget: spent \$[\d.]+ of \$2/);
     const tokens = Object.entries(json.usage).filter(([purpose]) => purpose !== 'total').map(([, u]) => u).reduce((sum, u) => sum + u.promptTokens + u.completionTokens, 0);
     assert.ok(Math.abs(json.cost.total! - tokens / 1000) < 1e-9, `cost ${json.cost.total} is the recorded tokens' (${tokens})`);
-    const text = await runCli(['status', first.runId, '--runs-dir', path.join(dir, 'runs'), '--prices', prices]);
+    const text = await runCli(['status', first.runId, '--runs-dir', runsDir('runs'), '--prices', prices]);
     assert.match(text.stdout, /Run: stopped \(stopped for budget/);
     assert.match(text.stdout, /Cost: \$[\d.]+ \(generate \$[\d.]+, cycle /);
     const kept = recordIds(first.dir);
@@ -139,6 +142,31 @@ describe('svd run --max-cost', () => {
     assert.deepEqual(acceptedIds(first.dir), acceptedIds(unbudgeted.dir));
   });
 
+  test("the editor's run: the budget setting reaches the process, and the outcome says stopped for budget", async () => {
+    const run = new ActiveRun(
+      CLI,
+      {
+        seedFile: seeds,
+        runsDir: runsDir('editor'),
+        config: { promptsDir: PROMPTS, candidates: 2, votes: 1, concurrency: 2, generation: { maxTokens: 64 }, judge: { maxTokens: 32 } },
+        baseUrl: server.url,
+        model: 'scripted',
+        engine: { parallel: 1 },
+        modelsDir: path.join(dir, 'models'),
+        cwd: dir,
+        cost: { maxCost: 1, prices },
+      },
+      {},
+    );
+    const outcome = await run.done;
+    assert.equal(outcome.state, 'stopped');
+    assert.equal(outcome.stopReason, 'budget');
+    assert.equal(outcome.exitCode, EXIT_CODES.budget);
+    assert.equal(outcome.error, undefined);
+    assert.equal(outcome.spent?.maxUsd, 1);
+    assert.ok(outcome.spent!.usd > 0 && outcome.spent!.usd <= 1, `spent ${outcome.spent?.usd} of 1`);
+  });
+
   test('a budget for a model without a price is refused before any request; status says unknown, never 0', async () => {
     const requestsBefore = server.requests.length;
     const noPrice = path.join(dir, 'empty-prices.json');
@@ -152,7 +180,7 @@ describe('svd run --max-cost', () => {
     const run = await runCli(['run', seeds, ...args, '--json']);
     assert.equal(run.code, 0, run.stderr);
     const { runId } = JSON.parse(run.stdout) as { runId: string };
-    const status = await runCli(['status', runId, '--runs-dir', path.join(dir, 'unpriced'), '--prices', noPrice, '--json']);
+    const status = await runCli(['status', runId, '--runs-dir', runsDir('unpriced'), '--prices', noPrice, '--json']);
     const json = JSON.parse(status.stdout) as StatusJson;
     assert.equal(json.cost.total, null);
     assert.equal(json.cost.perAccepted, null);
@@ -162,7 +190,7 @@ describe('svd run --max-cost', () => {
   test('a bad price table names its file and field', async () => {
     const bad = path.join(dir, 'bad-prices.json');
     writeFileSync(bad, JSON.stringify({ prices: { scripted: { promptPerMillion: -1, completionPerMillion: 2 } } }));
-    const result = await runCli(['status', 'anything', '--runs-dir', path.join(dir, 'runs'), '--prices', bad]);
+    const result = await runCli(['status', 'anything', '--runs-dir', runsDir('runs'), '--prices', bad]);
     assert.equal(result.code, EXIT_CODES.bad_config);
     assert.match(result.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid price table: prices\\.scripted\\.promptPerMillion`));
   });

@@ -40,9 +40,9 @@ export interface RunOutcome {
   fileRows?: number;
   /** Seeds of the run, those done and the answers accepted, as the run's result said them. */
   funnel?: { seeds: number; seedsDone: number; acceptedFinal: number };
-  /** `budget`: stopped at its cost budget; `message` says what it spent. */
+  /** `budget`: stopped at its cost budget, having spent `spent` of it (USD, over all the run's sessions). */
   stopReason?: 'budget';
-  message?: string;
+  spent?: { usd: number; maxUsd: number };
 }
 
 export interface RunHandlers {
@@ -96,7 +96,8 @@ export class ActiveRun {
         const { seeds, seedsDone, acceptedFinal } = result.funnel;
         done.funnel = { seeds, seedsDone, acceptedFinal };
         if (result.stopReason) done.stopReason = result.stopReason;
-        if (result.stopReason && typeof result.lastMessage === 'string') done.message = result.lastMessage;
+        const cost = result.cost;
+        if (result.stopReason && cost?.total != null && cost.maxUsd !== undefined) done.spent = { usd: cost.total, maxUsd: cost.maxUsd };
       }
       return done;
     });
