@@ -219,6 +219,8 @@ export const SweepResultEvent = z.looseObject({
   id: z.string(),
   dir: z.string(),
   state: z.enum(['finished', 'stopped']),
+  /** `budget`: stopped at the sweep's cost budget (exit 12); the same command with a larger one resumes it. */
+  stopReason: z.enum(['budget']).optional(),
   cells: z.array(z.looseObject({ name: z.string() })),
 });
 export type SweepResultEvent = z.infer<typeof SweepResultEvent>;

@@ -167,6 +167,25 @@ describe('svd run --max-cost', () => {
     assert.ok(outcome.spent!.usd > 0 && outcome.spent!.usd <= 1, `spent ${outcome.spent?.usd} of 1`);
   });
 
+  test('a sweep shares one budget among its cells: stopped for budget, then resumed with a larger one', async () => {
+    const sweepFlags = ['--base-url', server.url, '--model', 'scripted', '--runs-dir', runsDir('sweep'), '--prompts', PROMPTS, '--candidates', '1,2', '--votes', '1',
+      '--max-tokens', '64', '--judge-max-tokens', '32', '--concurrency', '2', '--prices', prices, '--json'];
+    const stopped = await runCli(['sweep', seeds, ...sweepFlags, '--max-cost', '3']);
+    assert.equal(stopped.code, EXIT_CODES.budget, stopped.stderr);
+    const first = JSON.parse(stopped.stdout) as { state: string; stopReason?: string; cells: { name: string; state: string; promptTokens: number; completionTokens: number }[] };
+    assert.equal(first.state, 'stopped');
+    assert.equal(first.stopReason, 'budget');
+    const spent = first.cells.reduce((sum, cell) => sum + (cell.promptTokens + cell.completionTokens) / 1000, 0);
+    assert.ok(spent > 0 && spent <= 3, `the cells together spent ${spent} of 3`);
+
+    const resumed = await runCli(['sweep', seeds, ...sweepFlags, '--max-cost', '1000']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const second = JSON.parse(resumed.stdout) as typeof first;
+    assert.equal(second.state, 'finished');
+    assert.equal(second.stopReason, undefined);
+    assert.deepEqual(second.cells.map((cell) => cell.state), ['finished', 'finished']);
+  });
+
   test('a budget for a model without a price is refused before any request; status says unknown, never 0', async () => {
     const requestsBefore = server.requests.length;
     const noPrice = path.join(dir, 'empty-prices.json');
