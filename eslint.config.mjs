@@ -33,7 +33,7 @@ const zones = [
   {
     target: './src/protocol',
     from: './src/core',
-    except: ['./base/types.ts', './base/errors.ts', './record/events.ts', './record/runview.ts', './method/trace.ts', './record/audit.ts'],
+    except: ['./base/types.ts', './base/errors.ts', './record/events.ts', './record/runview.ts', './method/trace.ts', './method/cost.ts', './record/audit.ts'],
     message: 'protocol reaches into core only for pure modules that the webview can bundle.',
   },
   zone(['./src/protocol/review.ts', './src/protocol/reviewSeeds.ts'], ['./src/core/record/audit.ts'], 'core/record/audit takes zod whole: only the host-side feed may import it, or the webview bundle grows by all of zod.'),

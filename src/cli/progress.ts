@@ -1,6 +1,7 @@
 // The live progress line: redrawn in place on a terminal, a plain line every few seconds elsewhere (CI logs).
 import type { Progress } from '../core/method/pipeline';
 import { formatDuration } from '../core/record/status';
+import { formatUsd } from '../core/method/cost';
 import type { DownloadProgress } from '../engine/download';
 
 const PLAIN_EVERY_MS = 5000;
@@ -9,7 +10,8 @@ const PLAIN_EVERY_MS = 5000;
 export function formatProgress(p: Progress): string {
   const pct = p.seedsTotal > 0 ? Math.floor((100 * p.seedsDone) / p.seedsTotal) : 100;
   const eta = p.etaMs === undefined ? '--' : formatDuration(p.etaMs);
-  return `${p.seedsDone}/${p.seedsTotal} seeds (${pct}%)  ${p.requestsPerSecond.toFixed(1)} req/s  accepted ${p.accepted}  ETA ${eta}`;
+  const cost = p.costUsd === undefined ? '' : `  spent ${formatUsd(p.costUsd)}`;
+  return `${p.seedsDone}/${p.seedsTotal} seeds (${pct}%)  ${p.requestsPerSecond.toFixed(1)} req/s  accepted ${p.accepted}${cost}  ETA ${eta}`;
 }
 
 export class ProgressLine {

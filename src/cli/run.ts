@@ -27,8 +27,10 @@ import {
 } from './options';
 import { ProgressLine } from './progress';
 import { screeningOptions, screeningRequest, type ScreeningFlags } from './screen';
+import { budgetOptions, costLines, priceOptions, priceTable, runCostOptions, viewCost, type CostFlags } from './cost';
+import type { PriceEntry } from '../core/method/cost';
 
-interface RunFlags extends MethodFlags, EndpointFlags, ScreeningFlags {
+interface RunFlags extends MethodFlags, EndpointFlags, ScreeningFlags, CostFlags {
   candidates?: number;
   votes?: number;
   runsDir?: string;
@@ -59,6 +61,8 @@ export const registerRunCommand: RegisterCommand = (program, io, setCode) => {
     .option('--run <id>', 'run id (default: derived from the seed file and settings)')
     .include(samplingOptions)
     .include(requestOptions)
+    .include(priceOptions)
+    .include(budgetOptions)
     .option('--json', 'machine-readable output')
     .option('--events', 'JSON lines on stdout as the run goes (start, progress, problem, notice, result), for tools')
     .addOption(
@@ -75,6 +79,8 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   const config = methodConfig(flags, extra, flags.paper ? PRESETS.paper : PRESETS.default);
   if (flags.run !== undefined) checkRunId(flags.run, { source: '--run' });
   const screening = screeningRequest(flags);
+  // A bad price table fails before anything slow.
+  const prices = priceTable(flags, runsDirOf(flags));
 
   const events = eventStream<RunStreamEvent>(io, flags.events);
   const { emit } = events;
@@ -125,8 +131,9 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
   try {
     if (plan.finished) {
       const result = await finishedRun(plan, { onStart, checker, onNotice: events.onNotice, signal: controller.signal });
-      return report(result, flags, io, emit);
+      return report(result, flags, io, emit, prices);
     }
+    if (flags.maxCost !== undefined) runCostOptions(flags, prices, target.model);
     endpoint = await resolveEndpoint(flags, io, { quiet: flags.json, events, signal: controller.signal, onEngineDeath: () => controller.abort() });
     const result = await runPipeline({
       seedsFile: seeds,
@@ -139,6 +146,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       signal: controller.signal,
       checker,
       plan,
+      cost: runCostOptions(flags, prices, endpoint.endpoint.model),
       onProblem: events.onProblem,
       onNotice: events.onNotice,
       onStart,
@@ -150,7 +158,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
     progress.done();
     const engineFailure = endpoint.failure();
     if (engineFailure) throw engineFailure;
-    return report(result, flags, io, emit);
+    return report(result, flags, io, emit, prices);
   } finally {
     progress.done();
     process.off('SIGINT', onSignal);
@@ -161,22 +169,27 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
 }
 
 /** The run's funnel as its record says now: the `result` event, the `--json` object or the text for people. */
-function report(result: RunResult, flags: RunFlags, io: Io, emit: (event: RunStreamEvent) => void): number {
+function report(result: RunResult, flags: RunFlags, io: Io, emit: (event: RunStreamEvent) => void, prices: readonly PriceEntry[]): number {
   const store = RunStore.open(result.dir, { readOnly: true });
   const view = foldRun(store.events(), result.seedsTotal);
+  const model = store.manifest.model.model;
   store.close();
-  const { runId, dir, state, skippedRows, alreadyFinished } = result;
-  const summary = { ...funnelJson(view), runId, dir, state, skippedRows, alreadyFinished };
+  const { runId, dir, state, skippedRows, alreadyFinished, stopReason } = result;
+  const cost = { ...viewCost(view, prices, model), ...(flags.maxCost === undefined ? {} : { maxUsd: flags.maxCost }) };
+  const summary = { ...funnelJson(view), runId, dir, state, ...(stopReason ? { stopReason } : {}), cost, skippedRows, alreadyFinished };
   if (flags.events) emit({ type: 'result', ...summary, funnel: { ...summary.funnel } });
   else if (flags.json) io.out(JSON.stringify(summary));
   else {
     io.out(formatFunnel(view));
+    for (const line of costLines(cost, cost.maxUsd)) io.out(line);
     const f = view.funnel;
-    if (state === 'stopped') io.out(`stopped at ${f.seedsDone} of ${f.seeds} seeds: run the same command again to resume run ${runId}`);
+    if (stopReason === 'budget') io.out(`stopped for budget at ${f.seedsDone} of ${f.seeds} seeds: run the same command with a larger --max-cost to resume run ${runId}`);
+    else if (state === 'stopped') io.out(`stopped at ${f.seedsDone} of ${f.seeds} seeds: run the same command again to resume run ${runId}`);
     else if (f.seedsPending > 0) io.out(`${f.seedsPending} seed(s) hit errors and are pending: run the same command again to retry them`);
     else io.out(`run ${runId} ${alreadyFinished ? 'was finished already' : 'finished'}: ${acceptedText(f)}`);
     if (alreadyFinished) io.out(NEW_RUN_ADVICE);
   }
+  if (stopReason === 'budget') return EXIT_CODES.budget;
   return state === 'stopped' ? EXIT_CODES.aborted : 0;
 }
 

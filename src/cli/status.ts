@@ -5,8 +5,9 @@ import { foldRun } from '../core/record/runview';
 import { formatScreening, screeningJson } from '../core/record/screening';
 import type { Io } from './io';
 import { runsDirOf, type RegisterCommand } from './options';
+import { costLines, priceOptions, priceTable, viewCost, type CostFlags } from './cost';
 
-interface StatusFlags {
+interface StatusFlags extends CostFlags {
   runsDir?: string;
   json?: boolean;
 }
@@ -18,6 +19,7 @@ export const registerStatusCommands: RegisterCommand = (program, io, setCode) =>
     .argument('<run>', 'run id or folder')
     .option('--runs-dir <dir>', 'where runs are kept (default .svd/runs)')
     .option('--json', 'machine-readable output')
+    .include(priceOptions)
     .action((run: string, flags: StatusFlags) => setCode(commandStatus(run, flags, io)));
 
   program
@@ -29,14 +31,17 @@ export const registerStatusCommands: RegisterCommand = (program, io, setCode) =>
 };
 
 function commandStatus(run: string, flags: StatusFlags, io: Io): number {
+  const prices = priceTable(flags, runsDirOf(flags));
   const dir = resolveRunDir(run, runsDirOf(flags));
   const store = RunStore.open(dir, { readOnly: true });
   try {
     const view = foldRun(store.events(), store.manifest.seedFile.rows);
+    const cost = viewCost(view, prices, store.manifest.model.model);
+    const stopReason = view.stopReason ? { stopReason: view.stopReason } : {};
     const { skippedRows } = store.manifest.seedFile;
     if (flags.json) {
       const screening = screeningJson(store.manifest.screening);
-      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view), ...(screening ? { screening } : {}) }));
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view), ...stopReason, cost, ...(screening ? { screening } : {}) }));
     } else {
       io.out(`run ${store.manifest.id} (${view.state})`);
       const skipped = skippedRows ? ` (${skippedRows} row${skippedRows === 1 ? '' : 's'} skipped: not usable seeds)` : '';
@@ -44,6 +49,7 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
       io.out(`model ${store.manifest.model.model}, n=${store.manifest.config.candidates}, v=${store.manifest.config.votes}`);
       for (const line of formatScreening(store.manifest.screening)) io.out(line);
       io.out(formatFunnel(view));
+      for (const line of costLines(cost)) io.out(line);
     }
   } finally {
     store.close();

@@ -8,7 +8,7 @@ import { count, ratio } from '../core/record/status';
 import { SWEEP_CSV, SWEEP_JSON, runSweep, type SweepResult } from '../core/experiments/sweep';
 import type { SweepStreamEvent } from '../protocol/cliEvents';
 import { scanSeeds } from '../core/method/seeds';
-import { resolveEndpoint, type EndpointFlags } from './endpoint';
+import { endpointTarget, resolveEndpoint, type EndpointFlags } from './endpoint';
 import { eventStream } from './events';
 import type { Io } from './io';
 import {
@@ -25,8 +25,9 @@ import {
   type RegisterCommand,
 } from './options';
 import { ProgressLine } from './progress';
+import { budgetOptions, priceOptions, priceTable, runCostOptions, type CostFlags } from './cost';
 
-interface SweepFlags extends MethodFlags, EndpointFlags {
+interface SweepFlags extends MethodFlags, EndpointFlags, CostFlags {
   candidates: number[];
   votes: number[];
   limit?: number;
@@ -58,6 +59,8 @@ export const registerSweepCommand: RegisterCommand = (program, io, setCode) => {
     .include(requestOptions)
     .option('--json', 'machine-readable output')
     .option('--events', 'JSON lines on stdout as the sweep goes (start, cell, progress, problem, notice, result), for tools')
+    .include(priceOptions)
+    .include(budgetOptions)
     .action(async (seeds: string, flags: SweepFlags) => setCode(await withStopSignal((signal) => commandSweep(seeds, flags, io, signal))));
 };
 
@@ -71,6 +74,8 @@ async function commandSweep(seeds: string, flags: SweepFlags, io: Io, signal: Ab
   const quiet = flags.json || flags.events;
   // A file that is no seed file fails here, before a download or an engine start (the sweep reads it again).
   await scanSeeds({ file: seeds, domain: flags.domain, questionField: flags.questionField, maxQuestionBytes: config.maxQuestionBytes });
+  const prices = priceTable(flags, runsDirOf(flags));
+  if (flags.maxCost !== undefined) runCostOptions(flags, prices, endpointTarget(flags).model);
   const endpoint = await resolveEndpoint(flags, io, { quiet, events, signal, onEngineDeath: stop });
   const checker = createAnswerChecker();
   const progress = new ProgressLine(io.isTTY && !quiet, (text) => process.stderr.write(text), !flags.events);
@@ -86,6 +91,7 @@ async function commandSweep(seeds: string, flags: SweepFlags, io: Io, signal: Ab
       endpoint: endpoint.endpoint,
       checker,
       signal: controller.signal,
+      cost: runCostOptions(flags, prices, endpoint.endpoint.model),
       outDir: flags.out === undefined ? undefined : path.resolve(flags.out),
       onProblem: events.onProblem,
       onNotice: events.onNotice,
@@ -115,8 +121,10 @@ async function commandSweep(seeds: string, flags: SweepFlags, io: Io, signal: Ab
       io.out(formatSweep(result));
       io.out(`results ${path.join(result.dir, SWEEP_JSON)} ${path.join(result.dir, SWEEP_CSV)}`);
       if (flags.out) io.out(`copied to ${path.resolve(flags.out)}`);
-      if (result.state === 'stopped') io.out('stopped: run the same command again to resume the sweep');
+      if (result.stopReason === 'budget') io.out('stopped for budget: run the same command with a larger --max-cost to resume the sweep');
+      else if (result.state === 'stopped') io.out('stopped: run the same command again to resume the sweep');
     }
+    if (result.stopReason === 'budget') return EXIT_CODES.budget;
     return result.state === 'stopped' ? EXIT_CODES.aborted : 0;
   } finally {
     progress.done();

@@ -76,6 +76,8 @@ export const RunProgressEvent = z.strictObject({
   elapsedMs: z.number().nonnegative(),
   /** Estimated time to finish, from this session's pace; absent until a seed finished. */
   etaMs: z.number().nonnegative().optional(),
+  /** USD spent over all the run's sessions, at the price table's price; absent when the model has no price. */
+  costUsd: z.number().nonnegative().optional(),
 });
 export type RunProgressEvent = z.infer<typeof RunProgressEvent>;
 
@@ -121,8 +123,29 @@ export const RunStartEvent = z.strictObject({
 });
 export type RunStartEvent = z.infer<typeof RunStartEvent>;
 
+/** A run's cost, as `svd status --json` and the `result` event carry it (core's method/cost.ts computes it). */
+export const RunCostJson = z.strictObject({
+  model: z.string(),
+  /** USD; null when the model has no price (`unknown` says why). Never a silent 0. */
+  total: z.number().nonnegative().nullable(),
+  perStage: z.strictObject({
+    generate: z.number().nonnegative().nullable(),
+    cycle: z.number().nonnegative().nullable(),
+    factuality: z.number().nonnegative().nullable(),
+    correctness: z.number().nonnegative().nullable(),
+  }),
+  /** Total over the answers the method accepted; null when unknown or none was accepted. */
+  perAccepted: z.number().nonnegative().nullable(),
+  accepted: count,
+  priceFrom: z.string().optional(),
+  unknown: z.string().optional(),
+  /** The budget the session ran under (--max-cost), when it had one. */
+  maxUsd: z.number().nonnegative().optional(),
+});
+export type RunCostJson = z.infer<typeof RunCostJson>;
+
 /**
- * The run ended, finished or stopped (exit 0 or 130). Carries what `svd run --json` prints (`svd status --json`'s
+ * The run ended, finished or stopped (exit 0 or 130; 12 when it stopped at its cost budget). Carries what `svd run --json` prints (`svd status --json`'s
  * funnel, usage, wall time and audit, whose shape core's record/status.ts owns); the fields readers rely on are
  * pinned here.
  */
@@ -131,6 +154,9 @@ export const RunResultEvent = z.looseObject({
   runId: z.string(),
   dir: z.string(),
   state: z.enum(['finished', 'stopped']),
+  /** `budget`: stopped at the cost budget; the same command with a larger one resumes it. */
+  stopReason: z.enum(['budget']).optional(),
+  cost: RunCostJson.optional(),
   funnel: z.looseObject({ seeds: count, seedsDone: count, acceptedFinal: count }),
   /** Rows of the seed file that were skipped. */
   skippedRows: count,
@@ -193,6 +219,8 @@ export const SweepResultEvent = z.looseObject({
   id: z.string(),
   dir: z.string(),
   state: z.enum(['finished', 'stopped']),
+  /** `budget`: stopped at the sweep's cost budget (exit 12); the same command with a larger one resumes it. */
+  stopReason: z.enum(['budget']).optional(),
   cells: z.array(z.looseObject({ name: z.string() })),
 });
 export type SweepResultEvent = z.infer<typeof SweepResultEvent>;

@@ -10,6 +10,7 @@
 import * as z from 'zod';
 import { DOMAINS, OVERRIDE_ACTIONS, OVERRIDE_DECISIONS, PURPOSES, STAGES } from '../core/base/types';
 import { MAX_HREF_LENGTH, isOpenableHref } from './links';
+import { ReviewCost } from './reviewCost';
 
 export { MAX_HREF_LENGTH, isOpenableHref };
 /** The cascade's stages and the model's request purposes, in order: the webview imports only the protocol. */
@@ -303,6 +304,8 @@ export const RunSummary = z.object({
   /** The judges measured against the gold, when the run checked candidates against it (see core/audit). */
   audit: ReviewAudit.optional(),
   screening: ReviewScreening.optional(),
+  /** Absent where the host priced nothing; `total: null` where the model has no price. */
+  cost: ReviewCost.optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

@@ -21,7 +21,7 @@ import {
   type ReviewScreening,
   type RunSummary,
 } from './review';
-import { capText, changedSeedIds, filterSeeds, pendingVotesOf, reviewTruth, runSummary, toReviewSeed } from './reviewSeeds';
+import { capText, changedSeedIds, filterSeeds, pendingVotesOf, reviewTruth, runSummary, toReviewSeed, type RunPrice } from './reviewSeeds';
 
 export interface ReviewFeedOptions {
   /** False where the host will not record overrides. */
@@ -30,6 +30,8 @@ export interface ReviewFeedOptions {
   skippedRows?: number;
   /** The run's seed screening: why each marked seed was marked, and the summary. */
   screening?: { marks: ReadonlyMap<string, string>; summary: ReviewScreening };
+  /** The run's model and its price, for the cost in the summary. */
+  price?: RunPrice;
 }
 
 export class ReviewFeed {

@@ -3,6 +3,7 @@
 import type { RunEvent, VoteEvent } from '../core/record/events';
 import { seedIdOfCandidate, seedStatus, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/record/runview';
 import { splitTrace } from '../core/method/trace';
+import { runCost, type PriceMatch } from '../core/method/cost';
 import { DOMAINS, PURPOSES, STAGES, type GoldTestCases, type Purpose, type Stage } from '../core/base/types';
 import {
   MAX_GOLD_TEXT,
@@ -403,11 +404,17 @@ export function usageOf(view: RunView, pendingVotes?: PendingVotes): Record<Purp
   return usage;
 }
 
+/** The run's model and its price in the host's table (none: its cost is unknown). */
+export interface RunPrice {
+  model: string;
+  match?: PriceMatch;
+}
+
 export function runSummary(
   runId: string,
   view: RunView,
   seeds: readonly ReviewSeed[],
-  options: { canOverride?: boolean; pendingVotes?: PendingVotes; skippedRows?: number } = {},
+  options: { canOverride?: boolean; pendingVotes?: PendingVotes; skippedRows?: number; price?: RunPrice } = {},
 ): RunSummary {
   const summary: RunSummary = {
     runId,
@@ -421,5 +428,10 @@ export function runSummary(
   };
   if (view.lastMessage !== undefined) summary.lastMessage = view.lastMessage;
   if (options.skippedRows) summary.skippedRows = options.skippedRows;
+  if (options.price) {
+    const { model, match } = options.price;
+    const { perStage, total, perAccepted, priceFrom, unknown } = runCost(model, match, view.usage, view.funnel.accepted);
+    summary.cost = { model, perStage, total, perAccepted, ...(priceFrom ? { priceFrom } : {}), ...(unknown ? { unknown } : {}) };
+  }
   return summary;
 }

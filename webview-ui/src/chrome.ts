@@ -11,6 +11,7 @@ import {
   type Show,
   type TrainingView,
 } from '../../src/protocol/review';
+import { costText } from '../../src/protocol/reviewCost';
 import { noteEnterText, type KeyFocus } from './keys';
 import { trainingTemplate } from './lossChart';
 
@@ -202,7 +203,7 @@ export function summaryTemplate(ctx: ChromeContext): TemplateResult {
       <span class="codicon codicon-chevron-${ctx.summaryOpen ? 'down' : 'right'} summary-chevron" aria-hidden="true"></span>
       <span class="run-id">${run.runId}</span>
       <span class="tag run-state state-${run.state}">${run.state === 'running' ? html`<span class="codicon codicon-loading codicon-modifier-spin" aria-hidden="true"></span>` : nothing} ${run.state}</span>
-      <span class="muted">${f.acceptedFinal.toLocaleString()} accepted · ${f.seedsDone.toLocaleString()} of ${f.seeds.toLocaleString()} seeds done${f.errors ? ` · ${f.errors} errors` : ''}${run.skippedRows ? ` · ${run.skippedRows.toLocaleString()} seed-file rows skipped` : ''}${run.lastMessage ? ` · ${run.lastMessage}` : ''}</span>
+      <span class="muted">${f.acceptedFinal.toLocaleString()} accepted · ${f.seedsDone.toLocaleString()} of ${f.seeds.toLocaleString()} seeds done${f.errors ? ` · ${f.errors} errors` : ''}${run.skippedRows ? ` · ${run.skippedRows.toLocaleString()} seed-file rows skipped` : ''}${run.cost ? ` · ${costText(run.cost)}` : ''}${run.lastMessage ? ` · ${run.lastMessage}` : ''}</span>
       <span class="summary-toggle">${ctx.summaryOpen ? 'Hide summary' : 'Show summary'}</span>
     </summary>
     <div class="summary-grid">

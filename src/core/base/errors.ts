@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'aborted' // cancelled by the user; the run is resumable
   | 'engine' // the embedded engine failed to start or crashed
   | 'no_sandbox' // code would have to run, and no sandbox can be made on this machine
+  | 'budget' // the run stopped at its cost budget; the same command with a larger one resumes it
   | 'internal';
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
@@ -27,6 +28,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   engine: 9,
   run_locked: 10,
   no_sandbox: 11,
+  budget: 12,
   aborted: 130,
 };
 

@@ -20,6 +20,8 @@ import { scanSeeds, type SeedReadOptions } from '../method/seeds';
 import { writeFileAtomic } from '../record/atomicFile';
 import { RunStore, checkRunId, runIdStem } from '../record/store';
 import { PURPOSES, type SeedProblem } from '../base/types';
+import { costOf } from '../method/cost';
+import type { RunCostOptions } from '../method/budget';
 
 const count = z.number().int().nonnegative();
 const share = z.number().min(0).max(1).nullable();
@@ -66,6 +68,8 @@ export const SweepResultSchema = z.object({
   dir: z.string(),
   updatedAt: z.string(),
   state: z.enum(['finished', 'stopped']),
+  /** `budget`: stopped at the sweep's cost budget; the same command with a larger one resumes it. */
+  stopReason: z.enum(['budget']).optional(),
   seedFile: z.object({ path: z.string(), fingerprint: z.string() }),
   model: z.string(),
   limit: z.number().int().positive().optional(),
@@ -107,6 +111,8 @@ export interface SweepOptions {
   onProgress?: (progress: Progress & { cell: string }) => void;
   onProblem?: (problem: SeedProblem) => void;
   onNotice?: (message: string) => void;
+  /** The model's price, and a budget for the whole sweep: all its cells, over all its sessions. */
+  cost?: RunCostOptions;
 }
 
 /** The grid, cheapest first by the cascade's cost bound n(1 + 4v), then by n and v. */
@@ -188,6 +194,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         probe: !probed,
         onNotice: options.onNotice,
         traits,
+        cost: cellCost(options.cost, result.cells.slice(0, index)),
         onProgress: options.onProgress && ((progress) => options.onProgress!({ ...progress, cell: cell.name })),
       });
       probed = true;
@@ -195,6 +202,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       if (run.state === 'stopped') {
         result.cells[index] = cellFigures(cell, runId, 'stopped', view);
         result.state = 'stopped';
+        if (run.stopReason) result.stopReason = run.stopReason;
         save();
         options.onCellEnd?.(result.cells[index]!);
         return result;
@@ -205,6 +213,17 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     options.onCellEnd?.(result.cells[index]!);
   }
   return result;
+}
+
+/** A cell's budget: the sweep's, less what the cells before it spent (each cell's own spending its run counts). */
+function cellCost(cost: RunCostOptions | undefined, before: readonly SweepCell[]): RunCostOptions | undefined {
+  if (!cost?.price || cost.maxUsd === undefined) return cost;
+  const tokens = { promptTokens: 0, completionTokens: 0 };
+  for (const cell of before) {
+    tokens.promptTokens += cell.promptTokens;
+    tokens.completionTokens += cell.completionTokens;
+  }
+  return { ...cost, maxUsd: Math.max(0, cost.maxUsd - costOf(tokens, cost.price, cost.batch)) };
 }
 
 /** Reads a sweep's `sweep.json`, checked against the schema. */

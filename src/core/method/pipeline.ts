@@ -30,6 +30,7 @@ import { UsageCheckpoints } from './usageCheckpoints';
 import { checkSameRun, inSubset, type SeedSubset } from './runIdentity';
 import { finishedRun, planRun, screeningCounts, targetOf, type RunPlan, type RunResult, type RunStartInfo } from './runPlan';
 import type { ScreeningRequest } from './screening';
+import { BudgetReached, runSpending, type RunBudget, type RunCostOptions, type RunSpend } from './budget';
 
 export interface Endpoint {
   baseURL: string;
@@ -48,6 +49,8 @@ export interface Progress {
   elapsedMs: number;
   /** Estimated time to finish, from this session's pace; undefined until a seed finished. */
   etaMs?: number;
+  /** USD spent over all the run's sessions; undefined when the model has no price. */
+  costUsd?: number;
 }
 
 export interface RunOptions {
@@ -83,6 +86,8 @@ export interface RunOptions {
   plan?: RunPlan;
   /** Seeds screened first (evaluation files, duplicates); part of the run's identity. */
   screening?: ScreeningRequest;
+  /** The model's price and the run's cost budget (budget.ts); no part of the run's identity. */
+  cost?: RunCostOptions;
 }
 
 
@@ -117,7 +122,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 
   const cache = ResponseCache.open(options.cacheDir ?? path.join(options.runsDir, '..', 'cache'));
   options.onStart?.({ runId, dir, resumed, seedsTotal, skippedRows: plan.skippedRows, fileRows: plan.fileRows, alreadyFinished: false, ...screeningCounts(store.manifest) });
-  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped));
+  const spending = runSpending(options.cost, plan.found?.view.usage, () => client.usage());
+  const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped), spending);
   const started = Date.now();
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
   try {
@@ -136,6 +142,10 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     if (isSvdError(error, 'aborted')) {
       store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
       return run.result(runId, dir, 'stopped', resumed, plan.skippedRows);
+    }
+    if (error instanceof BudgetReached) {
+      store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', reason: 'budget', message: error.recordText, usage, wallMs });
+      return { ...run.result(runId, dir, 'stopped', resumed, plan.skippedRows), stopReason: 'budget' };
     }
     store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
     throw error;
@@ -188,8 +198,9 @@ class PipelineRun {
     private readonly subset: SeedSubset | undefined,
     private readonly options: RunOptions,
     private readonly dropped: ReadonlySet<string>,
+    private readonly spending: { spend?: RunSpend; budget?: RunBudget } = {},
   ) {
-    this.sampler = new Sampler(client, cache, model, config.maxResponseBytes);
+    this.sampler = new Sampler(client, cache, model, config.maxResponseBytes, spending.budget);
     this.audit = new RunAudit(store, config, options.checker, options.onNotice);
     this.checkpoints = new UsageCheckpoints(store, () => this.usage(), this.startedAt);
     // Every request in flight listens on this signal; thousands at once are expected, not a leak.
@@ -242,7 +253,7 @@ class PipelineRun {
       let fatal: unknown;
       const work = async () => {
         for (;;) {
-          if (this.controller.signal.aborted) return;
+          if (this.controller.signal.aborted || this.spending.budget?.ledger.reached) return;
           const next = await seeds.next();
           if (next.done) return;
           if (next.value.kind !== 'seed' || !inSubset(next.value.seed, this.subset) || this.dropped.has(next.value.seed.id)) continue;
@@ -251,6 +262,7 @@ class PipelineRun {
           try {
             await this.processSeed(next.value.seed);
           } catch (error) {
+            if (error instanceof BudgetReached) return; // the seed stays pending; requests in flight finish (budget.ts)
             if (fatal === undefined) fatal = error;
             this.controller.abort();
             return;
@@ -262,9 +274,11 @@ class PipelineRun {
       } finally {
         await seeds.return(undefined);
       }
+      const budgetReached = await this.spending.budget?.closed();
       if (fatal === undefined && !this.controller.signal.aborted) await this.audit.settle();
       if (fatal !== undefined) throw fatal;
       if (external?.aborted) throw new SvdError('aborted', 'the run was stopped; run it again to resume');
+      if (budgetReached) throw budgetReached;
     } finally {
       // Stopped or failed: checks still running are cancelled and asked again when the run resumes.
       this.audit.cancel();
@@ -291,6 +305,7 @@ class PipelineRun {
       requestsPerSecond: elapsedMs > 0 ? (requests * 1000) / elapsedMs : 0,
       elapsedMs,
       etaMs: pace === undefined ? undefined : Math.max(0, remaining * pace),
+      costUsd: this.spending.spend?.spentUsd(),
     });
   }
 

@@ -153,6 +153,8 @@ export interface RunResult {
   runId: string;
   dir: string;
   state: 'finished' | 'stopped';
+  /** Stopped at the run's cost budget rather than by the user. */
+  stopReason?: 'budget';
   seedsTotal: number;
   seedsDone: number;
   accepted: number;

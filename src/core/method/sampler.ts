@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { sampleKeys, type ResponseCache } from '../record/cache';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../base/config';
 import type { RunEvent } from '../record/events';
+import type { RequestBudget } from './budget';
 import type { RunStore } from '../record/store';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
 
@@ -43,6 +44,8 @@ export class Sampler {
     private readonly model: string,
     /** A response's text (and reasoning) is kept up to this many UTF-8 bytes, in the cache and the run alike. */
     private readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+    /** A cost budget: each request's worst case is reserved before it is sent (see budget.ts). */
+    private readonly budget?: RequestBudget,
   ) {}
 
   cachedSamples(): Record<Purpose, number> {
@@ -81,7 +84,13 @@ export class Sampler {
     });
     if (missing.length > 0) {
       const asked = missing.map(({ slot }) => eventIds[slot]!);
-      const fresh = await this.client.complete(request, missing.length, signal, asked);
+      const reservation = this.budget?.reserve(request, missing.length);
+      let fresh: Sample[];
+      try {
+        fresh = await this.client.complete(request, missing.length, signal, asked);
+      } finally {
+        if (reservation) this.budget!.settle(reservation);
+      }
       missing.forEach(({ slot, key }, i) => {
         const sample = capSample(fresh[i]!, this.maxResponseBytes);
         this.cache.put(key, sample);

@@ -163,6 +163,8 @@ export const RunStateEvent = z.object({
   ...base,
   type: z.literal('run'),
   state: z.enum(['started', 'finished', 'stopped', 'failed']),
+  /** Why a session stopped, when not by the user: `budget`, its cost budget was reached (resumable with a larger one). */
+  reason: z.enum(['budget']).optional(),
   message: z.string().optional(),
   usage: z.record(z.enum(PURPOSES), UsageCounts).optional(),
   wallMs: z.number().nonnegative().optional(),

@@ -85,6 +85,8 @@ export interface RunView {
   wallMs: number;
   state: RunViewState;
   lastMessage?: string;
+  /** Why the last session stopped, when not by the user (`budget`: at its cost budget). */
+  stopReason?: 'budget';
 }
 
 export function emptyUsage(): UsageCounts {
@@ -267,6 +269,7 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
     state: lastRun === undefined ? 'new' : lastRun.state === 'started' ? 'running' : lastRun.state,
   };
   if (lastRun?.message !== undefined) view.lastMessage = lastRun.message;
+  if (lastRun?.reason !== undefined) view.stopReason = lastRun.reason;
   return view;
 }
 

@@ -52,6 +52,8 @@ export const SETTING_SCHEMAS = {
   'decontaminate.against': z.array(z.string().trim().min(1, 'must name a file')).default([]),
   'decontaminate.drop': z.boolean().default(true),
   'publish.hubUrl': url.default(''),
+  'budget.maxCost': z.number().min(0).default(0),
+  prices: z.string().trim().default(''),
 } as const;
 
 /**
@@ -84,6 +86,8 @@ export interface ExtensionSettings {
   decontaminate: { against: string[]; drop: boolean };
   /** Undefined: the Hugging Face Hub. */
   publish: { hubUrl?: string };
+  /** A run's cost budget in USD (undefined: none) and its price table (undefined: the CLI's default). */
+  cost?: { maxCost?: number; prices?: string };
 }
 
 /** Reads and checks every setting; `get` returns the user's value or undefined. */
@@ -128,5 +132,6 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
     },
     decontaminate: { against: v['decontaminate.against'].map(inWorkspace), drop: v['decontaminate.drop'] },
     publish: { ...(v['publish.hubUrl'] ? { hubUrl: v['publish.hubUrl'] } : {}) },
+    cost: { ...(v['budget.maxCost'] > 0 ? { maxCost: v['budget.maxCost'] } : {}), ...(v.prices ? { prices: inWorkspace(v.prices) } : {}) },
   };
 }

@@ -22,6 +22,7 @@ import { screeningMarks, type Screening } from '../../core/record/screening';
 import { MAX_PAGE_SEEDS, MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type ReviewScreening, type TrainingView } from '../../protocol/review';
 import { ReviewFeed, ReviewTestRuns, type NewTruthEvent } from '../../protocol/reviewFeed';
 import { reviewHtml, reviewNonce } from './html';
+import { reviewPrice } from './reviewPrice';
 
 export const REVIEW_VIEW_TYPE = 'svd.review';
 const TITLE_PREFIX = 'Review: ';
@@ -93,7 +94,8 @@ class Review {
     reviews.set(dir, this);
     this.store = RunStore.open(dir);
     this.events = [...this.store.events()];
-    this.feed = new ReviewFeed(runId, { canOverride: true, skippedRows: this.store.manifest.seedFile.skippedRows, ...reviewScreening(this.store.manifest.screening) });
+    const price = reviewPrice(dir, this.store.manifest.model.model, deps.log);
+    this.feed = new ReviewFeed(runId, { canOverride: true, skippedRows: this.store.manifest.seedFile.skippedRows, ...reviewScreening(this.store.manifest.screening), price });
     this.feed.load(this.events, this.store.manifest.seedFile.rows);
     this.metrics = MetricsSeries.ofRun(dir);
 

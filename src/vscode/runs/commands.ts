@@ -35,7 +35,7 @@ export function registerRunCommands(ctx: FeatureContext, sessions: RunSessions, 
     }
     const { against, drop } = s.decontaminate;
     const screening = against.length > 0 ? { against, dropContaminated: drop, dropDuplicates: false } : undefined;
-    const outcome = await sessions.start({ seedFile: seeds.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine, ...(screening ? { screening } : {}) });
+    const outcome = await sessions.start({ seedFile: seeds.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine, ...(s.cost ? { cost: s.cost } : {}), ...(screening ? { screening } : {}) });
     sessions.announce(outcome, () => void vscode.commands.executeCommand('svd.run', seeds, true));
     return outcome;
   });
@@ -110,6 +110,8 @@ export function resumeRequest(run: RunRef, manifest: RunManifest, s: ExtensionSe
     baseUrl: server ? (manifest.model.baseURL ?? s.baseUrl) : undefined,
     model: server ? manifest.model.model : undefined,
     engine: s.engine,
+    // The window's budget, not the run's: raising it is how a run stopped for budget goes on.
+    ...(s.cost ? { cost: s.cost } : {}),
     ...(manifest.screening ? { screening: screeningRequestOf(manifest.screening) } : {}),
   };
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SvdError } from '../../core/base/errors';
 import { count } from '../../core/record/status';
+import { formatUsd } from '../../core/method/cost';
 import { Disposable } from '../platform/lifecycle';
 import type { Platform } from '../platform/feature';
 import { runNotification } from './present';
@@ -133,6 +134,17 @@ export class RunSessions extends Disposable {
         return;
       }
       const where = funnel ? ` at ${count(funnel.seedsDone)} of ${count(funnel.seeds)} seeds` : '';
+      if (outcome.stopReason === 'budget') {
+        const spent = outcome.spent ? ` (spent ${formatUsd(outcome.spent.usd)} of ${formatUsd(outcome.spent.maxUsd)})` : '';
+        const settings = 'Raise Budget';
+        void vscode.window
+          .showWarningMessage(`SVD: run ${runId} stopped for budget${where}${spent}; what it did is kept. Raise svd.budget.maxCost, then resume it.`, settings, 'Resume')
+          .then((choice) => {
+            if (choice === settings) void vscode.commands.executeCommand('workbench.action.openSettings', 'svd.budget.maxCost');
+            if (choice === 'Resume') void vscode.commands.executeCommand('svd.resume', runId);
+          });
+        return;
+      }
       void vscode.window.showInformationMessage(`SVD: run ${runId} stopped${where}; what it did is kept.`, 'Resume').then((choice) => {
         if (choice === 'Resume') void vscode.commands.executeCommand('svd.resume', runId);
       });

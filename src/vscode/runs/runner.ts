@@ -22,6 +22,8 @@ export interface RunRequest {
   cwd: string;
   /** Seeds checked against evaluation files (and for duplicates) before the run. */
   screening?: ScreeningRequest;
+  /** The cost budget (USD) and the price table; no part of the run's identity. */
+  cost?: { maxCost?: number; prices?: string };
 }
 
 export interface RunOutcome {
@@ -38,6 +40,9 @@ export interface RunOutcome {
   fileRows?: number;
   /** Seeds of the run, those done and the answers accepted, as the run's result said them. */
   funnel?: { seeds: number; seedsDone: number; acceptedFinal: number };
+  /** `budget`: stopped at its cost budget, having spent `spent` of it (USD, over all the run's sessions). */
+  stopReason?: 'budget';
+  spent?: { usd: number; maxUsd: number };
 }
 
 export interface RunHandlers {
@@ -59,7 +64,7 @@ export class ActiveRun {
   private readonly process: CliProcess<RunStreamEvent>;
 
   constructor(cliPath: string, request: RunRequest, handlers: RunHandlers) {
-    const args = ['run', request.seedFile, '--events', ...(request.runId ? ['--run', request.runId] : []), ...endpointArgs(request), ...screeningCliArgs(request.screening)];
+    const args = ['run', request.seedFile, '--events', ...(request.runId ? ['--run', request.runId] : []), ...endpointArgs(request), ...screeningCliArgs(request.screening), ...costArgs(request.cost)];
     this.process = new CliProcess(
       { cliPath, args, config: request.config, runsDir: request.runsDir, apiKey: request.apiKey, modelsDir: request.modelsDir, cwd: request.cwd },
       RunStreamEvent,
@@ -90,6 +95,9 @@ export class ActiveRun {
       if (result) {
         const { seeds, seedsDone, acceptedFinal } = result.funnel;
         done.funnel = { seeds, seedsDone, acceptedFinal };
+        if (result.stopReason) done.stopReason = result.stopReason;
+        const cost = result.cost;
+        if (result.stopReason && cost?.total != null && cost.maxUsd !== undefined) done.spent = { usd: cost.total, maxUsd: cost.maxUsd };
       }
       return done;
     });
@@ -103,4 +111,8 @@ export class ActiveRun {
   stop(): void {
     this.process.stop();
   }
+}
+
+function costArgs(cost: RunRequest['cost']): string[] {
+  return [...(cost?.maxCost !== undefined ? ['--max-cost', String(cost.maxCost)] : []), ...(cost?.prices ? ['--prices', cost.prices] : [])];
 }

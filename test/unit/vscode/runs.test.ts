@@ -399,6 +399,13 @@ describe('svd.run: what a run would skip, a finished run, and how a run ended', 
     assert.deepEqual(stub.messages.at(-1), { severity: 'info', message: 'SVD: run r finished: 3 accepted of 6 seeds.', items: ['Open Review', 'Export', 'Start Training'], modal: false });
     sessions.announce({ runId: 'r', dir: '/runs/r', state: 'stopped', exitCode: 130, alreadyFinished: false, funnel: { seeds: 6, seedsDone: 2, acceptedFinal: 1 } });
     assert.deepEqual(stub.messages.at(-1), { severity: 'info', message: 'SVD: run r stopped at 2 of 6 seeds; what it did is kept.', items: ['Resume'], modal: false });
+    sessions.announce({ runId: 'r', dir: '/runs/r', state: 'stopped', exitCode: 12, alreadyFinished: false, funnel: { seeds: 6, seedsDone: 2, acceptedFinal: 1 }, stopReason: 'budget', spent: { usd: 1.9, maxUsd: 2 } });
+    assert.deepEqual(stub.messages.at(-1), {
+      severity: 'warning',
+      message: 'SVD: run r stopped for budget at 2 of 6 seeds (spent $1.9000 of $2.0000); what it did is kept. Raise svd.budget.maxCost, then resume it.',
+      items: ['Raise Budget', 'Resume'],
+      modal: false,
+    });
     const down = { code: 'unreachable' as const, message: 'Cannot reach the model server at http://127.0.0.1:9/v1 (ECONNREFUSED). Is it running, and is the URL right?' };
     sessions.announce({ state: 'failed', exitCode: 4, alreadyFinished: false, error: down }, () => undefined);
     assert.deepEqual(stub.messages.at(-1), { severity: 'error', message: `SVD: ${down.message}`, items: ['Select Model Endpoint', 'Retry'], modal: false });
