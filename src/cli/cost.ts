@@ -47,7 +47,7 @@ export function runCostOptions(flags: CostFlags, table: readonly PriceEntry[], m
 }
 
 /** The run's cost as its record's usage says, priced by `table`. */
-export function viewCost(view: RunView, table: readonly PriceEntry[], model: string): RunCost {
+export function viewCost(view: Pick<RunView, 'usage' | 'funnel'>, table: readonly PriceEntry[], model: string): RunCost {
   return runCost(model, priceFor(table, model), view.usage, view.funnel.accepted);
 }
 

@@ -59,7 +59,7 @@ function commandExport(run: string, flags: ExportFlags, io: Io): number {
       const which = existing.join(' and ');
       throw new SvdError('bad_config', `--out: ${which} already ${existing.length === 1 ? 'exists' : 'exist'}: pass --force to replace it, or choose another file`);
     }
-    const summary = exportRun(store.events(), options);
+    const summary = exportRun(store, options);
     if (flags.json) io.out(JSON.stringify(summary));
     else {
       for (const file of summary.files) io.out(`${file.split}\t${file.rows} rows\t${file.path}`);

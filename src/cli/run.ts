@@ -9,7 +9,7 @@ import { runPipeline } from '../core/method/pipeline';
 import { finishedRun, planRun, type RunResult, type RunStartInfo, type RunTarget } from '../core/method/runPlan';
 import { funnelJson, formatFunnel } from '../core/record/status';
 import { RunStore, checkRunId, type RunManifest } from '../core/record/store';
-import { foldRun } from '../core/record/runview';
+import { foldRunStreaming } from '../core/record/streamFold';
 import type { RunStreamEvent } from '../protocol/cliEvents';
 import { endpointTarget, resolveEndpoint, type EndpointFlags, type ResolvedEndpoint } from './endpoint';
 import { eventStream } from './events';
@@ -171,9 +171,14 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
 /** The run's funnel as its record says now: the `result` event, the `--json` object or the text for people. */
 function report(result: RunResult, flags: RunFlags, io: Io, emit: (event: RunStreamEvent) => void, prices: readonly PriceEntry[]): number {
   const store = RunStore.open(result.dir, { readOnly: true });
-  const view = foldRun(store.events(), result.seedsTotal);
+  // Streamed: a run of 10^5 seeds is not held in memory to print its funnel.
+  let view;
+  try {
+    view = foldRunStreaming(store, result.seedsTotal, { audit: true });
+  } finally {
+    store.close();
+  }
   const model = store.manifest.model.model;
-  store.close();
   const { runId, dir, state, skippedRows, alreadyFinished, stopReason } = result;
   const cost = { ...viewCost(view, prices, model), ...(flags.maxCost === undefined ? {} : { maxUsd: flags.maxCost }) };
   const summary = { ...funnelJson(view), runId, dir, state, ...(stopReason ? { stopReason } : {}), cost, skippedRows, alreadyFinished };

@@ -1,7 +1,7 @@
 // `svd status RUN` (one run's funnel, requests, tokens and wall time) and `svd runs` (every run, one line each).
 import { funnelJson, formatFunnel } from '../core/record/status';
 import { RunStore, listRuns, resolveRunDir } from '../core/record/store';
-import { foldRun } from '../core/record/runview';
+import { foldRunStreaming } from '../core/record/streamFold';
 import { formatScreening, screeningJson } from '../core/record/screening';
 import type { Io } from './io';
 import { runsDirOf, type RegisterCommand } from './options';
@@ -35,7 +35,8 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
   const dir = resolveRunDir(run, runsDirOf(flags));
   const store = RunStore.open(dir, { readOnly: true });
   try {
-    const view = foldRun(store.events(), store.manifest.seedFile.rows);
+    // Streamed seed by seed: time grows with the record, memory does not.
+    const view = foldRunStreaming(store, store.manifest.seedFile.rows, { audit: true });
     const cost = viewCost(view, prices, store.manifest.model.model);
     const stopReason = view.stopReason ? { stopReason: view.stopReason } : {};
     const { skippedRows } = store.manifest.seedFile;
@@ -62,8 +63,12 @@ function commandRuns(flags: StatusFlags, io: Io): number {
   const runs = listRuns(runsDir);
   const rows = runs.map((run) => {
     const store = RunStore.open(run.dir, { readOnly: true });
-    const view = foldRun(store.events(), run.manifest.seedFile.rows);
-    store.close();
+    let view;
+    try {
+      view = foldRunStreaming(store, run.manifest.seedFile.rows);
+    } finally {
+      store.close();
+    }
     return { id: run.id, dir: run.dir, state: view.state, seeds: view.funnel.seeds, done: view.funnel.seedsDone, accepted: view.funnel.acceptedFinal };
   });
   if (flags.json) io.out(JSON.stringify(rows));

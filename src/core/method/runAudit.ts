@@ -6,7 +6,7 @@ import type { RunConfig } from '../base/config';
 import { describeError } from '../base/errors';
 import type { Seed } from '../base/types';
 import { TRUTH_OUTPUT_LIMIT, candidateIdOf, eventIds, type CandidateEvent } from '../record/events';
-import type { RunView } from '../record/runview';
+import { foldRunStreaming } from '../record/streamFold';
 import { RunStore } from '../record/store';
 
 export class RunAudit {
@@ -101,14 +101,26 @@ export class RunAudit {
  */
 export async function completeAudit(
   dir: string,
-  view: RunView,
   config: Pick<RunConfig, 'audit' | 'candidates'>,
   options: { checker?: AnswerChecker; onNotice?: (message: string) => void; signal?: AbortSignal },
 ): Promise<void> {
   if (options.checker === undefined || config.audit === 'off' || options.signal?.aborted) return;
-  const open = view.seeds.filter(
-    (seed) => seed.seed.gold !== undefined && seed.candidates.some((c) => c.candidate.valid && (c.truth === undefined || c.truth.outcome === 'unchecked')),
-  );
+  // Streamed: a seed's view is its record up to its outcome, so a seed whose truths came later is listed too, and
+  // recorded() skips the candidates that have theirs.
+  const open: Seed[] = [];
+  const reader = RunStore.open(dir, { readOnly: true });
+  try {
+    foldRunStreaming(reader, undefined, {
+      onSeed: (seed) => {
+        if (seed.seed.gold !== undefined && seed.candidates.some((c) => c.candidate.valid && (c.truth === undefined || c.truth.outcome === 'unchecked'))) {
+          const { seedId, line, domain, question, gold } = seed.seed;
+          open.push({ id: seedId, line, domain, question, gold });
+        }
+      },
+    });
+  } finally {
+    reader.close();
+  }
   if (open.length === 0) return;
   const store = RunStore.open(dir);
   const audit = new RunAudit(store, config, options.checker, options.onNotice);
@@ -116,7 +128,7 @@ export async function completeAudit(
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
     store.lock();
-    for (const { seed } of open) audit.recorded({ id: seed.seedId, line: seed.line, domain: seed.domain, question: seed.question, gold: seed.gold });
+    for (const seed of open) audit.recorded(seed);
     await audit.settle();
   } finally {
     options.signal?.removeEventListener('abort', stop);

@@ -7,7 +7,7 @@ import { withoutCredentials } from '../base/redact';
 import { SvdError } from '../base/errors';
 import type { Purpose, SeedProblem } from '../base/types';
 import type { UsageCounts } from '../record/events';
-import { foldRun, type RunView } from '../record/runview';
+import { foldRunStreaming, type RunSummary } from '../record/streamFold';
 import { RunStore, checkRunId, isRunDir, type RunManifest } from '../record/store';
 import type { AnswerChecker } from '../base/checker';
 import { PromptSet } from './prompts';
@@ -60,7 +60,7 @@ export interface RunPlan {
   skippedRows: number;
   fileRows: number;
   /** The run's folder holds this run already: its manifest and its record, folded. */
-  found?: { manifest: RunManifest; view: RunView };
+  found?: { manifest: RunManifest; view: RunSummary };
   /** Found finished with no seed pending: running it again asks nothing of the model and writes nothing. */
   finished: boolean;
 }
@@ -114,7 +114,8 @@ export async function planRun(options: PlanOptions): Promise<RunPlan> {
   const store = RunStore.open(dir, { readOnly: true });
   try {
     checkSameRun(store.manifest, manifest);
-    const view = foldRun(store.events(), seedsTotal);
+    // Streamed: resuming a large run does not hold its record in memory.
+    const view = foldRunStreaming(store, seedsTotal);
     plan.found = { manifest: store.manifest, view };
     plan.finished = view.state === 'finished' && view.funnel.seedsPending === 0;
   } finally {
@@ -179,7 +180,7 @@ export async function finishedRun(
   const { runId, dir, seedsTotal, skippedRows, fileRows } = plan;
   options.onStart?.({ runId, dir, resumed: true, seedsTotal, skippedRows, fileRows, alreadyFinished: true, ...screeningCounts(plan.found?.manifest ?? plan.manifest) });
   // The parameters asked for now: the audit's own (on or off) may differ from the run's first session.
-  await completeAudit(dir, view, plan.manifest.config, options);
+  await completeAudit(dir, plan.manifest.config, options);
   const { seedsDone, accepted } = view.funnel;
   return { runId, dir, state: 'finished', seedsTotal, seedsDone, accepted, resumed: true, usage: view.usage, skippedRows, alreadyFinished: true };
 }

@@ -1,12 +1,13 @@
 // An append-only JSONL file of keyed entries with an offset index: the run store's record and the response cache.
 // Durability rests on two rules: each entry is one write(2) of a whole line on an O_APPEND descriptor, so concurrent
-// writers never interleave and a crash leaves at most a torn last line; and the in-memory index holds only
-// positions, so a log of millions of entries costs little memory.
+// writers never interleave and a crash leaves at most a torn last line; and the in-memory index holds only hashes
+// and positions (keyIndex.ts), never keys or entries, so a log of millions of entries costs little memory.
 import * as fs from 'node:fs';
 import type { z } from 'zod';
 import { SvdError, describeError } from '../base/errors';
 import { redactSecrets } from '../base/redact';
 import { issueText } from '../base/zodIssues';
+import { KeyIndex, hashKey } from './keyIndex';
 
 
 const CHUNK = 1 << 20;
@@ -36,6 +37,8 @@ export interface AppendLogOptions<T> {
   readOnly?: boolean;
   /** Called for each entry as it is indexed, for running tallies; entries are not kept. */
   onIndex?: (entry: T) => void;
+  /** The key's hash in the index (default hashKey); a test gives a weak one to make keys share hashes. */
+  hash?: (key: string) => [number, number];
 }
 
 /**
@@ -48,9 +51,9 @@ export class AppendLog<T> {
    * line another process is still writing; `refresh` picks it up once complete.)
    */
   readonly droppedTail: boolean;
-  private readonly index = new Map<string, number>();
-  private readonly offsets: number[] = [];
-  private readonly lengths: number[] = [];
+  private readonly index = new KeyIndex();
+  /** Offsets of complete lines that repeat an indexed key: in the file, not in the record. Rare, so a set. */
+  private readonly duplicates = new Set<number>();
   private readFd: number | undefined;
   private writeFd: number | undefined;
   /** Byte offset just past the last complete line indexed. */
@@ -92,28 +95,45 @@ export class AppendLog<T> {
   }
 
   has(key: string): boolean {
-    return this.index.has(key);
+    return this.slotOf(key) !== undefined;
   }
 
   /** Reads the entry back from disk; undefined when the key is not indexed. */
   read(key: string): T | undefined {
-    const slot = this.index.get(key);
+    const slot = this.slotOf(key);
     if (slot === undefined) return undefined;
-    const offset = this.offsets[slot]!;
-    const length = this.lengths[slot]!;
+    const parsed = this.parseLine(slot.line, 0, slot.line.length);
+    if (!parsed.ok) throw new SvdError('internal', `${this.file}: the record of ${key} at byte ${slot.offset} changed on disk`);
+    return parsed.value;
+  }
+
+  /** The indexed line of `key`, read from disk: among the slots sharing its hash, the one whose line has that key. */
+  private slotOf(key: string): { offset: number; line: Buffer } | undefined {
+    for (const slot of this.index.slots(this.hash(key))) {
+      const offset = this.index.offset(slot);
+      const line = this.readAt(offset, this.index.length(slot));
+      let json: unknown;
+      try {
+        json = JSON.parse(line.toString('utf8'));
+      } catch {
+        throw new SvdError('internal', `${this.file}: the record at byte ${offset} changed on disk`);
+      }
+      // Checked on the raw JSON, before the schema: a hash shared with another key is told apart cheaply.
+      if (json !== null && typeof json === 'object' && this.options.keyOf(json as T) === key) return { offset, line };
+    }
+    return undefined;
+  }
+
+  private readAt(offset: number, length: number): Buffer {
     const buffer = Buffer.allocUnsafe(length);
     const fd = this.reader();
     let got = 0;
     while (got < length) {
       const n = fs.readSync(fd, buffer, got, length - got, offset + got);
-      if (n === 0) break;
+      if (n === 0) throw new SvdError('internal', `${this.file}: the record at byte ${offset} changed on disk`);
       got += n;
     }
-    const parsed = got === length ? this.parseLine(buffer, 0, length) : undefined;
-    if (!parsed?.ok || this.options.keyOf(parsed.value) !== key) {
-      throw new SvdError('internal', `${this.file}: the record of ${key} at byte ${offset} changed on disk`);
-    }
-    return parsed.value;
+    return buffer;
   }
 
   /**
@@ -129,7 +149,7 @@ export class AppendLog<T> {
       this.scan(indexed);
       if (this.fileSize() > this.end) this.settleTail(indexed);
     }
-    if (this.index.has(key)) return { written: false, indexed };
+    if (this.has(key)) return { written: false, indexed };
     // The last net for secrets: a key a server or a model echoed is never written (see redact.ts).
     const text = JSON.stringify(entry);
     const safe = redactSecrets(text);
@@ -156,7 +176,7 @@ export class AppendLog<T> {
       this.lines += 1;
     } else {
       this.scan(indexed);
-      if (!this.index.has(key)) throw new SvdError('internal', `${this.file}: the record of ${key} was not found after writing it`);
+      if (!this.has(key)) throw new SvdError('internal', `${this.file}: the record of ${key} was not found after writing it`);
     }
     return { written: true, indexed };
   }
@@ -187,11 +207,11 @@ export class AppendLog<T> {
         const lineStart = start;
         start = nl + 1;
         if (isBlank(buffer, lineStart, nl)) continue;
+        // A later duplicate of a key stays in the file but is not part of the record.
+        if (this.duplicates.has(base + lineStart)) continue;
         const parsed = this.parseLine(buffer, lineStart, nl);
         if (!parsed.ok) throw new SvdError('internal', `${this.file}: a record at byte ${base + lineStart} changed on disk`);
-        const slot = this.index.get(this.options.keyOf(parsed.value));
-        // A later duplicate of a key stays in the file but is not part of the record.
-        if (slot !== undefined && this.offsets[slot] === base + lineStart) yield parsed.value;
+        yield parsed.value;
       }
       carry = Buffer.from(buffer.subarray(start));
     }
@@ -202,6 +222,10 @@ export class AppendLog<T> {
     if (this.writeFd !== undefined) fs.closeSync(this.writeFd);
     this.readFd = undefined;
     this.writeFd = undefined;
+  }
+
+  private hash(key: string): [number, number] {
+    return (this.options.hash ?? hashKey)(key);
   }
 
   private reader(): number {
@@ -220,9 +244,7 @@ export class AppendLog<T> {
   }
 
   private addToIndex(key: string, offset: number, length: number): void {
-    this.index.set(key, this.offsets.length);
-    this.offsets.push(offset);
-    this.lengths.push(length);
+    this.index.add(this.hash(key), offset, length);
   }
 
   private parseLine(buffer: Buffer, start: number, end: number): Parsed<T> {
@@ -270,10 +292,12 @@ export class AppendLog<T> {
             continue;
           }
           const key = this.options.keyOf(parsed.value);
-          if (!this.index.has(key)) {
+          if (!this.has(key)) {
             this.addToIndex(key, base + lineStart, nl - lineStart);
             this.options.onIndex?.(parsed.value);
             into?.push(parsed.value);
+          } else {
+            this.duplicates.add(base + lineStart);
           }
         }
         this.end = base + start;

@@ -1,7 +1,7 @@
 // The audit: how good the judges are, measured on seeds that carry gold. Pure figures over a folded run; the
 // decisions measured are the method's (acceptedByMethod), never a reviewer's override.
 import { z } from 'zod';
-import type { CandidateView, RunView, TruthView } from './runview';
+import type { CandidateView, RunView, SeedView, TruthView } from './runview';
 import { STAGES, type Stage } from '../base/types';
 
 const count = z.number().int().nonnegative();
@@ -70,49 +70,77 @@ class Tally {
   }
 }
 
-/** The audit of a run; undefined when no candidate was checked against gold. */
-export function auditRun(view: RunView): Audit | undefined {
-  const outcomes: Record<Exclude<TruthView['outcome'], 'unchecked'>, number> = { pass: 0, fail: 0, error: 0, timeout: 0 };
-  let checked = 0;
-  let correct = 0;
-  let unchecked = 0;
-  let unsandboxed = 0;
-  const overall = new Tally();
-  const stages = Object.fromEntries(STAGES.map((stage) => [stage, new Tally()])) as Record<Stage, Tally>;
-
-  for (const seed of view.seeds) {
-    for (const candidate of seed.candidates) {
-      if (!candidate.candidate.valid) continue;
-      const truth = candidate.truth;
-      if (!truth || truth.outcome === 'unchecked') {
-        if (seed.seed.gold) unchecked++;
-        if (truth) unsandboxed++;
-        continue;
-      }
-      checked++;
-      outcomes[truth.outcome]++;
-      if (truth.correct) correct++;
-      // The method's decision is final only once the seed has its outcome; first-valid leaves later candidates unjudged.
-      if (!seed.outcome || !judged(candidate)) continue;
-      overall.add(candidate.acceptedByMethod, truth.correct);
-      for (const stage of STAGES) {
-        const result = candidate.stages[stage];
-        if (result) stages[stage].add(result.passed, truth.correct);
-      }
-    }
-  }
-  if (checked === 0 && unsandboxed === 0) return undefined;
-  return {
-    checked,
-    correct,
-    outcomes,
-    unchecked,
-    unsandboxed,
-    overall: overall.figures(),
-    stages: { cycle: stages.cycle.figures(), factuality: stages.factuality.figures(), correctness: stages.correctness.figures() },
-  };
+/** What the audit needs of a candidate besides its truth: a few flags, so a streamed fold can hold it cheaply. */
+export interface AuditFacts {
+  valid: boolean;
+  /** The candidate's seed carries gold. */
+  gold: boolean;
+  /** The candidate's seed has its outcome. */
+  finished: boolean;
+  acceptedByMethod: boolean;
+  /** Each stage with a recorded result: whether it passed. */
+  stages: Partial<Record<Stage, boolean>>;
 }
 
-function judged(candidate: CandidateView): boolean {
-  return candidate.stages.cycle !== undefined;
+export function auditFacts(seed: Pick<SeedView, 'seed' | 'outcome'>, candidate: CandidateView): AuditFacts {
+  const stages: Partial<Record<Stage, boolean>> = {};
+  for (const stage of STAGES) {
+    const result = candidate.stages[stage];
+    if (result) stages[stage] = result.passed;
+  }
+  return { valid: candidate.candidate.valid, gold: seed.seed.gold !== undefined, finished: seed.outcome !== undefined, acceptedByMethod: candidate.acceptedByMethod, stages };
+}
+
+/** The audit's figures, candidate by candidate. */
+export class AuditTally {
+  private readonly outcomes: Record<Exclude<TruthView['outcome'], 'unchecked'>, number> = { pass: 0, fail: 0, error: 0, timeout: 0 };
+  private checked = 0;
+  private correct = 0;
+  private unchecked = 0;
+  private unsandboxed = 0;
+  private readonly overall = new Tally();
+  private readonly stages = Object.fromEntries(STAGES.map((stage) => [stage, new Tally()])) as Record<Stage, Tally>;
+
+  add(facts: AuditFacts, truth: Pick<TruthView, 'outcome' | 'correct'> | undefined): void {
+    if (!facts.valid) return;
+    if (!truth || truth.outcome === 'unchecked') {
+      if (facts.gold) this.unchecked++;
+      if (truth) this.unsandboxed++;
+      return;
+    }
+    this.checked++;
+    this.outcomes[truth.outcome]++;
+    if (truth.correct) this.correct++;
+    // The method's decision is final only once the seed has its outcome; first-valid leaves later candidates unjudged.
+    if (!facts.finished || facts.stages.cycle === undefined) return;
+    this.overall.add(facts.acceptedByMethod, truth.correct);
+    for (const stage of STAGES) {
+      const passed = facts.stages[stage];
+      if (passed !== undefined) this.stages[stage].add(passed, truth.correct);
+    }
+  }
+
+  /** Undefined when no candidate was checked against gold. */
+  result(): Audit | undefined {
+    if (this.checked === 0 && this.unsandboxed === 0) return undefined;
+    const { stages } = this;
+    return {
+      checked: this.checked,
+      correct: this.correct,
+      outcomes: { ...this.outcomes },
+      unchecked: this.unchecked,
+      unsandboxed: this.unsandboxed,
+      overall: this.overall.figures(),
+      stages: { cycle: stages.cycle.figures(), factuality: stages.factuality.figures(), correctness: stages.correctness.figures() },
+    };
+  }
+}
+
+/** The audit of a run; undefined when no candidate was checked against gold. */
+export function auditRun(view: RunView): Audit | undefined {
+  const tally = new AuditTally();
+  for (const seed of view.seeds) {
+    for (const candidate of seed.candidates) tally.add(auditFacts(seed, candidate), candidate.truth);
+  }
+  return tally.result();
 }

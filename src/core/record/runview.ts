@@ -131,21 +131,7 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
   const overrides = new Map<string, OverrideEvent>();
   const truths = new Map<string, TruthEvent>();
   const errors: ErrorEvent[] = [];
-  const usage = Object.fromEntries(PURPOSES.map((purpose) => [purpose, emptyUsage()])) as Record<
-    Purpose,
-    UsageCounts
-  >;
-  let wallMs = 0;
-  let lastRun: RunStateEvent | undefined;
-  // The running session's latest usage checkpoint: counted unless its end event (same totals) follows.
-  let checkpoint: UsageEvent | undefined;
-  const count = (from: Partial<Record<Purpose, UsageCounts>>, ms: number) => {
-    for (const purpose of PURPOSES) {
-      const counts = from[purpose];
-      if (counts) addUsage(usage[purpose], counts);
-    }
-    wallMs += ms;
-  };
+  const sessions = new SessionTally();
 
   for (const event of events) {
     switch (event.type) {
@@ -180,19 +166,12 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
         overrides.set(event.candidateId, event);
         break;
       case 'run':
-        lastRun = event;
-        // A session that starts ends the one before; if that one never wrote its end (killed), its last checkpoint
-        // is what it used. An end event carries the session's totals, so its checkpoints are dropped.
-        if (checkpoint && event.state === 'started') count(checkpoint.usage, checkpoint.wallMs);
-        checkpoint = undefined;
-        count(event.usage ?? {}, event.wallMs ?? 0);
-        break;
       case 'usage':
-        checkpoint = event;
+        sessions.add(event);
         break;
     }
   }
-  if (checkpoint) count(checkpoint.usage, checkpoint.wallMs);
+  const { usage, wallMs, state, lastMessage, stopReason } = sessions.result();
 
   const votesByCandidateStage = new Map<string, VoteEvent[]>();
   // Verification in progress: cycle votes recorded, no cycle result yet.
@@ -266,11 +245,56 @@ export function foldRun(events: Iterable<RunEvent>, totalSeeds?: number): RunVie
     funnel: funnelOf(seedViews, inCycle, errors.length, totalSeeds),
     usage,
     wallMs,
-    state: lastRun === undefined ? 'new' : lastRun.state === 'started' ? 'running' : lastRun.state,
+    state,
   };
-  if (lastRun?.message !== undefined) view.lastMessage = lastRun.message;
-  if (lastRun?.reason !== undefined) view.stopReason = lastRun.reason;
+  if (lastMessage !== undefined) view.lastMessage = lastMessage;
+  if (stopReason !== undefined) view.stopReason = stopReason;
   return view;
+}
+
+/** The run's sessions, from its `run` and `usage` events in file order: usage and wall time summed, the last state. */
+export class SessionTally {
+  private readonly usage = Object.fromEntries(PURPOSES.map((purpose) => [purpose, emptyUsage()])) as Record<Purpose, UsageCounts>;
+  private wallMs = 0;
+  private lastRun: RunStateEvent | undefined;
+  // The running session's latest usage checkpoint: counted unless its end event (same totals) follows.
+  private checkpoint: UsageEvent | undefined;
+
+  add(event: RunStateEvent | UsageEvent): void {
+    if (event.type === 'usage') {
+      this.checkpoint = event;
+      return;
+    }
+    this.lastRun = event;
+    // A session that starts ends the one before; if that one never wrote its end (killed), its last checkpoint
+    // is what it used. An end event carries the session's totals, so its checkpoints are dropped.
+    if (this.checkpoint && event.state === 'started') this.count(this.checkpoint.usage, this.checkpoint.wallMs);
+    this.checkpoint = undefined;
+    this.count(event.usage ?? {}, event.wallMs ?? 0);
+  }
+
+  /** Once every event is in; the tally is not used after. */
+  result(): Pick<RunView, 'usage' | 'wallMs' | 'state' | 'lastMessage' | 'stopReason'> {
+    if (this.checkpoint) this.count(this.checkpoint.usage, this.checkpoint.wallMs);
+    this.checkpoint = undefined;
+    const lastRun = this.lastRun;
+    const state: RunViewState = lastRun === undefined ? 'new' : lastRun.state === 'started' ? 'running' : lastRun.state;
+    return {
+      usage: this.usage,
+      wallMs: this.wallMs,
+      state,
+      ...(lastRun?.message !== undefined ? { lastMessage: lastRun.message } : {}),
+      ...(lastRun?.reason !== undefined ? { stopReason: lastRun.reason } : {}),
+    };
+  }
+
+  private count(from: Partial<Record<Purpose, UsageCounts>>, ms: number): void {
+    for (const purpose of PURPOSES) {
+      const counts = from[purpose];
+      if (counts) addUsage(this.usage[purpose], counts);
+    }
+    this.wallMs += ms;
+  }
 }
 
 function overrideView(event: OverrideEvent | undefined): OverrideView | undefined {

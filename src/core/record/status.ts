@@ -5,6 +5,14 @@ import { NOT_CHECKED } from '../base/checker';
 import type { UsageCounts } from './events';
 import { addUsage, emptyUsage, type Funnel, type RunView, type RunViewState } from './runview';
 import { PURPOSES, STAGES, type Purpose } from '../base/types';
+import type { RunSummary } from './streamFold';
+
+/** A whole view, or a streamed run's summary (streamFold.ts): status reads the same figures from either. */
+type Folded = RunView | RunSummary;
+
+function auditOf(view: Folded): Audit | undefined {
+  return 'seeds' in view ? auditRun(view) : view.audit;
+}
 
 export interface FunnelJson {
   state: RunViewState;
@@ -17,7 +25,7 @@ export interface FunnelJson {
 }
 
 /** Plain JSON-safe data for `svd status --json`; copies, so callers may mutate it. */
-export function funnelJson(view: RunView): FunnelJson {
+export function funnelJson(view: Folded): FunnelJson {
   const json: FunnelJson = {
     state: view.state,
     funnel: { ...view.funnel, invalidByReason: { ...view.funnel.invalidByReason } },
@@ -25,12 +33,12 @@ export function funnelJson(view: RunView): FunnelJson {
     wallMs: view.wallMs,
   };
   if (view.lastMessage !== undefined) json.lastMessage = view.lastMessage;
-  const audit = auditRun(view);
+  const audit = auditOf(view);
   if (audit) json.audit = audit;
   return json;
 }
 
-export function formatFunnel(view: RunView, options: { color?: boolean } = {}): string {
+export function formatFunnel(view: Folded, options: { color?: boolean } = {}): string {
   const paint = painter(options.color ?? false);
   const f = view.funnel;
   const lines: string[] = [];
@@ -39,7 +47,7 @@ export function formatFunnel(view: RunView, options: { color?: boolean } = {}): 
   lines.push(`Seeds: ${count(f.seeds)} (${count(f.seedsDone)} done, ${count(f.seedsPending)} pending)`);
   lines.push('');
 
-  const started = view.seeds.filter((seed) => seed.candidates.length > 0).length;
+  const started = 'seeds' in view ? view.seeds.filter((seed) => seed.candidates.length > 0).length : view.seedsStarted;
   const perSeed = started > 0 ? `${(f.candidates / started).toFixed(1)} per seed` : '';
   // Each step as a share of the one before, so the step that loses most stands out.
   const steps: { label: string; value: number; note: string }[] = [
@@ -82,7 +90,7 @@ export function formatFunnel(view: RunView, options: { color?: boolean } = {}): 
   lines.push(f.errors > 0 ? paint.red(errors) : errors);
   lines.push('');
 
-  const audit = auditRun(view);
+  const audit = auditOf(view);
   if (audit) {
     lines.push(...formatAudit(audit, paint));
     lines.push('');

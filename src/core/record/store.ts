@@ -209,6 +209,16 @@ export class RunStore {
     yield* this.overrides.entries();
   }
 
+  /** The pipeline's record alone, streamed (with overrideEvents, a RunSource for streamFold.ts). */
+  recordEvents(): Generator<RunEvent> {
+    return this.log.entries();
+  }
+
+  /** The reviewers' decisions alone, streamed. */
+  overrideEvents(): Generator<RunEvent> {
+    return this.overrides.entries();
+  }
+
   /**
    * Picks up events other processes appended since the last look (complete lines only) and returns them. Listeners
    * hear them too.

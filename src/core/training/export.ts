@@ -8,7 +8,9 @@ import { AtomicFileWriter, writeFileAtomic } from '../record/atomicFile';
 import { SvdError, describeError } from '../base/errors';
 import { issueText } from '../base/zodIssues';
 import type { CandidateEvent, RunEvent, SeedEvent } from '../record/events';
-import { foldRun } from '../record/runview';
+import { foldRun, type SeedView } from '../record/runview';
+import { foldRunStreaming, type RunSource } from '../record/streamFold';
+import { SeedSpool } from './exportSpool';
 import { fullTrace, splitTrace } from '../method/trace';
 import { DOMAINS, type ChatMessage, type Domain } from '../base/types';
 
@@ -223,7 +225,11 @@ function lexists(file: string): boolean {
   }
 }
 
-export function exportRun(events: Iterable<RunEvent>, options: ExportOptions): ExportSummary {
+/**
+ * @param events the run's events; or its store (a RunSource), to stream the record seed by seed with the rows
+ * spooled to a temporary file, so a run of any size is exported in little memory, in the same order.
+ */
+export function exportRun(events: Iterable<RunEvent> | RunSource, options: ExportOptions): ExportSummary {
   const opts = parseOptions(options);
   const plan = planExport(options);
   if (plan.existing.length > 0 && !opts.replace) {
@@ -231,7 +237,6 @@ export function exportRun(events: Iterable<RunEvent>, options: ExportOptions): E
     throw new SvdError('bad_config', `export: ${which} already ${plan.existing.length === 1 ? 'exists' : 'exist'}; choose another file or replace it on purpose`);
   }
   const { split, base, sides, files: targets } = targetsOf(opts);
-  const view = foldRun(events);
 
   // Read before writing anything, so a broken dataset_info.json stops the export with no file changed.
   const datasetInfo = plan.datasetInfo ? readDatasetInfo(plan.datasetInfo) : undefined;
@@ -242,33 +247,60 @@ export function exportRun(events: Iterable<RunEvent>, options: ExportOptions): E
   const skipped: SkippedCandidate[] = [];
   let chars = 0;
 
+  /** A seed's rows as one block of lines, its counts added; skipped candidates kept in seed order. */
+  const rowsOf = (seedView: SeedView, skippedHere: SkippedCandidate[]): { side: ExportedFile['split']; text: string } => {
+    const side: ExportedFile['split'] =
+      split && splitPoint(opts.splitSeed, seedView.seed.seedId) < opts.valFraction ? 'validation' : 'train';
+    let text = '';
+    for (const candidateView of seedView.candidates) {
+      const take = opts.applyOverrides ? candidateView.accepted : candidateView.acceptedByMethod;
+      if (!take) continue;
+      const candidate = candidateView.candidate;
+      const completion = opts.thinking === 'keep' ? fullTrace(candidate) : splitTrace(candidate).answer;
+      if (completion === '') {
+        const reason = opts.thinking === 'keep' ? 'empty text' : 'empty answer';
+        skippedHere.push({ candidateId: candidate.candidateId, reason });
+        continue;
+      }
+      const row = buildRow(opts.format, seedView.seed, candidate, completion);
+      text += `${JSON.stringify(row)}\n`;
+      counts[side] += 1;
+      perDomain[seedView.seed.domain] += 1;
+      chars += completion.length + seedView.seed.prompt.reduce((sum, message) => sum + message.content.length, 0);
+    }
+    return { side, text };
+  };
+
+  let spool: SeedSpool<ExportedFile['split']> | undefined;
   try {
     fs.mkdirSync(path.dirname(targets.train), { recursive: true });
     for (const side of sides) writers.set(side, new AtomicFileWriter(targets[side]));
-    for (const seedView of view.seeds) {
-      const side: ExportedFile['split'] =
-        split && splitPoint(opts.splitSeed, seedView.seed.seedId) < opts.valFraction ? 'validation' : 'train';
-      for (const candidateView of seedView.candidates) {
-        const take = opts.applyOverrides ? candidateView.accepted : candidateView.acceptedByMethod;
-        if (!take) continue;
-        const candidate = candidateView.candidate;
-        const completion = opts.thinking === 'keep' ? fullTrace(candidate) : splitTrace(candidate).answer;
-        if (completion === '') {
-          const reason = opts.thinking === 'keep' ? 'empty text' : 'empty answer';
-          skipped.push({ candidateId: candidate.candidateId, reason });
-          continue;
-        }
-        const row = buildRow(opts.format, seedView.seed, candidate, completion);
-        writers.get(side)?.write(`${JSON.stringify(row)}\n`);
-        counts[side] += 1;
-        perDomain[seedView.seed.domain] += 1;
-        chars += completion.length + seedView.seed.prompt.reduce((sum, message) => sum + message.content.length, 0);
+    if (isRunSource(events)) {
+      spool = new SeedSpool();
+      const skippedBySeed: { line: number; order: number; list: SkippedCandidate[] }[] = [];
+      foldRunStreaming(events, undefined, {
+        onSeed: (seedView, order) => {
+          const list: SkippedCandidate[] = [];
+          const { side, text } = rowsOf(seedView, list);
+          spool!.add(seedView.seed.line, order, side, text);
+          if (list.length > 0) skippedBySeed.push({ line: seedView.seed.line, order, list });
+        },
+      });
+      for (const { side, data } of spool.drain()) writers.get(side)?.write(data);
+      skippedBySeed.sort((a, b) => a.line - b.line || a.order - b.order);
+      for (const entry of skippedBySeed) skipped.push(...entry.list);
+    } else {
+      for (const seedView of foldRun(events).seeds) {
+        const { side, text } = rowsOf(seedView, skipped);
+        if (text) writers.get(side)?.write(text);
       }
     }
     for (const writer of writers.values()) writer.commit();
   } catch (error) {
     for (const writer of writers.values()) writer.abort();
     throw error;
+  } finally {
+    spool?.close();
   }
 
   const files: ExportedFile[] = sides.map((side) => ({ path: targets[side], split: side, rows: counts[side] }));
@@ -288,6 +320,10 @@ export function exportRun(events: Iterable<RunEvent>, options: ExportOptions): E
     );
   }
   return summary;
+}
+
+function isRunSource(events: Iterable<RunEvent> | RunSource): events is RunSource {
+  return typeof (events as Partial<RunSource>).recordEvents === 'function';
 }
 
 const SPLIT_SUFFIX: Record<ExportedFile['split'], string> = { train: 'train', validation: 'val' };

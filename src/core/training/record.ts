@@ -133,7 +133,7 @@ export function exportTrainingData(runDir: string, trainer: Trainer, options: { 
   let summary: ExportSummary;
   try {
     fs.mkdirSync(path.join(runDir, 'train'), { recursive: true });
-    summary = exportRun(store.events(), {
+    summary = exportRun(store, {
       format,
       out: path.join(runDir, 'train', `data.${format}.jsonl`),
       ...(options.valFraction !== undefined ? { valFraction: options.valFraction } : {}),

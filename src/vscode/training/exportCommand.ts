@@ -79,7 +79,7 @@ export function registerExportCommand(ctx: FeatureContext): void {
         if (choice !== replace) throw new Refusal('cancelled');
         options.replace = true;
       }
-      const summary = exportRun(store.events(), options);
+      const summary = exportRun(store, options);
       ctx.log.info(`exported ${summary.rows} examples of ${run.runId} to ${summary.files.map((f) => f.path).join(', ')}`);
       if (interactive) {
         void vscode.window.showInformationMessage(exportReport(summary));
