@@ -61,6 +61,22 @@ export const EngineEvent = z.strictObject({
 });
 export type EngineEvent = z.infer<typeof EngineEvent>;
 
+/** One of several servers a run uses: its traffic, its failures and whether it is in the pool now. */
+export const EndpointStatusSchema = z.strictObject({
+  /** Without credentials. */
+  url: z.string(),
+  /** up: takes requests; down: taken out after failures, probed again later; probing: being probed now. */
+  state: z.enum(['up', 'down', 'probing']),
+  requests: count,
+  errors: count,
+  /** Of the errors, 429s. */
+  throttled: count,
+  inFlight: count,
+  /** Requests in flight it takes now (halved on 429, grown back one by one) and at most. */
+  limit: count,
+  maxConcurrency: count,
+});
+
 /** A run's progress, every half second and after every seed. */
 export const RunProgressEvent = z.strictObject({
   type: z.literal('progress'),
@@ -76,6 +92,8 @@ export const RunProgressEvent = z.strictObject({
   elapsedMs: z.number().nonnegative(),
   /** Estimated time to finish, from this session's pace; absent until a seed finished. */
   etaMs: z.number().nonnegative().optional(),
+  /** Each server, when the run has several. */
+  endpoints: z.array(EndpointStatusSchema).optional(),
 });
 export type RunProgressEvent = z.infer<typeof RunProgressEvent>;
 

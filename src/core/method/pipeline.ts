@@ -17,7 +17,9 @@ import {
   type UsageCounts,
   type VoteEvent,
 } from '../record/events';
-import { ModelCallError, ModelClient, type ModelClientOptions } from './model';
+import { ModelCallError, type ModelClientOptions } from './model';
+import { endpointsClientFor, type EndpointStatus, type ModelPort } from './endpoints';
+import type { EndpointSpec } from './endpointsFile';
 import type { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
@@ -36,6 +38,8 @@ export interface Endpoint {
   model: string;
   apiKey?: string;
   engine: 'server' | 'embedded';
+  /** Several servers sharing the run (baseURL is then the first's): see endpoints.ts. */
+  replicas?: EndpointSpec[];
 }
 
 export interface Progress {
@@ -48,6 +52,8 @@ export interface Progress {
   elapsedMs: number;
   /** Estimated time to finish, from this session's pace; undefined until a seed finished. */
   etaMs?: number;
+  /** Each server's requests, errors and state, when the run has several. */
+  endpoints?: EndpointStatus[];
 }
 
 export interface RunOptions {
@@ -67,7 +73,7 @@ export interface RunOptions {
   /** Called once the run's folder is known, before any model call. */
   onStart?: (info: RunStartInfo) => void;
   /** For tests and embedders: a ready client (else one is built from `endpoint` and `config`). */
-  client?: ModelClient;
+  client?: ModelPort;
   /** What servers have shown they cannot do, shared with the command's other runs (a sweep's cells). */
   traits?: ModelClientOptions['traits'];
   /** Probe the server before starting (unknown model, bad key, unreachable fail fast). Default true. */
@@ -135,23 +141,15 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
     throw error;
   } finally {
+    if (!options.client) client.close?.();
     store.close();
     cache.close();
   }
 }
 
-/** The model client for an endpoint, with the run's concurrency, timeout, retries and batching. */
-export function modelClientFor(endpoint: Endpoint, config: RunConfig, extra: Pick<ModelClientOptions, 'onNotice' | 'traits'> = {}): ModelClient {
-  return new ModelClient({
-    ...extra,
-    baseURL: endpoint.baseURL,
-    model: endpoint.model,
-    apiKey: endpoint.apiKey,
-    concurrency: config.concurrency,
-    timeoutMs: config.requestTimeoutMs,
-    maxRetries: config.maxRetries,
-    batchSamples: config.batchSamples,
-  });
+/** The model client for an endpoint (a pool for several), with the run's concurrency, timeout, retries and batching. */
+export function modelClientFor(endpoint: Endpoint, config: RunConfig, extra: Pick<ModelClientOptions, 'onNotice' | 'traits'> = {}): ModelPort {
+  return endpointsClientFor(endpoint, config, extra);
 }
 
 class PipelineRun {
@@ -173,7 +171,7 @@ class PipelineRun {
   constructor(
     private readonly store: RunStore,
     cache: ResponseCache,
-    private readonly client: ModelClient,
+    private readonly client: ModelPort,
     private readonly prompts: PromptSet,
     private readonly config: RunConfig,
     model: string,
@@ -284,6 +282,7 @@ class PipelineRun {
       requestsPerSecond: elapsedMs > 0 ? (requests * 1000) / elapsedMs : 0,
       elapsedMs,
       etaMs: pace === undefined ? undefined : Math.max(0, remaining * pace),
+      ...(this.client.endpoints ? { endpoints: this.client.endpoints() } : {}),
     });
   }
 

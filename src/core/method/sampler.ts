@@ -4,7 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { sampleKeys, type ResponseCache } from '../record/cache';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../base/config';
 import type { RunEvent } from '../record/events';
-import type { ModelClient } from './model';
+import type { ModelPort } from './endpoints';
 import type { RunStore } from '../record/store';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
 
@@ -20,7 +20,7 @@ export class Sampler {
   private readonly cacheHits = Object.fromEntries(PURPOSES.map((p) => [p, 0])) as Record<Purpose, number>;
 
   constructor(
-    private readonly client: ModelClient,
+    private readonly client: Pick<ModelPort, 'complete'>,
     private readonly cache: ResponseCache,
     private readonly model: string,
     /** A response's text (and reasoning) is kept up to this many UTF-8 bytes, in the cache and the run alike. */
