@@ -51,13 +51,10 @@ export function parseEndpoints(text: string, file: string): EndpointEntry[] {
   const trimmed = text.trim();
   if (trimmed === '') throw new SvdError('bad_config', `${file}: no endpoints listed`);
   const items: { value: unknown; line: number }[] = [];
-  if (trimmed.startsWith('[') || (trimmed.startsWith('{') && !isJsonLines(trimmed))) {
-    let value: unknown;
-    try {
-      value = JSON.parse(trimmed);
-    } catch (error) {
-      throw new SvdError('bad_config', `${file}: not valid JSON: ${describeError(error)}`);
-    }
+  const whole = wholeJson(trimmed);
+  if (trimmed.startsWith('[') || (whole.ok && !isJsonLines(trimmed)) || (!whole.ok && !trimmed.includes('\n'))) {
+    if (!whole.ok) throw new SvdError('bad_config', `${file}: not valid JSON: ${whole.error}`);
+    const value = whole.value;
     const wrapped = value !== null && typeof value === 'object' && 'endpoints' in value;
     const list = Array.isArray(value) ? value : wrapped ? (value as { endpoints: unknown }).endpoints : [value];
     if (!Array.isArray(list)) throw new SvdError('bad_config', `${file}: endpoints: expected an array of endpoints`);
@@ -87,6 +84,14 @@ function entryProblem(error: z.ZodError): string {
   const keyField = error.issues.find((issue) => issue.code === 'unrecognized_keys' && issue.keys.some((k) => /key|token|secret/i.test(k)));
   if (keyField) return 'keys are never kept in this file: put the key in an environment variable and name it in apiKeyEnv';
   return issueText(error);
+}
+
+function wholeJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, error: describeError(error) };
+  }
 }
 
 function firstLine(text: string): number {
