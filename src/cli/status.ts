@@ -3,6 +3,7 @@ import { funnelJson, formatFunnel } from '../core/record/status';
 import { RunStore, listRuns, resolveRunDir } from '../core/record/store';
 import { foldRun } from '../core/record/runview';
 import { formatScreening, screeningJson } from '../core/record/screening';
+import { endpointsLines, readEndpoints } from './endpointsStatus';
 import type { Io } from './io';
 import { runsDirOf, type RegisterCommand } from './options';
 
@@ -34,9 +35,10 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
   try {
     const view = foldRun(store.events(), store.manifest.seedFile.rows);
     const { skippedRows } = store.manifest.seedFile;
+    const servers = readEndpoints(dir);
     if (flags.json) {
       const screening = screeningJson(store.manifest.screening);
-      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view), ...(screening ? { screening } : {}) }));
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view), ...(screening ? { screening } : {}), ...(servers ? { endpoints: servers.endpoints } : {}) }));
     } else {
       io.out(`run ${store.manifest.id} (${view.state})`);
       const skipped = skippedRows ? ` (${skippedRows} row${skippedRows === 1 ? '' : 's'} skipped: not usable seeds)` : '';
@@ -44,6 +46,7 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
       io.out(`model ${store.manifest.model.model}, n=${store.manifest.config.candidates}, v=${store.manifest.config.votes}`);
       for (const line of formatScreening(store.manifest.screening)) io.out(line);
       io.out(formatFunnel(view));
+      for (const line of endpointsLines(servers)) io.out(line);
     }
   } finally {
     store.close();

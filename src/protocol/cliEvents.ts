@@ -10,6 +10,7 @@
 // the text on stderr, is how a reader learns why. The lines for people stay on stderr.
 import * as z from 'zod';
 import { EXIT_CODES, type ErrorCode } from '../core/base/errors';
+import { EndpointStatusSchema } from './endpoints';
 
 const count = z.number().int().nonnegative();
 const ERROR_CODES = Object.keys(EXIT_CODES) as [ErrorCode, ...ErrorCode[]];
@@ -60,22 +61,6 @@ export const EngineEvent = z.strictObject({
   fallback: z.string().optional(),
 });
 export type EngineEvent = z.infer<typeof EngineEvent>;
-
-/** One of several servers a run uses: its traffic, its failures and whether it is in the pool now. */
-export const EndpointStatusSchema = z.strictObject({
-  /** Without credentials. */
-  url: z.string(),
-  /** up: takes requests; down: taken out after failures, probed again later; probing: being probed now. */
-  state: z.enum(['up', 'down', 'probing']),
-  requests: count,
-  errors: count,
-  /** Of the errors, 429s. */
-  throttled: count,
-  inFlight: count,
-  /** Requests in flight it takes now (halved on 429, grown back one by one) and at most. */
-  limit: count,
-  maxConcurrency: count,
-});
 
 /** A run's progress, every half second and after every seed. */
 export const RunProgressEvent = z.strictObject({

@@ -20,6 +20,7 @@ import {
 import { ModelCallError, type ModelClientOptions } from './model';
 import { endpointsClientFor, type EndpointStatus, type ModelPort } from './endpoints';
 import type { EndpointSpec } from './endpointsFile';
+import { EndpointsSnapshot } from './endpointsSnapshot';
 import type { PromptSet } from './prompts';
 import { Sampler } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
@@ -123,6 +124,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped));
   const started = Date.now();
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
+  const snapshot = client.endpoints ? new EndpointsSnapshot(dir, () => client.endpoints!()) : undefined;
+  snapshot?.start();
   try {
     if (options.probe !== false) await client.probe(options.signal);
     await run.processAll(seedOptions);
@@ -141,6 +144,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
     throw error;
   } finally {
+    snapshot?.stop();
     if (!options.client) client.close?.();
     store.close();
     cache.close();

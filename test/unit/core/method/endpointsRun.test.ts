@@ -9,6 +9,7 @@ import { parseRunConfig } from '../../../../src/core/base/config';
 import type { RunEvent } from '../../../../src/core/record/events';
 import { runPipeline, type Endpoint, type Progress } from '../../../../src/core/method/pipeline';
 import { RunStore } from '../../../../src/core/record/store';
+import { endpointsLines, readEndpoints } from '../../../../src/cli/endpointsStatus';
 import { methodHandler, startScriptedServer, type ScriptedServer, type ScriptedServerOptions, type SeedScript } from '../../../fixtures/scripted-server';
 
 const PROMPTS = path.resolve(__dirname, '../../../fixtures/prompts');
@@ -34,6 +35,8 @@ interface Outcome {
   errors: number;
   state: string;
   last?: Progress;
+  /** What `svd status` prints of the servers. */
+  statusLines: string[];
 }
 
 /** A run in a folder of its own (its own response cache too), over the given servers. */
@@ -63,7 +66,8 @@ async function runOver(servers: ScriptedServer[], during?: () => Promise<void>):
     store.close();
     const accepted: Record<string, string[]> = {};
     for (const e of events) if (e.type === 'outcome') accepted[e.seedId] = [...e.acceptedCandidateIds].sort();
-    return { accepted, errors: events.filter((e) => e.type === 'error').length, state: result.state, ...(last ? { last } : {}) };
+    const statusLines = endpointsLines(readEndpoints(result.dir));
+    return { accepted, errors: events.filter((e) => e.type === 'error').length, state: result.state, statusLines, ...(last ? { last } : {}) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -102,6 +106,10 @@ describe('a run over several replicas', () => {
     assert.notEqual(first!.state, 'up');
     assert.ok(first!.errors > 0);
     assert.equal(second!.state, 'up');
+    // `svd status` shows each server as the session left it.
+    assert.equal(outcome.statusLines.length, 3, outcome.statusLines.join('\n'));
+    assert.match(outcome.statusLines[1]!, new RegExp(`${doomed.url}\\s+(down|probing)\\s+requests \\d+\\s+errors [1-9]`));
+    assert.match(outcome.statusLines[2]!, new RegExp(`${survivor.url}\\s+up\\s+requests [1-9]\\d*\\s+errors 0`));
   });
 
   test('a 429 storm on one replica: the run completes and that replica takes fewer requests at once', async () => {
