@@ -20,6 +20,11 @@ export const EndpointEntrySchema = z.strictObject({
   weight: z.number().positive().max(1000).default(1),
   maxConcurrency: z.number().int().min(1).max(1024).optional(),
   apiKeyEnv: z.string().regex(ENV_NAME, 'expected an environment variable name, e.g. REPLICA_KEY').optional(),
+}, {
+  error: (issue) =>
+    issue.code === 'unrecognized_keys' && issue.keys.some((k) => /key|token|secret|password/i.test(k))
+      ? `keys are never kept here: put the key in an environment variable and name it in apiKeyEnv (found ${issue.keys.join(', ')})`
+      : undefined,
 });
 export type EndpointEntry = z.infer<typeof EndpointEntrySchema>;
 export type EndpointEntryInput = z.input<typeof EndpointEntrySchema>;
