@@ -137,17 +137,15 @@ function elementLines(text: string, depth: number): number[] {
 /**
  * The endpoints of a run: each entry's model defaults to the run's, and its key comes from the environment variable
  * it names (absent: the default key variables). A named variable that is unset is an error, not a silent keyless call.
+ * Entries come checked (a file, a setting) or from --base-url, which may carry user:password@ for Basic auth.
  */
 export function endpointSpecs(
-  entries: readonly EndpointEntryInput[],
+  entries: readonly EndpointEntry[],
   defaults: { model?: string; apiKey?: string },
   env: NodeJS.ProcessEnv = process.env,
   where = 'endpoints',
 ): EndpointSpec[] {
-  return entries.map((input, i) => {
-    const parsed = EndpointEntrySchema.safeParse(input);
-    if (!parsed.success) throw new SvdError('bad_config', `${where}[${i}]: ${entryProblem(parsed.error)}`);
-    const entry = parsed.data;
+  return entries.map((entry, i) => {
     const model = entry.model ?? defaults.model;
     if (!model) throw new SvdError('bad_config', `${where}[${i}]: model: required when the run names no --model`);
     let apiKey = defaults.apiKey;
