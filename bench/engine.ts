@@ -12,6 +12,7 @@ import { parseRunConfig } from '../src/core/base/config';
 import { runPipeline } from '../src/core/method/pipeline';
 import type { SeedScript } from '../test/fixtures/scripted-server';
 import { PURPOSES } from '../src/core/base/types';
+import { EndpointPool, type MemberClient } from '../src/core/method/endpoints';
 
 const ROOT = path.resolve(__dirname, '..');
 const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
@@ -161,6 +162,39 @@ async function replicaRate(dir: string, replicas: number): Promise<number> {
   }
 }
 
+/**
+ * The pool alone, over replicas that answer in 100 ms without HTTP or a pipeline: what routing itself costs, apart
+ * from the engine's CPU per request.
+ */
+async function poolAlone(replicas: number, seconds = 3): Promise<number> {
+  const concurrency = 64 * replicas;
+  const latencyMs = 100;
+  const none = Object.fromEntries(PURPOSES.map((p) => [p, { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 }])) as ReturnType<MemberClient['usage']>;
+  const member = (): MemberClient => ({
+    complete: (_request, n) => new Promise((resolve) => setTimeout(() => resolve(Array.from({ length: n }, () => ({ text: 'ok', finishReason: 'stop', promptTokens: 1, completionTokens: 1 }))), latencyMs)),
+    probe: async () => {},
+    listModels: async () => [],
+    usage: () => none,
+  });
+  const pool = new EndpointPool({ members: Array.from({ length: replicas }, (_, i) => ({ url: `http://replica-${i}/v1`, client: member() })), concurrency, maxRetries: 0 });
+  const request = { purpose: 'generate' as const, messages: [{ role: 'user' as const, content: 'q' }], temperature: 0.8, topP: 0.95, maxTokens: 8 };
+  const end = Date.now() + seconds * 1000;
+  let done = 0;
+  const started = Date.now();
+  // More callers than slots, as the pipeline's seed workers are.
+  await Promise.all(Array.from({ length: Math.ceil(concurrency * 1.5) }, async () => {
+    while (Date.now() < end) {
+      await pool.complete(request, 1);
+      done++;
+    }
+  }));
+  pool.close();
+  const achieved = done / ((Date.now() - started) / 1000);
+  const ideal = concurrency / (latencyMs / 1000);
+  console.log(`endpoints: the pool alone (no HTTP, no pipeline): ${achieved.toFixed(1)} req/s of an ideal ${ideal} = ${(achieved / ideal).toFixed(3)}`);
+  return achieved / ideal;
+}
+
 function replicasFlag(): number | undefined {
   const at = process.argv.indexOf('--replicas');
   if (at === -1) return undefined;
@@ -174,6 +208,7 @@ async function main(): Promise<void> {
   try {
     const replicas = replicasFlag();
     if (replicas !== undefined) {
+      await poolAlone(replicas);
       const ratio = await replicaRate(dir, replicas);
       console.log(`endpoints: replicas=${replicas} concurrency=${64 * replicas} rate_ratio=${ratio.toFixed(3)}`);
       return;

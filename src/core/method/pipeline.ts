@@ -18,7 +18,8 @@ import {
   type VoteEvent,
 } from '../record/events';
 import { ModelCallError, type ModelClientOptions } from './model';
-import { endpointsClientFor, type EndpointStatus, type ModelPort } from './endpoints';
+import type { EndpointStatus, ModelPort } from './endpoints';
+import { endpointsClientFor } from './endpointsClient';
 import type { EndpointSpec } from './endpointsFile';
 import { EndpointsSnapshot } from './endpointsSnapshot';
 import type { PromptSet } from './prompts';
