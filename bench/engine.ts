@@ -1,6 +1,8 @@
 // Engine benchmark: (1) the engine's own overhead, as achieved requests/s over the ideal when every request takes
 // 100 ms and 64 are in flight; (2) requests and tokens per accepted answer against the naive count (every
 // candidate, every stage, every vote as its own request) on a run where half the candidates are wrong.
+// With `--replicas N`: the endpoint pool's throughput instead, as achieved requests/s over the ideal when N replicas
+// each answer in 100 ms and 64 requests per replica are in flight.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +12,7 @@ import { parseRunConfig } from '../src/core/base/config';
 import { runPipeline } from '../src/core/method/pipeline';
 import type { SeedScript } from '../test/fixtures/scripted-server';
 import { PURPOSES } from '../src/core/base/types';
+import { EndpointPool, type MemberClient } from '../src/core/method/endpoints';
 
 const ROOT = path.resolve(__dirname, '..');
 const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
@@ -124,9 +127,92 @@ async function cost(dir: string): Promise<{ perAccepted: number; naivePerAccepte
   }
 }
 
+async function replicaRate(dir: string, replicas: number): Promise<number> {
+  const concurrency = 64 * replicas;
+  const latencyMs = 100;
+  // 7 requests a seed, as in rate(); about 8 s of ideal traffic.
+  const seeds: SeedScript[] = Array.from({ length: Math.ceil((concurrency * 10 * 8) / 7) }, (_, i) => ({ question: `Replica seed ${i}: what is ${i} + ${i}?` }));
+  const warmup: SeedScript[] = Array.from({ length: concurrency }, (_, i) => ({ question: `Warm-up seed ${i}: what is ${i} - 1?` }));
+  const servers = await Promise.all(Array.from({ length: replicas }, () => startServer(dir, latencyMs, [...seeds, ...warmup])));
+  const endpoint = {
+    baseURL: servers[0]!.url,
+    model: 'bench',
+    engine: 'server' as const,
+    replicas: servers.map((server) => ({ url: server.url, model: 'bench', weight: 1 })),
+  };
+  const config = parseRunConfig({ promptsDir: PROMPTS, concurrency, candidates: 4, votes: 3 });
+  try {
+    await runPipeline({ seedsFile: seedsFile(dir, 'replica-warmup', warmup), runsDir: path.join(dir, 'replica-warmup', 'runs'), config, endpoint, probe: false });
+    const before = await Promise.all(servers.map((server) => server.requests()));
+    const started = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    await runPipeline({ seedsFile: seedsFile(dir, 'replicas', seeds), runsDir: path.join(dir, 'replicas', 'runs'), config, endpoint, probe: false });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const used = process.cpuUsage(cpu);
+    const after = await Promise.all(servers.map((server) => server.requests()));
+    const perReplica = after.map((n, i) => n - before[i]!);
+    const requests = perReplica.reduce((a, b) => a + b, 0);
+    const achieved = requests / seconds;
+    const ideal = concurrency / (latencyMs / 1000);
+    console.log(`endpoints: engine CPU ${((used.user + used.system) / requests).toFixed(0)} us per request (load average ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores)`);
+    console.log(`endpoints: ${requests} requests in ${seconds.toFixed(2)} s = ${achieved.toFixed(1)} req/s; ideal ${ideal} req/s; per replica ${perReplica.join(', ')}`);
+    return achieved / ideal;
+  } finally {
+    await Promise.all(servers.map((server) => server.close()));
+  }
+}
+
+/**
+ * The pool alone, over replicas that answer in 100 ms without HTTP or a pipeline: what routing itself costs, apart
+ * from the engine's CPU per request.
+ */
+async function poolAlone(replicas: number, seconds = 3): Promise<number> {
+  const concurrency = 64 * replicas;
+  const latencyMs = 100;
+  const none = Object.fromEntries(PURPOSES.map((p) => [p, { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 }])) as ReturnType<MemberClient['usage']>;
+  const member = (): MemberClient => ({
+    complete: (_request, n) => new Promise((resolve) => setTimeout(() => resolve(Array.from({ length: n }, () => ({ text: 'ok', finishReason: 'stop', promptTokens: 1, completionTokens: 1 }))), latencyMs)),
+    probe: async () => {},
+    listModels: async () => [],
+    usage: () => none,
+  });
+  const pool = new EndpointPool({ members: Array.from({ length: replicas }, (_, i) => ({ url: `http://replica-${i}/v1`, client: member() })), concurrency, maxRetries: 0 });
+  const request = { purpose: 'generate' as const, messages: [{ role: 'user' as const, content: 'q' }], temperature: 0.8, topP: 0.95, maxTokens: 8 };
+  const end = Date.now() + seconds * 1000;
+  let done = 0;
+  const started = Date.now();
+  // More callers than slots, as the pipeline's seed workers are.
+  await Promise.all(Array.from({ length: Math.ceil(concurrency * 1.5) }, async () => {
+    while (Date.now() < end) {
+      await pool.complete(request, 1);
+      done++;
+    }
+  }));
+  pool.close();
+  const achieved = done / ((Date.now() - started) / 1000);
+  const ideal = concurrency / (latencyMs / 1000);
+  console.log(`endpoints: the pool alone (no HTTP, no pipeline): ${achieved.toFixed(1)} req/s of an ideal ${ideal} = ${(achieved / ideal).toFixed(3)}`);
+  return achieved / ideal;
+}
+
+function replicasFlag(): number | undefined {
+  const at = process.argv.indexOf('--replicas');
+  if (at === -1) return undefined;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--replicas: expected a whole number from 1, got ${process.argv[at + 1]}`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'svd-bench-'));
   try {
+    const replicas = replicasFlag();
+    if (replicas !== undefined) {
+      await poolAlone(replicas);
+      const ratio = await replicaRate(dir, replicas);
+      console.log(`endpoints: replicas=${replicas} concurrency=${64 * replicas} rate_ratio=${ratio.toFixed(3)}`);
+      return;
+    }
     const ratio = await rate(dir);
     const { perAccepted, naivePerAccepted } = await cost(dir);
     console.log(`engine: rate_ratio=${ratio.toFixed(3)} requests_per_accepted=${perAccepted.toFixed(2)} naive_requests_per_accepted=${naivePerAccepted.toFixed(2)}`);

@@ -1,8 +1,10 @@
-// The model server a run or a sweep talks to: the one --base-url names, else the embedded engine, started here (and
-// its default model downloaded on first use) and stopped when the command ends.
+// The model server a run or a sweep talks to: the one --base-url names (or several: --base-url again, --endpoints
+// FILE), else the embedded engine, started here (and its default model downloaded on first use) and stopped when the
+// command ends.
 import { SvdError, advisedError } from '../core/base/errors';
 import { apiKeyFromEnv } from '../core/base/redact';
 import type { Endpoint } from '../core/method/pipeline';
+import { endpointSpecs, readEndpointsFile, runModelOf, type EndpointEntry } from '../core/method/endpointsFile';
 import type { RunTarget } from '../core/method/runPlan';
 import type { DownloadEvent, EngineEvent } from '../protocol/cliEvents';
 import { embeddedModelName, ensureModel } from '../engine/download';
@@ -13,7 +15,10 @@ import type { Io } from './io';
 import { DownloadBar } from './progress';
 
 export interface EndpointFlags {
-  baseUrl?: string;
+  /** One server, or several when --base-url is given more than once. */
+  baseUrl?: string | string[];
+  /** A file of servers (JSON array or JSON lines: url, model, weight, maxConcurrency, apiKeyEnv). */
+  endpoints?: string;
   model?: string;
   modelPath?: string;
   threads?: number;
@@ -45,19 +50,42 @@ export interface EndpointOptions {
  * request): the embedded engine serves a model under its file's name.
  */
 export function endpointTarget(flags: EndpointFlags): RunTarget {
-  if (flags.baseUrl) {
-    if (!flags.model) throw new SvdError('bad_config', '--model: required with --base-url (list them with `svd models --base-url URL`)');
-    return { model: flags.model, engine: 'server', baseURL: flags.baseUrl };
+  const servers = serverEntries(flags);
+  if (servers) {
+    const model = servers.fromFile
+      ? runModelOf(servers.entries, flags.model, '--endpoints')
+      : flags.model;
+    if (!model) throw new SvdError('bad_config', '--model: required with --base-url (list them with `svd models --base-url URL`)');
+    const urls = servers.entries.map((e) => e.url);
+    return { model, engine: 'server', baseURL: urls[0]!, ...(urls.length > 1 ? { endpoints: urls } : {}) };
   }
   return { model: flags.model ?? embeddedModelName(flags.modelPath), engine: 'embedded' };
 }
 
-/** A server named by --base-url, else the embedded engine on --model-path or the default model. */
+/** The servers the flags name: each --base-url, then the entries of --endpoints; undefined for none. */
+function serverEntries(flags: EndpointFlags): { entries: EndpointEntry[]; fromFile: boolean } | undefined {
+  const urls = flags.baseUrl === undefined ? [] : Array.isArray(flags.baseUrl) ? flags.baseUrl : [flags.baseUrl];
+  const entries: EndpointEntry[] = urls.map((url) => ({ url, weight: 1 }));
+  if (flags.endpoints !== undefined) entries.push(...readEndpointsFile(flags.endpoints));
+  return entries.length === 0 ? undefined : { entries, fromFile: flags.endpoints !== undefined };
+}
+
+/** The servers named by --base-url or --endpoints, else the embedded engine on --model-path or the default model. */
 export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: EndpointOptions): Promise<ResolvedEndpoint> {
-  if (flags.baseUrl) {
+  const servers = serverEntries(flags);
+  if (servers) {
     const target = endpointTarget(flags);
+    const apiKey = apiKeyFromEnv();
+    const replicas = endpointSpecs(servers.entries, { model: target.model, apiKey }, process.env, flags.endpoints ?? '--base-url');
+    const first = replicas[0]!;
     return {
-      endpoint: { baseURL: flags.baseUrl, model: target.model, apiKey: apiKeyFromEnv(), engine: 'server' },
+      endpoint: {
+        baseURL: first.url,
+        model: target.model,
+        apiKey: first.apiKey,
+        engine: 'server',
+        ...(replicas.length > 1 ? { replicas } : {}),
+      },
       failure: () => undefined,
       dispose: async () => {},
     };

@@ -15,6 +15,7 @@ import { endpointTarget, resolveEndpoint, type EndpointFlags, type ResolvedEndpo
 import { eventStream } from './events';
 import type { Io } from './io';
 import {
+  collect,
   embeddedEngineOptions,
   integer,
   methodConfig,
@@ -46,7 +47,8 @@ export const registerRunCommand: RegisterCommand = (program, io, setCode) => {
     .command('run')
     .description('run the method on a seed file (JSONL, JSON array or CSV); running it again resumes')
     .argument('<seeds>', 'seed file')
-    .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: the embedded engine)')
+    .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://localhost:8000/v1; again for each replica (default: the embedded engine)', collect)
+    .option('--endpoints <file>', 'servers to spread the run over: a JSON array or JSON lines of {url, model, weight, maxConcurrency, apiKeyEnv}')
     .option('--model <name>', 'model name on the server')
     .include(embeddedEngineOptions)
     .option('--candidates <n>', 'candidate solutions per seed (default 4)', integer('--candidates'))
@@ -217,7 +219,9 @@ function acceptedText(f: { acceptedFinal: number; seeds: number }): string {
 function serverMoved(found: RunManifest, target: RunTarget): string | undefined {
   const where = (engine: 'server' | 'embedded', baseURL: string | undefined) =>
     engine === 'embedded' ? 'the embedded engine' : baseURL === undefined ? 'a server' : withoutCredentials(baseURL).replace(/\/+$/, '');
-  const was = where(found.model.engine, found.model.baseURL);
-  const now = where(target.engine, target.baseURL);
+  const servers = (engine: 'server' | 'embedded', baseURL: string | undefined, endpoints: string[] | undefined) =>
+    endpoints && endpoints.length > 1 ? endpoints.map((url) => where(engine, url)).join(', ') : where(engine, baseURL);
+  const was = servers(found.model.engine, found.model.baseURL, found.model.endpoints);
+  const now = servers(target.engine, target.baseURL, target.endpoints);
   return was === now ? undefined : `run ${found.id} ran on ${was}; this command names ${now}`;
 }

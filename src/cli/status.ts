@@ -3,6 +3,7 @@ import { funnelJson, formatFunnel } from '../core/record/status';
 import { RunStore, listRuns, resolveRunDir } from '../core/record/store';
 import { foldRunStreaming } from '../core/record/streamFold';
 import { formatScreening, screeningJson } from '../core/record/screening';
+import { endpointsLines, readEndpoints } from './endpointsStatus';
 import type { Io } from './io';
 import { runsDirOf, type RegisterCommand } from './options';
 import { costLines, priceOptions, priceTable, viewCost, type CostFlags } from './cost';
@@ -40,9 +41,10 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
     const cost = viewCost(view, prices, store.manifest.model.model);
     const stopReason = view.stopReason ? { stopReason: view.stopReason } : {};
     const { skippedRows } = store.manifest.seedFile;
+    const servers = readEndpoints(dir);
     if (flags.json) {
       const screening = screeningJson(store.manifest.screening);
-      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view), ...stopReason, cost, ...(screening ? { screening } : {}) }));
+      io.out(JSON.stringify({ runId: store.manifest.id, dir, model: store.manifest.model.model, ...(skippedRows === undefined ? {} : { skippedRows }), ...funnelJson(view), ...stopReason, cost, ...(screening ? { screening } : {}), ...(servers ? { endpoints: servers.endpoints } : {}) }));
     } else {
       io.out(`run ${store.manifest.id} (${view.state})`);
       const skipped = skippedRows ? ` (${skippedRows} row${skippedRows === 1 ? '' : 's'} skipped: not usable seeds)` : '';
@@ -51,6 +53,7 @@ function commandStatus(run: string, flags: StatusFlags, io: Io): number {
       for (const line of formatScreening(store.manifest.screening)) io.out(line);
       io.out(formatFunnel(view));
       for (const line of costLines(cost)) io.out(line);
+      for (const line of endpointsLines(servers)) io.out(line);
     }
   } finally {
     store.close();

@@ -10,6 +10,7 @@
 // the text on stderr, is how a reader learns why. The lines for people stay on stderr.
 import * as z from 'zod';
 import { EXIT_CODES, type ErrorCode } from '../core/base/errors';
+import { EndpointStatusSchema } from './endpoints';
 
 const count = z.number().int().nonnegative();
 const ERROR_CODES = Object.keys(EXIT_CODES) as [ErrorCode, ...ErrorCode[]];
@@ -78,6 +79,8 @@ export const RunProgressEvent = z.strictObject({
   etaMs: z.number().nonnegative().optional(),
   /** USD spent over all the run's sessions, at the price table's price; absent when the model has no price. */
   costUsd: z.number().nonnegative().optional(),
+  /** Each server, when the run has several. */
+  endpoints: z.array(EndpointStatusSchema).optional(),
 });
 export type RunProgressEvent = z.infer<typeof RunProgressEvent>;
 

@@ -10,7 +10,8 @@ import { ResponseCache, defaultCacheDir } from '../record/cache';
 import type { AnswerChecker } from '../base/checker';
 import { parseRunConfig, type RunConfig } from '../base/config';
 import { SvdError } from '../base/errors';
-import { ModelCallError, type ModelClient } from '../method/model';
+import { ModelCallError } from '../method/model';
+import type { ModelPort } from '../method/endpoints';
 import { modelClientFor, runPipeline, type Endpoint } from '../method/pipeline';
 import { ServerTraits } from '../method/serverTraits';
 import { PromptSet } from '../method/prompts';
@@ -255,7 +256,7 @@ async function evaluateModel(context: ModelContext, endpoint: Endpoint): Promise
 async function sampleQuestions(
   context: ModelContext,
   endpoint: Endpoint,
-  client: ModelClient,
+  client: ModelPort,
 ): Promise<EvalQuestion[] & { cached: number }> {
   const { options, prompts, questions, samples } = context;
   // A failure that ends the evaluation stops the other questions' requests too.

@@ -17,7 +17,11 @@ import {
   type UsageCounts,
   type VoteEvent,
 } from '../record/events';
-import { ModelCallError, ModelClient, type ModelClientOptions } from './model';
+import { ModelCallError, type ModelClientOptions } from './model';
+import type { EndpointStatus, ModelPort } from './endpoints';
+import { endpointsClientFor } from './endpointsClient';
+import type { EndpointSpec } from './endpointsFile';
+import { EndpointsSnapshot } from './endpointsSnapshot';
 import type { PromptSet } from './prompts';
 import { SampleDeferred, Sampler, type SampleSource } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
@@ -37,6 +41,8 @@ export interface Endpoint {
   model: string;
   apiKey?: string;
   engine: 'server' | 'embedded';
+  /** Several servers sharing the run (baseURL is then the first's): see endpoints.ts. */
+  replicas?: EndpointSpec[];
 }
 
 export interface Progress {
@@ -51,6 +57,8 @@ export interface Progress {
   etaMs?: number;
   /** USD spent over all the run's sessions; undefined when the model has no price. */
   costUsd?: number;
+  /** Each server's requests, errors and state, when the run has several. */
+  endpoints?: EndpointStatus[];
 }
 
 export interface RunOptions {
@@ -92,7 +100,7 @@ export interface RunOptions {
 
 
 /** What the pipeline needs of a model client. */
-export type RunClient = SampleSource & Pick<ModelClient, 'usage' | 'probe'>;
+export type RunClient = SampleSource & Omit<ModelPort, 'complete'>;
 
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const { config, endpoint } = options;
@@ -126,6 +134,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped), spending);
   const started = Date.now();
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
+  const snapshot = client.endpoints ? new EndpointsSnapshot(dir, () => client.endpoints!()) : undefined;
+  snapshot?.start();
   try {
     if (options.probe !== false) await client.probe(options.signal);
     await run.processAll(seedOptions);
@@ -150,23 +160,16 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
     throw error;
   } finally {
+    snapshot?.stop();
+    if (!options.client) client.close?.();
     store.close();
     cache.close();
   }
 }
 
-/** The model client for an endpoint, with the run's concurrency, timeout, retries and batching. */
-export function modelClientFor(endpoint: Endpoint, config: RunConfig, extra: Pick<ModelClientOptions, 'onNotice' | 'traits'> = {}): ModelClient {
-  return new ModelClient({
-    ...extra,
-    baseURL: endpoint.baseURL,
-    model: endpoint.model,
-    apiKey: endpoint.apiKey,
-    concurrency: config.concurrency,
-    timeoutMs: config.requestTimeoutMs,
-    maxRetries: config.maxRetries,
-    batchSamples: config.batchSamples,
-  });
+/** The model client for an endpoint (a pool for several), with the run's concurrency, timeout, retries and batching. */
+export function modelClientFor(endpoint: Endpoint, config: RunConfig, extra: Pick<ModelClientOptions, 'onNotice' | 'traits'> = {}): ModelPort {
+  return endpointsClientFor(endpoint, config, extra);
 }
 
 class PipelineRun {
@@ -306,6 +309,7 @@ class PipelineRun {
       elapsedMs,
       etaMs: pace === undefined ? undefined : Math.max(0, remaining * pace),
       costUsd: this.spending.spend?.spentUsd(),
+      ...(this.client.endpoints ? { endpoints: this.client.endpoints() } : {}),
     });
   }
 

@@ -26,6 +26,8 @@ export interface RunTarget {
   engine: 'server' | 'embedded';
   /** The server's URL (recorded without credentials); undefined for the embedded engine. */
   baseURL?: string;
+  /** Every server, when the run is spread over several (baseURL is then the first). */
+  endpoints?: string[];
 }
 
 export interface PlanOptions {
@@ -91,6 +93,9 @@ export async function identifyRun(options: PlanOptions): Promise<RunIdentity> {
       model: target.model,
       baseURL: target.engine === 'server' && target.baseURL !== undefined ? withoutCredentials(target.baseURL) : undefined,
       engine: target.engine,
+      ...(target.engine === 'server' && target.endpoints && target.endpoints.length > 1
+        ? { endpoints: target.endpoints.map((url) => withoutCredentials(url)) }
+        : {}),
     },
     config,
     methodFingerprint: methodHash,
@@ -125,8 +130,14 @@ export async function planRun(options: PlanOptions): Promise<RunPlan> {
 }
 
 /** The target of an endpoint: what a plan needs of it before the endpoint is up. */
-export function targetOf(endpoint: { model: string; engine: 'server' | 'embedded'; baseURL?: string }): RunTarget {
-  return { model: endpoint.model, engine: endpoint.engine, ...(endpoint.engine === 'server' && endpoint.baseURL ? { baseURL: endpoint.baseURL } : {}) };
+export function targetOf(endpoint: { model: string; engine: 'server' | 'embedded'; baseURL?: string; replicas?: { url: string }[] }): RunTarget {
+  const several = endpoint.engine === 'server' && endpoint.replicas && endpoint.replicas.length > 1;
+  return {
+    model: endpoint.model,
+    engine: endpoint.engine,
+    ...(endpoint.engine === 'server' && endpoint.baseURL ? { baseURL: endpoint.baseURL } : {}),
+    ...(several ? { endpoints: endpoint.replicas!.map((r) => r.url) } : {}),
+  };
 }
 
 export interface RunStartInfo {

@@ -25,7 +25,13 @@ export const RunManifestSchema = z.object({
     /** Rows of the file that are no usable seed and were skipped (absent in runs made before it was recorded). */
     skippedRows: z.number().int().nonnegative().optional(),
   }),
-  model: z.object({ model: z.string(), baseURL: z.string().optional(), engine: z.enum(['server', 'embedded']) }),
+  model: z.object({
+    model: z.string(),
+    baseURL: z.string().optional(),
+    engine: z.enum(['server', 'embedded']),
+    /** Every server the run was started on, when several (without credentials); not part of the run's id. */
+    endpoints: z.array(z.string()).optional(),
+  }),
   config: RunConfigSchema,
   methodFingerprint: z.string(),
   parentRun: z.string().optional(),

@@ -13,6 +13,7 @@ import { EXIT_CODES, type ErrorCode } from '../../core/base/errors';
 import { readEventLine, type CliStreamEvent, type ErrorEvent } from '../../protocol/cliEvents';
 import type { GpuChoice } from '../../engine/protocol';
 import type { ExtensionSettings } from './settings';
+import type { EndpointEntry } from '../../core/method/endpointsFile';
 
 export interface CliEndpoint {
   /** Undefined: the embedded engine. */
@@ -30,6 +31,8 @@ export interface CliRequest {
   config: RunConfigInput;
   runsDir: string;
   apiKey?: string;
+  /** Servers to spread the command over: written to a scratch file for `--endpoints`; `keys[i]` (from SecretStorage) reaches the CLI in the environment only. */
+  endpoints?: { entries: EndpointEntry[]; keys: (string | undefined)[] };
   /** Where the embedded engine's default model is kept. */
   modelsDir: string;
   cwd: string;
@@ -60,6 +63,20 @@ export interface CliHandlers<E extends CliStreamEvent> {
 const CODE_OF_EXIT = new Map<number, ErrorCode>(Object.entries(EXIT_CODES).map(([code, exit]) => [exit, code as ErrorCode]));
 
 /** The endpoint as `svd run`, `svd sweep` take it: a server and model, or the embedded engine's flags. */
+/** svd.endpoints as a file for `--endpoints`; a stored key goes into `env` under a variable the file names. */
+export function endpointsFile(scratch: string, endpoints: NonNullable<CliRequest['endpoints']>, env: NodeJS.ProcessEnv): string {
+  const entries = endpoints.entries.map((entry, i) => {
+    const key = endpoints.keys[i];
+    if (entry.apiKeyEnv !== undefined || !key) return entry;
+    const name = `SVD_ENDPOINT_KEY_${i}`;
+    env[name] = key;
+    return { ...entry, apiKeyEnv: name };
+  });
+  const file = path.join(scratch, 'endpoints.json');
+  writeFileSync(file, JSON.stringify(entries));
+  return file;
+}
+
 export function endpointArgs(endpoint: CliEndpoint): string[] {
   if (endpoint.baseUrl) return ['--base-url', endpoint.baseUrl, '--model', endpoint.model ?? ''];
   const args: string[] = [];
@@ -85,6 +102,7 @@ export class CliProcess<E extends CliStreamEvent> {
     const args = [request.cliPath, ...request.args, '--config', configFile, '--runs-dir', request.runsDir];
     // The key travels in the environment only: never in arguments, settings, result files or logs.
     const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1', SVD_MODELS_DIR: request.modelsDir, SVD_API_KEY: request.apiKey ?? '' };
+    if (request.endpoints) args.push('--endpoints', endpointsFile(scratch, request.endpoints, env));
     delete env.OPENAI_API_KEY;
     this.child = spawn(process.execPath, args, { cwd: request.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
 

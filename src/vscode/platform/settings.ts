@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { GenerationSamplingSchema, JudgeSamplingSchema, RunConfigSchema, type RunConfigInput } from '../../core/base/config';
 import { SvdError } from '../../core/base/errors';
 import { issueText } from '../../core/base/zodIssues';
+import { EndpointListSchema, type EndpointEntry } from '../../core/method/endpointsFile';
 import { ENGINE_LIMITS, GpuChoiceSchema, type GpuChoice } from '../../engine/protocol';
 
 const url = z
@@ -28,6 +29,7 @@ const judge = JudgeSamplingSchema.shape;
 export const SETTING_SCHEMAS = {
   'endpoint.baseUrl': url.default(''),
   'endpoint.model': z.string().trim().default(''),
+  endpoints: EndpointListSchema.default([]),
   candidates: run.candidates,
   votes: run.votes,
   concurrency: run.concurrency,
@@ -78,6 +80,8 @@ export interface ExtensionSettings {
   /** Undefined: the embedded engine. */
   baseUrl?: string;
   model?: string;
+  /** Several servers for a run (with or instead of baseUrl); keys by environment variable name or SecretStorage. */
+  endpoints?: EndpointEntry[];
   config: RunConfigInput;
   runsDir: string;
   engine: { modelPath?: string; threads?: number; parallel: number; contextSize?: number; gpu: GpuChoice };
@@ -97,7 +101,8 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
   for (const key of SETTING_KEYS) {
     const result = SETTING_SCHEMAS[key].safeParse(get(key) ?? undefined);
     if (result.success) values[key] = result.data;
-    else problems.push(`svd.${key}: ${issueText(result.error, '')} (got ${JSON.stringify(get(key))})`);
+    // svd.endpoints may hold a key put there by mistake: its value is not repeated.
+    else problems.push(`svd.${key}: ${issueText(result.error, '')}${key === 'endpoints' ? '' : ` (got ${JSON.stringify(get(key))})`}`);
   }
   if (problems.length > 0) {
     throw new SettingsError('invalid_settings', `Invalid setting ${problems.join('; ')}. Fix it in Settings (search "svd.").`);
@@ -107,6 +112,7 @@ export function readSettings(get: (key: string) => unknown, workspaceRoot: strin
   return {
     baseUrl: v['endpoint.baseUrl'] || undefined,
     model: v['endpoint.model'] || undefined,
+    endpoints: v.endpoints,
     config: {
       candidates: v.candidates,
       votes: v.votes,

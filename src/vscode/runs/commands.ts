@@ -35,7 +35,7 @@ export function registerRunCommands(ctx: FeatureContext, sessions: RunSessions, 
     }
     const { against, drop } = s.decontaminate;
     const screening = against.length > 0 ? { against, dropContaminated: drop, dropDuplicates: false } : undefined;
-    const outcome = await sessions.start({ seedFile: seeds.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine, ...(s.cost ? { cost: s.cost } : {}), ...(screening ? { screening } : {}) });
+    const outcome = await sessions.start({ seedFile: seeds.fsPath, runsDir: s.runsDir, config: s.config, baseUrl: s.baseUrl, model: s.model, engine: s.engine, endpoints: s.endpoints, ...(s.cost ? { cost: s.cost } : {}), ...(screening ? { screening } : {}) });
     sessions.announce(outcome, () => void vscode.commands.executeCommand('svd.run', seeds, true));
     return outcome;
   });

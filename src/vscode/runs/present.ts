@@ -6,6 +6,7 @@ import { count, formatDuration } from '../../core/record/status';
 import type { Progress } from '../../core/method/pipeline';
 import { PURPOSES } from '../../core/base/types';
 import type { RunStreamEvent } from '../../protocol/cliEvents';
+import { endpointsSummary, formatEndpoints } from '../../protocol/endpoints';
 
 // ---- runs --------------------------------------------------------------------------------------------------------
 
@@ -232,7 +233,8 @@ export function statusBarText(runs: readonly StatusBarRun[]): string | undefined
   const p = latest.progress;
   const several = runs.length > 1 ? `${runs.length} runs · ` : '';
   const backend = latest.backend === undefined ? '' : ` · ${latest.backend}`;
-  return `$(sync~spin) SVD ${several}${count(p.seedsDone)}/${count(p.seedsTotal)} · ${count(p.accepted)} accepted${backend}`;
+  const servers = p.endpoints?.length ? ` · ${endpointsSummary(p.endpoints)}` : '';
+  return `$(sync~spin) SVD ${several}${count(p.seedsDone)}/${count(p.seedsTotal)} · ${count(p.accepted)} accepted${backend}${servers}`;
 }
 
 /** Plain text (not markdown): the most recent run's pace and ETA, then the others by name. */
@@ -247,6 +249,7 @@ export function statusBarTooltip(runs: readonly StatusBarRun[]): string | undefi
     `${p.requestsPerSecond.toFixed(1)} req/s · ${count(p.requests)} requests · ${formatDuration(p.elapsedMs)} elapsed · ${eta}`,
   ];
   if (latest.backend !== undefined) lines.push(`Embedded engine: ${latest.backend}`);
+  if (p.endpoints?.length) lines.push('Servers:', ...formatEndpoints(p.endpoints));
   const others = runs.slice(0, -1);
   if (others.length > 0) {
     lines.push(

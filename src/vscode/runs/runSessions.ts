@@ -57,6 +57,8 @@ export class RunSessions extends Disposable {
     const { log } = this.platform;
     const root = this.platform.workspaceRoot() ?? path.dirname(request.runsDir);
     const full: RunRequest = { ...request, apiKey: await this.platform.apiKeyFor(request.baseUrl), modelsDir: this.platform.modelsDir, cwd: root };
+    // A server of svd.endpoints that names no key variable gets the key stored for its address, if any.
+    if (request.endpoints?.length) full.endpointKeys = await Promise.all(request.endpoints.map((e) => (e.apiKeyEnv ? undefined : this.platform.apiKeyFor(e.url))));
     log.info(`run ${path.relative(root, request.seedFile)} on ${request.baseUrl ? `${request.baseUrl} (${request.model})` : 'the embedded engine'}`);
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `SVD: ${path.basename(request.seedFile)}`, cancellable: true },

@@ -6,6 +6,7 @@ import type { Progress } from '../../core/method/pipeline';
 import { screeningCliArgs, type ScreeningRequest } from '../../core/method/screening';
 import { RunStreamEvent, type RunStartEvent } from '../../protocol/cliEvents';
 import { CliProcess, endpointArgs, type CliEndpoint, type CliError } from '../platform/cliProcess';
+import type { EndpointEntry } from '../../core/method/endpointsFile';
 
 export interface RunRequest {
   seedFile: string;
@@ -20,6 +21,9 @@ export interface RunRequest {
   /** Where the embedded engine's default model is kept. */
   modelsDir: string;
   cwd: string;
+  /** Several servers (svd.endpoints), and the keys stored for those that name no key variable. */
+  endpoints?: EndpointEntry[];
+  endpointKeys?: (string | undefined)[];
   /** Seeds checked against evaluation files (and for duplicates) before the run. */
   screening?: ScreeningRequest;
   /** The cost budget (USD) and the price table; no part of the run's identity. */
@@ -66,7 +70,16 @@ export class ActiveRun {
   constructor(cliPath: string, request: RunRequest, handlers: RunHandlers) {
     const args = ['run', request.seedFile, '--events', ...(request.runId ? ['--run', request.runId] : []), ...endpointArgs(request), ...screeningCliArgs(request.screening), ...costArgs(request.cost)];
     this.process = new CliProcess(
-      { cliPath, args, config: request.config, runsDir: request.runsDir, apiKey: request.apiKey, modelsDir: request.modelsDir, cwd: request.cwd },
+      {
+        cliPath,
+        args,
+        config: request.config,
+        runsDir: request.runsDir,
+        apiKey: request.apiKey,
+        modelsDir: request.modelsDir,
+        cwd: request.cwd,
+        ...(request.endpoints?.length ? { endpoints: { entries: request.endpoints, keys: request.endpointKeys ?? [] } } : {}),
+      },
       RunStreamEvent,
       {
         onEvent: (event) => {

@@ -5,12 +5,17 @@ import { parseRunConfig } from '../../core/base/config';
 import { fileStamp } from '../../core/base/fileStamp';
 import type { SeedProblem } from '../../core/base/types';
 import { identifyRun, planRun, type RunPlan, type RunTarget } from '../../core/method/runPlan';
+import { runModelOf } from '../../core/method/endpointsFile';
 import { embeddedModelName } from '../../engine/download';
 import type { ExtensionSettings } from '../platform/settings';
 
 /** The model the settings name and where it is served: the embedded engine serves a model under its file's name. */
-export function settingsTarget(s: Pick<ExtensionSettings, 'baseUrl' | 'model' | 'engine'>): RunTarget {
-  if (s.baseUrl) return { model: s.model ?? '', engine: 'server', baseURL: s.baseUrl };
+export function settingsTarget(s: Pick<ExtensionSettings, 'baseUrl' | 'model' | 'engine'> & { endpoints?: ExtensionSettings['endpoints'] }): RunTarget {
+  const urls = [...(s.baseUrl ? [s.baseUrl] : []), ...(s.endpoints ?? []).map((e) => e.url)];
+  if (urls.length > 0) {
+    const model = s.model ?? (s.endpoints?.length && !s.baseUrl ? runModelOf(s.endpoints, undefined, 'svd.endpoints') : '');
+    return { model, engine: 'server', baseURL: urls[0]!, ...(urls.length > 1 ? { endpoints: urls } : {}) };
+  }
   return { model: s.model ?? embeddedModelName(s.engine.modelPath), engine: 'embedded' };
 }
 

@@ -353,6 +353,14 @@ describe('status bar', () => {
     assert.match(tooltip, /ETA 10m 00s/);
     assert.match(tooltip, /Also running: a \(12\/40\)/);
   });
+
+  test('a run over several servers: how many are up, and each one in the tooltip', () => {
+    const server = (url: string, state: 'up' | 'down', errors: number) => ({ url, state, requests: 50, errors, throttled: 0, inFlight: 2, limit: 8, maxConcurrency: 8 });
+    const runs = [{ runId: 'a', progress: progress({ endpoints: [server('http://a/v1', 'up', 0), server('http://b/v1', 'down', 3)] }) }];
+    assert.equal(statusBarText(runs), '$(sync~spin) SVD 12/40 · 9 accepted · 1/2 servers up');
+    const tooltip = statusBarTooltip(runs) ?? '';
+    assert.match(tooltip, /Servers:\nhttp:\/\/a\/v1\s+up\s+requests 50\s+errors 0\s+in flight 2\/8\nhttp:\/\/b\/v1\s+down\s+requests 50\s+errors 3/);
+  });
 });
 
 describe('a run\'s notification', () => {

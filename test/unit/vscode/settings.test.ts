@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { isSvdError } from '../../../src/core/base/errors';
 import { parseRunConfig } from '../../../src/core/base/config';
-import { endpointArgs } from '../../../src/vscode/platform/cliProcess';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { endpointArgs, endpointsFile } from '../../../src/vscode/platform/cliProcess';
+import { settingsTarget } from '../../../src/vscode/runs/settingsRun';
 import { readSettings } from '../../../src/vscode/platform/settings';
 
 const root = path.resolve('/work/space');
@@ -58,4 +61,33 @@ test('an invalid value names the setting and what it must be', () => {
       (e) => isSvdError(e, 'bad_config') && expected.test(e.message) && /Settings/.test(e.message),
     );
   }
+});
+
+test('svd.endpoints: checked entry by entry; stored keys reach the CLI in its environment, never in the file', () => {
+  const entries = [{ url: 'http://a:8000/v1' }, { url: 'http://b:8000/v1', apiKeyEnv: 'B_KEY', weight: 2 }];
+  const s = readSettings((key) => (key === 'endpoints' ? entries : key === 'endpoint.model' ? 'm' : undefined), '/ws');
+  assert.deepEqual(s.endpoints, [
+    { url: 'http://a:8000/v1', weight: 1 },
+    { url: 'http://b:8000/v1', apiKeyEnv: 'B_KEY', weight: 2 },
+  ]);
+  // The run the settings name: both servers, and an id that only the model decides.
+  assert.deepEqual(settingsTarget(s), { model: 'm', engine: 'server', baseURL: 'http://a:8000/v1', endpoints: ['http://a:8000/v1', 'http://b:8000/v1'] });
+
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'svd-endpoints-setting-'));
+  const env: NodeJS.ProcessEnv = {};
+  // a's key comes from SecretStorage; b names its own variable, so a stored key for b is not used.
+  const file = endpointsFile(scratch, { entries: s.endpoints!, keys: ['sk-stored-key-of-a', 'sk-not-used'] }, env);
+  const text = readFileSync(file, 'utf8');
+  assert.ok(!text.includes('sk-stored'), text);
+  assert.deepEqual(JSON.parse(text), [
+    { url: 'http://a:8000/v1', weight: 1, apiKeyEnv: 'SVD_ENDPOINT_KEY_0' },
+    { url: 'http://b:8000/v1', apiKeyEnv: 'B_KEY', weight: 2 },
+  ]);
+  assert.deepEqual(env, { SVD_ENDPOINT_KEY_0: 'sk-stored-key-of-a' });
+  rmSync(scratch, { recursive: true, force: true });
+
+  assert.throws(
+    () => readSettings((key) => (key === 'endpoints' ? [{ url: 'http://a/v1', apiKey: 'sk-in-settings-0000' }] : undefined), '/ws'),
+    (error: Error) => /svd\.endpoints: .*keys are never kept here/.test(error.message) && !error.message.includes('sk-in-settings'),
+  );
 });
