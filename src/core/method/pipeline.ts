@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
-import { lastCodeBlock, staticFilter } from './answer';
+import { staticFilter } from './answer';
 import { ResponseCache } from '../record/cache';
 import type { AnswerChecker } from '../base/checker';
 import type { RunConfig } from '../base/config';
@@ -15,7 +15,6 @@ import {
   type CandidateEvent,
   type SeedEvent,
   type UsageCounts,
-  type VoteEvent,
 } from '../record/events';
 import { ModelCallError, type ModelClientOptions } from './model';
 import type { EndpointStatus, ModelPort } from './endpoints';
@@ -23,12 +22,12 @@ import { endpointsClientFor } from './endpointsClient';
 import type { EndpointSpec } from './endpointsFile';
 import { EndpointsSnapshot } from './endpointsSnapshot';
 import type { PromptSet } from './prompts';
+import { CascadeVotes, sampleFields } from './cascadeVotes';
 import { SampleDeferred, Sampler, type SampleSource } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
 import { redactText } from '../base/redact';
 import { RunStore } from '../record/store';
-import { PURPOSES, STAGES, type Purpose, type Sample, type Seed, type SeedProblem, type Stage } from '../base/types';
-import { parseInferredQuestion, parseVerdict } from './verdict';
+import { PURPOSES, STAGES, type Purpose, type Seed, type SeedProblem } from '../base/types';
 import { RunAudit } from './runAudit';
 import { UsageCheckpoints } from './usageCheckpoints';
 import { checkSameRun, inSubset, type SeedSubset } from './runIdentity';
@@ -174,6 +173,7 @@ export function modelClientFor(endpoint: Endpoint, config: RunConfig, extra: Pic
 
 class PipelineRun {
   private readonly sampler: Sampler;
+  private readonly votes: CascadeVotes;
   private readonly controller = new AbortController();
   private seedsDone = 0;
   private accepted = 0;
@@ -204,6 +204,7 @@ class PipelineRun {
     private readonly spending: { spend?: RunSpend; budget?: RunBudget } = {},
   ) {
     this.sampler = new Sampler(client, cache, model, config.maxResponseBytes, spending.budget);
+    this.votes = new CascadeVotes(store, this.sampler, prompts, config, this.controller.signal);
     this.audit = new RunAudit(store, config, options.checker, options.onNotice);
     this.checkpoints = new UsageCheckpoints(store, () => this.usage(), this.startedAt);
     // Every request in flight listens on this signal; thousands at once are expected, not a leak.
@@ -421,7 +422,7 @@ class PipelineRun {
       if (recorded?.type === 'stage') {
         passed = recorded.passed;
       } else {
-        const votes = stage === 'cycle' ? await this.cycleVotes(seed, candidate) : await this.judgeVotes(seed, candidate, stage);
+        const votes = stage === 'cycle' ? await this.votes.cycleVotes(seed, candidate) : await this.votes.judgeVotes(seed, candidate, stage);
         const yes = votes.filter((vote) => vote.verdict === 'yes').length;
         passed = yes === votes.length;
         this.store.append({ id: stageId, type: 'stage', candidateId: candidate.candidateId, stage, passed, yes, votes: votes.length });
@@ -430,85 +431,5 @@ class PipelineRun {
     }
     return true;
   }
-
-  private judgeRequest(purpose: Stage, messages: SeedEvent['prompt']) {
-    return { purpose, messages, ...this.config.judge };
-  }
-
-  private answerVars(seed: SeedEvent, candidate: CandidateEvent) {
-    const answer = candidate.finalAnswer ?? '';
-    const language = seed.domain === 'coding' ? lastCodeBlock(answer)?.language || 'text' : undefined;
-    return { answer, language };
-  }
-
-  private async judgeVotes(seed: SeedEvent, candidate: CandidateEvent, stage: Exclude<Stage, 'cycle'>): Promise<VoteEvent[]> {
-    const messages = this.prompts.render(seed.domain, stage, { question: seed.question, ...this.answerVars(seed, candidate) });
-    const ids = Array.from({ length: this.config.votes }, (_, i) => eventIds.vote(candidate.candidateId, stage, 'judge', i));
-    const results = await this.sampler.samples(this.judgeRequest(stage, messages), ids, this.store, this.controller.signal);
-    return results.map((result, index) => {
-      if (result.existing) return result.existing as VoteEvent;
-      return this.recordVote(ids[index]!, candidate, stage, 'judge', index, result, parseVerdict(result.sample.text).verdict);
-    });
-  }
-
-  /** Cycle-consistency: v questions inferred from the answer alone, each compared with the original. */
-  private async cycleVotes(seed: SeedEvent, candidate: CandidateEvent): Promise<VoteEvent[]> {
-    const inferMessages = this.prompts.render(seed.domain, 'cycle_infer', this.answerVars(seed, candidate));
-    const inferIds = Array.from({ length: this.config.votes }, (_, i) => eventIds.vote(candidate.candidateId, 'cycle', 'infer', i));
-    const inferred = await this.sampler.samples(this.judgeRequest('cycle', inferMessages), inferIds, this.store, this.controller.signal);
-    const inferEvents = inferred.map((result, index) => {
-      if (result.existing) return result.existing as VoteEvent;
-      const question = parseInferredQuestion(result.sample.text);
-      return this.recordVote(inferIds[index]!, candidate, 'cycle', 'infer', index, result, null, question);
-    });
-    return Promise.all(
-      inferEvents.map(async (infer, index) => {
-        const id = eventIds.vote(candidate.candidateId, 'cycle', 'compare', index);
-        const existing = this.store.get(id);
-        if (existing?.type === 'vote') return existing;
-        if (!infer.inferredQuestion || infer.finishReason === 'length') {
-          // Nothing to compare: the judge gave no question (or was cut off mid-way), a "no" the user can read.
-          const why = infer.inferredQuestion ? 'the inference step was cut off at max_tokens' : 'no question could be read from the inference step';
-          return this.recordVote(id, candidate, 'cycle', 'compare', index, {
-            sample: { text: `(${why})`, finishReason: 'none', promptTokens: 0, completionTokens: 0 },
-            cached: false,
-          }, 'unparseable');
-        }
-        const messages = this.prompts.render(seed.domain, 'cycle_compare', { question: seed.question, inferred_question: infer.inferredQuestion });
-        const [result] = await this.sampler.samples(this.judgeRequest('cycle', messages), [id], this.store, this.controller.signal, index);
-        if (result!.existing) return result!.existing as VoteEvent;
-        return this.recordVote(id, candidate, 'cycle', 'compare', index, result!, parseVerdict(result!.sample.text).verdict, infer.inferredQuestion);
-      }),
-    );
-  }
-
-  private recordVote(
-    id: string,
-    candidate: CandidateEvent,
-    stage: Stage,
-    step: VoteEvent['step'],
-    index: number,
-    result: { sample: { text: string; reasoning?: string; finishReason: string; promptTokens: number; completionTokens: number }; cached: boolean },
-    verdict: VoteEvent['verdict'],
-    inferredQuestion?: string,
-  ): VoteEvent {
-    const event = this.store.append({
-      id,
-      type: 'vote',
-      candidateId: candidate.candidateId,
-      stage,
-      step,
-      index,
-      ...sampleFields(result),
-      verdict,
-      inferredQuestion,
-    });
-    return (event ?? this.store.get(id)) as VoteEvent;
-  }
 }
 
-/** What a candidate or vote event records of the sample behind it. */
-function sampleFields(result: { sample: Pick<Sample, 'text' | 'reasoning' | 'finishReason' | 'promptTokens' | 'completionTokens'>; cached: boolean }) {
-  const { text, reasoning, finishReason, promptTokens, completionTokens } = result.sample;
-  return { text, reasoning, finishReason, promptTokens, completionTokens, cached: result.cached };
-}
