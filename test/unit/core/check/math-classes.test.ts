@@ -255,7 +255,8 @@ describe('soundness', () => {
     for (const input of inputs) {
       const started = performance.now();
       checkMath(`\\boxed{${input}}`, '1');
-      assert.ok(performance.now() - started < 200, `${input.slice(0, 40)}: ${(performance.now() - started).toFixed(0)} ms`);
+      // Evaluating any of these for real takes seconds to forever; 1.5 s leaves room for a loaded machine.
+      assert.ok(performance.now() - started < 1500, `${input.slice(0, 40)}: ${(performance.now() - started).toFixed(0)} ms`);
     }
   });
 });
