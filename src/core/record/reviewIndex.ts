@@ -1,0 +1,564 @@
+// A run's record indexed for the review and the Runs view, kept on disk beside the run (review-index.bin): each
+// seed's summary row and where its lines lie in events.jsonl and overrides.jsonl, plus the run-level events. It is
+// built once by streaming the record, then follows the files from the byte where it stopped, and is rebuilt when
+// the files no longer match what it indexed (size, head and tail bytes). A seed's full events (texts, votes) are read
+// from disk only when asked for, so memory does not grow with the texts of the run.
+// What a row holds is the caller's (`SeedSummarizer`): this module knows the record's layout, not the review's.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { SvdError, describeError } from '../base/errors';
+import { issueText } from '../base/zodIssues';
+import { writeFileAtomic } from './atomicFile';
+import { RunEvent } from './events';
+import { seedIdOfCandidate } from './runview';
+
+export const REVIEW_INDEX_FILE = 'review-index.bin';
+const FORMAT = 'svd-review-index-1';
+const MAGIC = Buffer.from('SVDRIX1\n', 'ascii');
+const FILES = ['events.jsonl', 'overrides.jsonl'] as const;
+const CHUNK = 1 << 20;
+const NEWLINE = 0x0a;
+/** Bytes hashed at a file's head and before the indexed end to tell that it is still the file that was indexed. */
+const PROBE = 4096;
+const EVENT_TYPES = new Set(['seed', 'candidate', 'vote', 'stage', 'outcome', 'truth', 'error', 'override', 'run', 'usage']);
+
+/** Turns one seed's events (in record order, duplicates removed) into the row a view keeps of it. */
+export interface SeedSummarizer<Row> {
+  /** Changes whenever rows change shape or meaning: an index saved under another version is rebuilt. */
+  readonly version: string;
+  /** Undefined when the events hold no seed event (nothing to show yet). */
+  summarize(events: readonly RunEvent[]): Row | undefined;
+}
+
+export interface IndexedSeed<Row> {
+  readonly id: string;
+  readonly line: number;
+  readonly row: Row;
+  /** Error events among the seed's (they count in the run's errors). */
+  readonly errors: number;
+}
+
+/** What one `advance` found. */
+export interface IndexChanges {
+  /** Seeds whose rows changed. */
+  seeds: Set<string>;
+  /** A run or usage event came (state, usage, wall time). */
+  run: boolean;
+  /** The index no longer matched the files and was started again. */
+  reset: boolean;
+}
+
+interface FileMark {
+  /** Bytes indexed: just past the last complete line. */
+  end: number;
+  /** Complete lines before `end`, for line numbers in errors. */
+  lines: number;
+  /** Hash of the first `headBytes` bytes. */
+  head: string;
+  headBytes: number;
+  /** Hash of the bytes before `end`. */
+  tail: string;
+}
+
+interface Slot<Row> {
+  id: string;
+  line: number;
+  order: number;
+  /** Where the seed's lines are: a position (overrides.jsonl: -(position + 1)) and a length, pairs. */
+  refs: number[];
+  row: Row | undefined;
+  errors: number;
+}
+
+interface SavedHeader {
+  format: string;
+  version: string;
+  marks: FileMark[];
+  run: RunEvent[];
+  errors: number;
+  seeds: [id: string, line: number, order: number, refCount: number, errors: number][];
+}
+
+/**
+ * The review index of one run. `open` loads what was saved (when it still matches); `advance` reads what the record
+ * grew by, a budget at a time, so a first open of a large run can show the seeds indexed so far while the rest builds.
+ */
+export class ReviewIndex<Row> {
+  private slots = new Map<string, Slot<Row>>();
+  private ordered: Slot<Row>[] | undefined;
+  private marks: FileMark[] = FILES.map(() => ({ end: 0, lines: 0, head: '', headBytes: 0, tail: '' }));
+  private run: RunEvent[] = [];
+  private runIds = new Set<string>();
+  private looseErrors = new Set<string>();
+  private fds: (number | undefined)[] = FILES.map(() => undefined);
+  private caughtUp = false;
+  /** Whether anything changed since the index was last saved. */
+  private unsaved = false;
+  /** How the index started: loaded from disk, or built from the record. */
+  readonly loaded: boolean;
+
+  private constructor(
+    readonly dir: string,
+    private readonly summarizer: SeedSummarizer<Row>,
+  ) {
+    this.loaded = this.load();
+  }
+
+  /** Opens the run's index: the saved one when it still matches the record, else an empty one to build. */
+  static open<Row>(dir: string, summarizer: SeedSummarizer<Row>): ReviewIndex<Row> {
+    return new ReviewIndex(dir, summarizer);
+  }
+
+  /** Whether the last `advance` reached the end of both files. */
+  get complete(): boolean {
+    return this.caughtUp;
+  }
+
+  /** Bytes indexed and bytes in the record now. */
+  progress(): { indexed: number; total: number } {
+    const sizes = FILES.map((name) => fs.statSync(path.join(this.dir, name), { throwIfNoEntry: false })?.size ?? 0);
+    return { indexed: this.marks[0]!.end + this.marks[1]!.end, total: sizes[0]! + sizes[1]! };
+  }
+
+  /**
+   * Reads complete lines the record gained since the last look, for about `budgetMs` (the rest waits for the next
+   * call: `complete` says whether it caught up), and summarizes the seeds they touched.
+   * @throws SvdError naming the file and line of a complete line that is not a run event (a torn last line waits).
+   */
+  advance(budgetMs = Number.POSITIVE_INFINITY): IndexChanges {
+    const started = performance.now();
+    const changes: IndexChanges = { seeds: new Set(), run: false, reset: false };
+    if (!this.matches()) {
+      this.reset();
+      changes.reset = true;
+    }
+    // Events a slot got in this call, kept while the slot had none before: summarized without reading them again.
+    const fresh = new Map<string, RunEvent[]>();
+    const touched = new Set<string>();
+    let done = true;
+    // The pipeline's file first: a seed's events then reach the fold before its overrides, as in the store.
+    for (let file = 0; file < FILES.length && done; file++) {
+      done = this.scanFile(file, started, budgetMs, (event, ref, length) => this.take(event, ref, length, fresh, touched, changes));
+    }
+    for (const id of touched) {
+      const slot = this.slots.get(id)!;
+      const events = fresh.get(id) ?? this.readRefs(slot.refs);
+      this.summarize(slot, events);
+      changes.seeds.add(id);
+    }
+    if (touched.size > 0 || changes.run || changes.reset) this.unsaved = true;
+    this.caughtUp = done;
+    return changes;
+  }
+
+  /** Seeds with a seed event, in the fold's order (seed-file line, then first seen). */
+  seeds(): readonly IndexedSeed<Row>[] {
+    if (!this.ordered) {
+      this.ordered = [...this.slots.values()].filter((slot) => slot.row !== undefined).sort((a, b) => a.line - b.line || a.order - b.order);
+    }
+    return this.ordered as IndexedSeed<Row>[];
+  }
+
+  seed(seedId: string): IndexedSeed<Row> | undefined {
+    const slot = this.slots.get(seedId);
+    return slot?.row === undefined ? undefined : (slot as IndexedSeed<Row>);
+  }
+
+  /** A seed's events read back from the record, in record order, each checked against the schema. */
+  seedEvents(seedId: string): RunEvent[] {
+    const slot = this.slots.get(seedId);
+    return slot ? this.readRefs(slot.refs, true) : [];
+  }
+
+  /**
+   * Seeds with a line that holds `text` (lower case) once lower-cased: a superset of those whose texts hold it, as
+   * JSON leaves text as it is but for quotes, backslashes and control characters. Undefined for a text with those.
+   */
+  seedsWithText(text: string): Set<string> | undefined {
+    // eslint-disable-next-line no-control-regex -- the characters JSON escapes
+    if (text === '' || /["\\\u0000-\u001f]/.test(text)) return undefined;
+    const found = new Set<string>();
+    for (let file = 0; file < FILES.length; file++) {
+      const fd = this.fd(file);
+      if (fd === undefined) continue;
+      const end = this.marks[file]!.end;
+      let position = 0;
+      let carry = '';
+      while (position < end) {
+        const chunk = Buffer.allocUnsafe(Math.min(CHUNK * 4, end - position));
+        const n = fs.readSync(fd, chunk, 0, chunk.length, position);
+        if (n === 0) break;
+        position += n;
+        const last = chunk.lastIndexOf(NEWLINE, n - 1);
+        const whole = carry + chunk.toString('utf8', 0, last + 1);
+        carry = chunk.toString('utf8', last + 1, n);
+        for (const line of linesHolding(whole, text)) {
+          const parsed = parseLine(line);
+          const seedId = typeof parsed === 'string' ? undefined : groupOf(parsed);
+          if (seedId !== undefined) found.add(seedId);
+        }
+      }
+    }
+    return found;
+  }
+
+  /** The run-level events a fold needs: every run event, and the latest usage checkpoint after the last of them. */
+  runEvents(): readonly RunEvent[] {
+    return this.run;
+  }
+
+  /** Error events in the record, seeds' and the run's. */
+  get errors(): number {
+    let count = this.looseErrors.size;
+    for (const slot of this.slots.values()) count += slot.errors;
+    return count;
+  }
+
+  /**
+   * Writes the index beside the run (atomically) when it changed and caught up with the record. The index is a
+   * cache: a run folder that cannot be written is read again next time. Returns whether it was written.
+   */
+  save(): boolean {
+    if (!this.unsaved || !this.caughtUp) return false;
+    const slots = [...this.slots.values()];
+    const header: SavedHeader = {
+      format: FORMAT,
+      version: this.summarizer.version,
+      marks: this.marks,
+      run: this.run,
+      errors: this.looseErrors.size,
+      seeds: slots.map((slot) => [slot.id, slot.line, slot.order, slot.refs.length / 2, slot.errors]),
+    };
+    const refCount = slots.reduce((sum, slot) => sum + slot.refs.length / 2, 0);
+    const positions = new Float64Array(refCount);
+    const lengths = new Uint32Array(refCount);
+    let at = 0;
+    for (const slot of slots) {
+      for (let i = 0; i < slot.refs.length; i += 2, at++) {
+        positions[at] = slot.refs[i]!;
+        lengths[at] = slot.refs[i + 1]!;
+      }
+    }
+    const rows = JSON.stringify(slots.map((slot) => slot.row ?? null));
+    const parts = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows), Buffer.from(positions.buffer), Buffer.from(lengths.buffer)];
+    try {
+      writeFileAtomic(path.join(this.dir, REVIEW_INDEX_FILE), Buffer.concat(parts));
+    } catch {
+      return false;
+    }
+    this.unsaved = false;
+    return true;
+  }
+
+  close(): void {
+    for (const fd of this.fds) if (fd !== undefined) fs.closeSync(fd);
+    this.fds = FILES.map(() => undefined);
+  }
+
+  // ------------------------------------------------------------------------------------------------ reading
+
+  private fd(file: number): number | undefined {
+    if (this.fds[file] === undefined) {
+      try {
+        this.fds[file] = fs.openSync(path.join(this.dir, FILES[file]!), 'r');
+      } catch (error) {
+        // A run nobody overrode may have no overrides file.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return this.fds[file];
+  }
+
+  /** Streams complete lines from the file's mark; false when the budget ran out first. */
+  private scanFile(file: number, started: number, budgetMs: number, onEvent: (event: RunEvent, ref: number, length: number) => void): boolean {
+    const fd = this.fd(file);
+    if (fd === undefined) return true;
+    const mark = this.marks[file]!;
+    const name = path.join(this.dir, FILES[file]!);
+    const size = fs.fstatSync(fd).size;
+    let carry: Buffer = Buffer.alloc(0);
+    let position = mark.end;
+    let bad: string | undefined;
+    while (position < size) {
+      // At least one chunk a call, so a build always moves.
+      if (position > mark.end && performance.now() - started > budgetMs) {
+        this.markProbes(file, fd);
+        return false;
+      }
+      const want = Math.min(Math.max(CHUNK, carry.length), size - position);
+      const chunk = Buffer.allocUnsafe(want);
+      const n = fs.readSync(fd, chunk, 0, want, position);
+      if (n === 0) break;
+      const buffer = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const base = position - carry.length;
+      position += n;
+      let start = 0;
+      for (let nl = buffer.indexOf(NEWLINE, start); nl !== -1; nl = buffer.indexOf(NEWLINE, start)) {
+        const lineStart = start;
+        start = nl + 1;
+        // An invalid line is torn only while nothing follows it.
+        if (bad !== undefined) throw new SvdError('internal', bad);
+        const text = buffer.toString('utf8', lineStart, nl);
+        if (text.trim() !== '') {
+          const parsed = parseLine(text);
+          if (typeof parsed === 'string') {
+            bad = `${name}:${mark.lines + 1}: ${parsed}`;
+            continue;
+          }
+          const at = base + lineStart;
+          onEvent(parsed, file === 0 ? at : -(at + 1), nl - lineStart);
+        }
+        mark.end = base + start;
+        mark.lines += 1;
+      }
+      carry = Buffer.from(buffer.subarray(start));
+    }
+    this.markProbes(file, fd);
+    return true;
+  }
+
+  private markProbes(file: number, fd: number): void {
+    const mark = this.marks[file]!;
+    if (mark.end === 0) return;
+    mark.tail = probe(fd, Math.max(0, mark.end - PROBE), mark.end);
+    if (mark.headBytes < PROBE && mark.end > mark.headBytes) {
+      mark.headBytes = Math.min(PROBE, mark.end);
+      mark.head = probe(fd, 0, mark.headBytes);
+    }
+  }
+
+  private take(event: RunEvent, ref: number, length: number, fresh: Map<string, RunEvent[]>, touched: Set<string>, changes: IndexChanges): void {
+    if (event.type === 'run' || event.type === 'usage') {
+      if (this.runIds.has(event.id)) return;
+      this.runIds.add(event.id);
+      // The fold counts every session's end, and of each session's checkpoints only the last: one checkpoint
+      // after the latest run event replaces the one before it.
+      if (event.type === 'usage' && this.run.at(-1)?.type === 'usage') this.run.pop();
+      this.run.push(event);
+      changes.run = true;
+      return;
+    }
+    const seedId = groupOf(event);
+    if (seedId === undefined) {
+      if (event.type === 'error') {
+        this.looseErrors.add(event.id);
+        changes.run = true;
+      }
+      return;
+    }
+    let slot = this.slots.get(seedId);
+    if (!slot) {
+      slot = { id: seedId, line: Number.POSITIVE_INFINITY, order: this.slots.size, refs: [], row: undefined, errors: 0 };
+      this.slots.set(seedId, slot);
+      fresh.set(seedId, []);
+    }
+    if (event.type === 'seed' && slot.line === Number.POSITIVE_INFINITY) {
+      slot.line = event.line;
+      this.ordered = undefined;
+    }
+    slot.refs.push(ref, length);
+    fresh.get(seedId)?.push(event);
+    touched.add(seedId);
+  }
+
+  private summarize(slot: Slot<Row>, events: RunEvent[]): void {
+    const unique = dedupe(events);
+    const hadRow = slot.row !== undefined;
+    slot.row = this.summarizer.summarize(unique);
+    slot.errors = unique.filter((event) => event.type === 'error').length;
+    if (hadRow !== (slot.row !== undefined)) this.ordered = undefined;
+  }
+
+  /** Reads lines back by their refs: the pipeline's file in order, then the overrides in order. */
+  private readRefs(refs: readonly number[], strict = false): RunEvent[] {
+    const lines: { file: number; at: number; length: number }[] = [];
+    for (let i = 0; i < refs.length; i += 2) {
+      const ref = refs[i]!;
+      lines.push(ref >= 0 ? { file: 0, at: ref, length: refs[i + 1]! } : { file: 1, at: -ref - 1, length: refs[i + 1]! });
+    }
+    lines.sort((a, b) => a.file - b.file || a.at - b.at);
+    const events: RunEvent[] = [];
+    for (const { file, at, length } of lines) {
+      const fd = this.fd(file);
+      const buffer = Buffer.allocUnsafe(length);
+      const n = fd === undefined ? 0 : fs.readSync(fd, buffer, 0, length, at);
+      const name = path.join(this.dir, FILES[file]!);
+      if (n !== length) throw new SvdError('internal', `${name}: the record at byte ${at} changed on disk`);
+      const text = buffer.toString('utf8');
+      if (strict) {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (error) {
+          throw new SvdError('internal', `${name}: byte ${at}: not JSON (${describeError(error)})`);
+        }
+        const result = RunEvent.safeParse(json);
+        if (!result.success) throw new SvdError('internal', `${name}: byte ${at}: ${issueText(result.error)}`);
+        events.push(result.data);
+      } else {
+        const parsed = parseLine(text);
+        if (typeof parsed === 'string') throw new SvdError('internal', `${name}: byte ${at}: ${parsed}`);
+        events.push(parsed);
+      }
+    }
+    return dedupe(events);
+  }
+
+  // ------------------------------------------------------------------------------------------------ matching
+
+  /** Whether the files still start and continue with what was indexed: else they were replaced or cut. */
+  private matches(): boolean {
+    for (let file = 0; file < FILES.length; file++) {
+      const mark = this.marks[file]!;
+      if (mark.end === 0) continue;
+      const fd = this.fd(file);
+      if (fd === undefined || fs.fstatSync(fd).size < mark.end) return false;
+      if (probe(fd, Math.max(0, mark.end - PROBE), mark.end) !== mark.tail) return false;
+      if (probe(fd, 0, mark.headBytes) !== mark.head) return false;
+    }
+    return true;
+  }
+
+  private reset(): void {
+    this.slots = new Map();
+    this.ordered = undefined;
+    this.marks = FILES.map(() => ({ end: 0, lines: 0, head: '', headBytes: 0, tail: '' }));
+    this.run = [];
+    this.runIds = new Set();
+    this.looseErrors = new Set();
+    // A replaced file needs a fresh descriptor.
+    this.close();
+  }
+
+  private load(): boolean {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(path.join(this.dir, REVIEW_INDEX_FILE));
+    } catch {
+      return false;
+    }
+    try {
+      if (!data.subarray(0, MAGIC.length).equals(MAGIC)) return false;
+      let at = MAGIC.length;
+      const [headerText, afterHeader] = readPrefixed(data, at);
+      const header = JSON.parse(headerText) as SavedHeader;
+      if (header.format !== FORMAT || header.version !== this.summarizer.version) return false;
+      const [rowsText, afterRows] = readPrefixed(data, afterHeader);
+      const rows = JSON.parse(rowsText) as (Row | null)[];
+      at = afterRows;
+      const refCount = header.seeds.reduce((sum, seed) => sum + seed[3], 0);
+      const positions = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 8));
+      at += refCount * 8;
+      const lengths = new Uint32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 4));
+      if (positions.length !== refCount || lengths.length !== refCount || rows.length !== header.seeds.length) return false;
+      let ref = 0;
+      header.seeds.forEach(([id, line, order, count, errors], i) => {
+        const refs = new Array<number>(count * 2);
+        for (let k = 0; k < count; k++, ref++) {
+          refs[2 * k] = positions[ref]!;
+          refs[2 * k + 1] = lengths[ref]!;
+        }
+        this.slots.set(id, { id, line: line ?? Number.POSITIVE_INFINITY, order, refs, row: rows[i] ?? undefined, errors });
+      });
+      this.marks = header.marks;
+      this.run = header.run;
+      this.runIds = new Set(header.run.map((event) => event.id));
+      // Loose errors are only counted; their ids are not needed again (they are never re-read).
+      this.looseErrors = new Set(Array.from({ length: header.errors }, (_, i) => `saved:${i}`));
+    } catch {
+      this.reset();
+      return false;
+    }
+    if (!this.matches()) {
+      this.reset();
+      return false;
+    }
+    return true;
+  }
+}
+
+/** A line as an event, or what is wrong with it. Only the fields the index relies on are checked here; a seed's
+ * events are checked in full against the schema when they are read back for display. */
+function parseLine(text: string): RunEvent | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return `not JSON (${describeError(error)})`;
+  }
+  if (typeof json !== 'object' || json === null) return 'not a JSON object';
+  const event = json as Record<string, unknown>;
+  if (typeof event.type !== 'string' || !EVENT_TYPES.has(event.type)) return `type: not a run event type (${JSON.stringify(event.type)})`;
+  if (typeof event.id !== 'string' || event.id === '') return 'id: expected a non-empty string';
+  for (const field of ['seedId', 'candidateId'] as const) {
+    if (event[field] !== undefined && typeof event[field] !== 'string') return `${field}: expected a string`;
+  }
+  if (event.type === 'seed' && typeof event.line !== 'number') return 'line: expected a number';
+  return json as RunEvent;
+}
+
+/** The seed an event belongs to, as the fold joins it. */
+function groupOf(event: RunEvent): string | undefined {
+  switch (event.type) {
+    case 'seed':
+    case 'candidate':
+    case 'outcome':
+    case 'truth':
+      return event.seedId;
+    case 'vote':
+    case 'stage':
+    case 'override':
+      return seedIdOfCandidate(event.candidateId);
+    case 'error':
+      return event.seedId ?? (event.candidateId === undefined ? undefined : seedIdOfCandidate(event.candidateId));
+    default:
+      return undefined;
+  }
+}
+
+/** The first line of an id wins, as in the store (a racing writer may repeat one). */
+function dedupe(events: RunEvent[]): RunEvent[] {
+  const seen = new Set<string>();
+  return events.filter((event) => !seen.has(event.id) && (seen.add(event.id), true));
+}
+
+/** The lines of `whole` that hold `text` once lower-cased (lower-casing keeps the line breaks, not every length). */
+function linesHolding(whole: string, text: string): string[] {
+  const lower = whole.toLowerCase();
+  const lines: string[] = [];
+  let from = 0;
+  let lowerStart = 0;
+  let start = 0;
+  for (let hit = lower.indexOf(text, from); hit !== -1; hit = lower.indexOf(text, from)) {
+    for (let nl = lower.indexOf('\n', lowerStart); nl !== -1 && nl < hit; nl = lower.indexOf('\n', lowerStart)) {
+      lowerStart = nl + 1;
+      start = whole.indexOf('\n', start) + 1;
+    }
+    const end = whole.indexOf('\n', start);
+    lines.push(whole.slice(start, end === -1 ? undefined : end));
+    const lowerEnd = lower.indexOf('\n', hit);
+    if (lowerEnd === -1) break;
+    from = lowerEnd + 1;
+  }
+  return lines;
+}
+
+function probe(fd: number, from: number, to: number): string {
+  const buffer = Buffer.allocUnsafe(to - from);
+  const n = fs.readSync(fd, buffer, 0, buffer.length, from);
+  return createHash('sha1').update(buffer.subarray(0, n)).digest('hex');
+}
+
+function lengthPrefixed(text: string): Buffer {
+  const body = Buffer.from(text, 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+function readPrefixed(data: Buffer, at: number): [string, number] {
+  const length = data.readUInt32LE(at);
+  return [data.toString('utf8', at + 4, at + 4 + length), at + 4 + length];
+}
