@@ -96,6 +96,7 @@ export class ReviewIndex<Row> {
   private caughtUp = false;
   /** Whether anything changed since the index was last saved. */
   private unsaved = false;
+  private readonly listeners = new Set<(changes: IndexChanges) => void>();
   /** How the index started: loaded from disk, or built from the record. */
   readonly loaded: boolean;
 
@@ -148,9 +149,18 @@ export class ReviewIndex<Row> {
       this.summarize(slot, events);
       changes.seeds.add(id);
     }
-    if (touched.size > 0 || changes.run || changes.reset) this.unsaved = true;
     this.caughtUp = done;
+    if (touched.size > 0 || changes.run || changes.reset) {
+      this.unsaved = true;
+      for (const listener of [...this.listeners]) listener(changes);
+    }
     return changes;
+  }
+
+  /** Hears every `advance` that changed something, whoever called it (the index may be shared by several views). */
+  onChange(listener: (changes: IndexChanges) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
   }
 
   /** Seeds with a seed event, in the fold's order (seed-file line, then first seen). */
