@@ -15,8 +15,8 @@ import { RunEvent } from './events';
 import { seedIdOfCandidate } from './runview';
 
 export const REVIEW_INDEX_FILE = 'review-index.bin';
-const FORMAT = 'svd-review-index-1';
-const MAGIC = Buffer.from('SVDRIX1\n', 'ascii');
+const FORMAT = 'svd-review-index-2';
+const MAGIC = Buffer.from('SVDRIX2\n', 'ascii');
 const FILES = ['events.jsonl', 'overrides.jsonl'] as const;
 const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
@@ -66,8 +66,13 @@ interface Slot<Row> {
   id: string;
   line: number;
   order: number;
-  /** Where the seed's lines are: a position (overrides.jsonl: -(position + 1)) and a length, pairs. */
-  refs: number[];
+  /**
+   * Where the seed's lines are: a position (overrides.jsonl: -(position + 1)) and a length. Those loaded from disk
+   * stay in the shared typed arrays (`baseAt`, `baseCount` of them); those read since are pairs in `more`.
+   */
+  baseAt: number;
+  baseCount: number;
+  more: number[] | undefined;
   row: Row | undefined;
   errors: number;
 }
@@ -78,7 +83,8 @@ interface SavedHeader {
   marks: FileMark[];
   run: RunEvent[];
   errors: number;
-  seeds: [id: string, line: number, order: number, refCount: number, errors: number][];
+  /** Seed ids; then, in typed arrays, per seed its line, order, line count and errors. */
+  ids: string[];
 }
 
 /**
@@ -93,6 +99,8 @@ export class ReviewIndex<Row> {
   private runIds = new Set<string>();
   private looseErrors = new Set<string>();
   private fds: (number | undefined)[] = FILES.map(() => undefined);
+  private basePositions: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  private baseLengths: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   private caughtUp = false;
   /** Whether anything changed since the index was last saved. */
   private unsaved = false;
@@ -145,7 +153,7 @@ export class ReviewIndex<Row> {
     }
     for (const id of touched) {
       const slot = this.slots.get(id)!;
-      const events = fresh.get(id) ?? this.readRefs(slot.refs);
+      const events = fresh.get(id) ?? this.readRefs(this.refsOf(slot));
       this.summarize(slot, events);
       changes.seeds.add(id);
     }
@@ -179,7 +187,7 @@ export class ReviewIndex<Row> {
   /** A seed's events read back from the record, in record order, each checked against the schema. */
   seedEvents(seedId: string): RunEvent[] {
     const slot = this.slots.get(seedId);
-    return slot ? this.readRefs(slot.refs, true) : [];
+    return slot ? this.readRefs(this.refsOf(slot), true) : [];
   }
 
   /**
@@ -233,26 +241,30 @@ export class ReviewIndex<Row> {
   save(): boolean {
     if (!this.unsaved || !this.caughtUp) return false;
     const slots = [...this.slots.values()];
+    const counts = slots.map((slot) => slot.baseCount + (slot.more?.length ?? 0) / 2);
     const header: SavedHeader = {
       format: FORMAT,
       version: this.summarizer.version,
       marks: this.marks,
       run: this.run,
       errors: this.looseErrors.size,
-      seeds: slots.map((slot) => [slot.id, slot.line, slot.order, slot.refs.length / 2, slot.errors]),
+      ids: slots.map((slot) => slot.id),
     };
-    const refCount = slots.reduce((sum, slot) => sum + slot.refs.length / 2, 0);
+    const numbers = new Float64Array(slots.length * 4);
+    slots.forEach((slot, i) => numbers.set([slot.line, slot.order, counts[i]!, slot.errors], i * 4));
+    const refCount = counts.reduce((sum, n) => sum + n, 0);
     const positions = new Float64Array(refCount);
     const lengths = new Uint32Array(refCount);
     let at = 0;
     for (const slot of slots) {
-      for (let i = 0; i < slot.refs.length; i += 2, at++) {
-        positions[at] = slot.refs[i]!;
-        lengths[at] = slot.refs[i + 1]!;
+      const refs = this.refsOf(slot);
+      for (let i = 0; i < refs.length; i += 2, at++) {
+        positions[at] = refs[i]!;
+        lengths[at] = refs[i + 1]!;
       }
     }
     const rows = JSON.stringify(slots.map((slot) => slot.row ?? null));
-    const parts = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows), Buffer.from(positions.buffer), Buffer.from(lengths.buffer)];
+    const parts = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows), Buffer.from(numbers.buffer), Buffer.from(positions.buffer), Buffer.from(lengths.buffer)];
     try {
       writeFileAtomic(path.join(this.dir, REVIEW_INDEX_FILE), Buffer.concat(parts));
     } catch {
@@ -305,7 +317,13 @@ export class ReviewIndex<Row> {
       const base = position - carry.length;
       position += n;
       let start = 0;
+      let count = 0;
       for (let nl = buffer.indexOf(NEWLINE, start); nl !== -1; nl = buffer.indexOf(NEWLINE, start)) {
+        // The budget is looked at every few hundred lines too: a chunk can take long on a busy machine.
+        if (++count % 256 === 0 && performance.now() - started > budgetMs) {
+          this.markProbes(file, fd);
+          return false;
+        }
         const lineStart = start;
         start = nl + 1;
         // An invalid line is torn only while nothing follows it.
@@ -360,7 +378,7 @@ export class ReviewIndex<Row> {
     }
     let slot = this.slots.get(seedId);
     if (!slot) {
-      slot = { id: seedId, line: Number.POSITIVE_INFINITY, order: this.slots.size, refs: [], row: undefined, errors: 0 };
+      slot = { id: seedId, line: Number.POSITIVE_INFINITY, order: this.slots.size, baseAt: 0, baseCount: 0, more: undefined, row: undefined, errors: 0 };
       this.slots.set(seedId, slot);
       fresh.set(seedId, []);
     }
@@ -368,7 +386,7 @@ export class ReviewIndex<Row> {
       slot.line = event.line;
       this.ordered = undefined;
     }
-    slot.refs.push(ref, length);
+    (slot.more ??= []).push(ref, length);
     fresh.get(seedId)?.push(event);
     touched.add(seedId);
   }
@@ -381,7 +399,17 @@ export class ReviewIndex<Row> {
     if (hadRow !== (slot.row !== undefined)) this.ordered = undefined;
   }
 
-  /** Reads lines back by their refs: the pipeline's file in order, then the overrides in order. */
+  private refsOf(slot: Slot<Row>): number[] {
+    const refs: number[] = [];
+    for (let k = slot.baseAt; k < slot.baseAt + slot.baseCount; k++) refs.push(this.basePositions[k]!, this.baseLengths[k]!);
+    if (slot.more) refs.push(...slot.more);
+    return refs;
+  }
+
+  /**
+   * Reads lines back by their refs: the pipeline's file in order, then the overrides in order. Lines that follow
+   * each other on disk (a seed's usually do) are read in one go.
+   */
   private readRefs(refs: readonly number[], strict = false): RunEvent[] {
     const lines: { file: number; at: number; length: number }[] = [];
     for (let i = 0; i < refs.length; i += 2) {
@@ -390,28 +418,27 @@ export class ReviewIndex<Row> {
     }
     lines.sort((a, b) => a.file - b.file || a.at - b.at);
     const events: RunEvent[] = [];
-    for (const { file, at, length } of lines) {
+    for (let first = 0; first < lines.length; ) {
+      const { file, at } = lines[first]!;
+      let last = first;
+      while (last + 1 < lines.length && lines[last + 1]!.file === file && lines[last + 1]!.at === lines[last]!.at + lines[last]!.length + 1) last++;
+      const span = lines[last]!.at + lines[last]!.length - at;
       const fd = this.fd(file);
-      const buffer = Buffer.allocUnsafe(length);
-      const n = fd === undefined ? 0 : fs.readSync(fd, buffer, 0, length, at);
-      const name = path.join(this.dir, FILES[file]!);
-      if (n !== length) throw new SvdError('internal', `${name}: the record at byte ${at} changed on disk`);
-      const text = buffer.toString('utf8');
-      if (strict) {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (error) {
-          throw new SvdError('internal', `${name}: byte ${at}: not JSON (${describeError(error)})`);
-        }
-        const result = RunEvent.safeParse(json);
-        if (!result.success) throw new SvdError('internal', `${name}: byte ${at}: ${issueText(result.error)}`);
-        events.push(result.data);
-      } else {
-        const parsed = parseLine(text);
-        if (typeof parsed === 'string') throw new SvdError('internal', `${name}: byte ${at}: ${parsed}`);
-        events.push(parsed);
+      const buffer = Buffer.allocUnsafe(span);
+      let got = 0;
+      while (fd !== undefined && got < span) {
+        const n = fs.readSync(fd, buffer, got, span - got, at + got);
+        if (n === 0) break;
+        got += n;
       }
+      const name = () => path.join(this.dir, FILES[file]!);
+      if (got !== span) throw new SvdError('internal', `${name()}: the record at byte ${at} changed on disk`);
+      for (let i = first; i <= last; i++) {
+        const line = lines[i]!;
+        const text = buffer.toString('utf8', line.at - at, line.at - at + line.length);
+        events.push(strict ? checked(text, () => `${name()}: byte ${line.at}`) : parsedOrThrow(text, () => `${name()}: byte ${line.at}`));
+      }
+      first = last + 1;
     }
     return dedupe(events);
   }
@@ -433,6 +460,8 @@ export class ReviewIndex<Row> {
 
   private reset(): void {
     this.slots = new Map();
+    this.basePositions = new Float64Array(0);
+    this.baseLengths = new Uint32Array(0);
     this.ordered = undefined;
     this.marks = FILES.map(() => ({ end: 0, lines: 0, head: '', headBytes: 0, tail: '' }));
     this.run = [];
@@ -458,20 +487,22 @@ export class ReviewIndex<Row> {
       const [rowsText, afterRows] = readPrefixed(data, afterHeader);
       const rows = JSON.parse(rowsText) as (Row | null)[];
       at = afterRows;
-      const refCount = header.seeds.reduce((sum, seed) => sum + seed[3], 0);
-      const positions = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 8));
+      const seeds = header.ids.length;
+      const numbers = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + seeds * 32));
+      at += seeds * 32;
+      let refCount = 0;
+      for (let i = 0; i < seeds; i++) refCount += numbers[i * 4 + 2]!;
+      this.basePositions = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 8));
       at += refCount * 8;
-      const lengths = new Uint32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 4));
-      if (positions.length !== refCount || lengths.length !== refCount || rows.length !== header.seeds.length) return false;
-      let ref = 0;
-      header.seeds.forEach(([id, line, order, count, errors], i) => {
-        const refs = new Array<number>(count * 2);
-        for (let k = 0; k < count; k++, ref++) {
-          refs[2 * k] = positions[ref]!;
-          refs[2 * k + 1] = lengths[ref]!;
-        }
-        this.slots.set(id, { id, line: line ?? Number.POSITIVE_INFINITY, order, refs, row: rows[i] ?? undefined, errors });
-      });
+      this.baseLengths = new Uint32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 4));
+      if (numbers.length !== seeds * 4 || this.baseLengths.length !== refCount || rows.length !== seeds) return false;
+      let baseAt = 0;
+      for (let i = 0; i < seeds; i++) {
+        const id = header.ids[i]!;
+        const [line, order, baseCount, errors] = numbers.subarray(i * 4, i * 4 + 4) as unknown as [number, number, number, number];
+        this.slots.set(id, { id, line, order, baseAt, baseCount, more: undefined, row: rows[i] ?? undefined, errors });
+        baseAt += baseCount;
+      }
       this.marks = header.marks;
       this.run = header.run;
       this.runIds = new Set(header.run.map((event) => event.id));
@@ -507,6 +538,25 @@ function parseLine(text: string): RunEvent | string {
   }
   if (event.type === 'seed' && typeof event.line !== 'number') return 'line: expected a number';
   return json as RunEvent;
+}
+
+function parsedOrThrow(text: string, where: () => string): RunEvent {
+  const parsed = parseLine(text);
+  if (typeof parsed === 'string') throw new SvdError('internal', `${where()}: ${parsed}`);
+  return parsed;
+}
+
+/** A line checked in full against the record's schema. */
+function checked(text: string, where: () => string): RunEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new SvdError('internal', `${where()}: not JSON (${describeError(error)})`);
+  }
+  const result = RunEvent.safeParse(json);
+  if (!result.success) throw new SvdError('internal', `${where()}: ${issueText(result.error)}`);
+  return result.data;
 }
 
 /** The seed an event belongs to, as the fold joins it. */

@@ -23,19 +23,13 @@ import { MAX_PAGE_SEEDS, MAX_TRAINING_POINTS, parseWebviewMessage, type HostMess
 import { ReviewTestRuns, type NewTruthEvent } from '../../protocol/reviewFeed';
 import { ReviewIndexFeed } from '../../protocol/reviewIndexFeed';
 import type { SeedRow } from '../../protocol/reviewRows';
-import { acquireRunIndex, releaseRunIndex, saveRunIndexSoon } from '../runs/runIndexes';
+import { acquireRunIndex, BUILD_SLICE_MS, FIRST_BUILD_MS, releaseRunIndex, saveRunIndexSoon } from '../runs/runIndexes';
 import { reviewHtml, reviewNonce } from './html';
 
 export const REVIEW_VIEW_TYPE = 'svd.review';
 const TITLE_PREFIX = 'Review: ';
 /** How often an open panel looks for records the run appended. */
 const LIVE_EVERY_MS = 400;
-/**
- * A first open of a large run reads its record for this long before the panel is answered, and then in slices of
- * BUILD_SLICE_MS between the host's other work: the first page comes from the seeds indexed so far.
- */
-const FIRST_BUILD_MS = 250;
-const BUILD_SLICE_MS = 100;
 /** While the index builds, the panel hears of the seeds it gained at most this often. */
 const BUILD_POST_EVERY_MS = 1_000;
 

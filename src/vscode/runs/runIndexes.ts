@@ -4,6 +4,13 @@
 import { ReviewIndex } from '../../core/record/reviewIndex';
 import { reviewRowSummarizer, type SeedRow } from '../../protocol/reviewRows';
 
+/**
+ * A first open of a large run reads its record for this long before the panel is answered, and then in slices of
+ * BUILD_SLICE_MS between the host's other work: the first page comes from the seeds indexed so far.
+ */
+export const FIRST_BUILD_MS = 250;
+export const BUILD_SLICE_MS = 100;
+
 /** A changed index is written back at most this often while in use (a large run's index is tens of megabytes). */
 const SAVE_EVERY_MS = 60_000;
 
