@@ -15,8 +15,8 @@ import { RunEvent } from './events';
 import { seedIdOfCandidate } from './runview';
 
 export const REVIEW_INDEX_FILE = 'review-index.bin';
-const FORMAT = 'svd-review-index-2';
-const MAGIC = Buffer.from('SVDRIX2\n', 'ascii');
+const FORMAT = 'svd-review-index-3';
+const MAGIC = Buffer.from('SVDRIX3\n', 'ascii');
 const FILES = ['events.jsonl', 'overrides.jsonl'] as const;
 const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
@@ -30,6 +30,9 @@ export interface SeedSummarizer<Row> {
   readonly version: string;
   /** Undefined when the events hold no seed event (nothing to show yet). */
   summarize(events: readonly RunEvent[]): Row | undefined;
+  /** Rows as numbers (and the strings they name), for a saved index that loads fast; JSON without it. */
+  pack?(rows: readonly (Row | undefined)[]): { numbers: Float64Array; strings: string[] };
+  unpack?(packed: { numbers: Float64Array; strings: string[] }, count: number): (Row | undefined)[];
 }
 
 export interface IndexedSeed<Row> {
@@ -83,8 +86,12 @@ interface SavedHeader {
   marks: FileMark[];
   run: RunEvent[];
   errors: number;
-  /** Seed ids; then, in typed arrays, per seed its line, order, line count and errors. */
-  ids: string[];
+  /** Seed ids joined by NUL (or `idList`); then, in typed arrays, per seed its line, order, line count and errors. */
+  ids: string;
+  idList?: string[];
+  /** Numbers of the packed rows, after the line offsets (0: rows are JSON). */
+  packed?: number;
+  strings?: string[];
 }
 
 /**
@@ -240,7 +247,9 @@ export class ReviewIndex<Row> {
    */
   save(): boolean {
     if (!this.unsaved || !this.caughtUp) return false;
-    const slots = [...this.slots.values()];
+    // In the seeds' order, so that sorting them again after a load finds them sorted.
+    const shown = this.seeds() as unknown as Slot<Row>[];
+    const slots = [...shown, ...[...this.slots.values()].filter((slot) => slot.row === undefined)];
     const counts = slots.map((slot) => slot.baseCount + (slot.more?.length ?? 0) / 2);
     const header: SavedHeader = {
       format: FORMAT,
@@ -248,8 +257,15 @@ export class ReviewIndex<Row> {
       marks: this.marks,
       run: this.run,
       errors: this.looseErrors.size,
-      ids: slots.map((slot) => slot.id),
+      ids: '',
     };
+    const ids = slots.map((slot) => slot.id);
+    // Ids joined by NUL split back much faster than a JSON array parses; an id holding a NUL falls back to JSON.
+    if (ids.some((id) => id.includes('\u0000'))) header.idList = ids;
+    else header.ids = ids.join('\u0000');
+    const rowList = slots.map((slot) => slot.row);
+    const packed = this.summarizer.pack?.(rowList);
+    if (packed) header.strings = packed.strings;
     const numbers = new Float64Array(slots.length * 4);
     slots.forEach((slot, i) => numbers.set([slot.line, slot.order, counts[i]!, slot.errors], i * 4));
     const refCount = counts.reduce((sum, n) => sum + n, 0);
@@ -263,8 +279,10 @@ export class ReviewIndex<Row> {
         lengths[at] = refs[i + 1]!;
       }
     }
-    const rows = JSON.stringify(slots.map((slot) => slot.row ?? null));
-    const parts = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows), Buffer.from(numbers.buffer), Buffer.from(positions.buffer), Buffer.from(lengths.buffer)];
+    const rows = packed ? '' : JSON.stringify(rowList.map((row) => row ?? null));
+    const packedBytes = packed ? Buffer.from(packed.numbers.buffer, packed.numbers.byteOffset, packed.numbers.byteLength) : Buffer.alloc(0);
+    header.packed = packed ? packed.numbers.length : 0;
+    const parts = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows), Buffer.from(numbers.buffer), Buffer.from(positions.buffer), Buffer.from(lengths.buffer), packedBytes];
     try {
       writeFileAtomic(path.join(this.dir, REVIEW_INDEX_FILE), Buffer.concat(parts));
     } catch {
@@ -387,8 +405,15 @@ export class ReviewIndex<Row> {
       this.ordered = undefined;
     }
     (slot.more ??= []).push(ref, length);
-    fresh.get(seedId)?.push(event);
-    touched.add(seedId);
+    const events = fresh.get(seedId);
+    events?.push(event);
+    if (events && event.type === 'outcome') {
+      // A finished seed is summarized now, so its events die young instead of waiting for the slice's end.
+      this.summarize(slot, events);
+      fresh.delete(seedId);
+      changes.seeds.add(seedId);
+      touched.delete(seedId);
+    } else touched.add(seedId);
   }
 
   private summarize(slot: Slot<Row>, events: RunEvent[]): void {
@@ -485,9 +510,9 @@ export class ReviewIndex<Row> {
       const header = JSON.parse(headerText) as SavedHeader;
       if (header.format !== FORMAT || header.version !== this.summarizer.version) return false;
       const [rowsText, afterRows] = readPrefixed(data, afterHeader);
-      const rows = JSON.parse(rowsText) as (Row | null)[];
       at = afterRows;
-      const seeds = header.ids.length;
+      const ids = header.idList ?? (header.ids === '' ? [] : header.ids.split('\u0000'));
+      const seeds = ids.length;
       const numbers = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + seeds * 32));
       at += seeds * 32;
       let refCount = 0;
@@ -495,10 +520,18 @@ export class ReviewIndex<Row> {
       this.basePositions = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 8));
       at += refCount * 8;
       this.baseLengths = new Uint32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 4));
+      at += refCount * 4;
+      let rows: (Row | null | undefined)[];
+      if (header.packed) {
+        if (!this.summarizer.unpack) return false;
+        const packed = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + header.packed * 8));
+        if (packed.length !== header.packed) return false;
+        rows = this.summarizer.unpack({ numbers: packed, strings: header.strings ?? [] }, seeds);
+      } else rows = JSON.parse(rowsText) as (Row | null)[];
       if (numbers.length !== seeds * 4 || this.baseLengths.length !== refCount || rows.length !== seeds) return false;
       let baseAt = 0;
       for (let i = 0; i < seeds; i++) {
-        const id = header.ids[i]!;
+        const id = ids[i]!;
         const [line, order, baseCount, errors] = numbers.subarray(i * 4, i * 4 + 4) as unknown as [number, number, number, number];
         this.slots.set(id, { id, line, order, baseAt, baseCount, more: undefined, row: rows[i] ?? undefined, errors });
         baseAt += baseCount;

@@ -82,10 +82,26 @@ test('the summary and every filtered page are those of the whole fold: a run wit
 test('the summary and every filtered page are those of the whole fold: a big run with overrides', () => {
   const events = bigRun(1_200);
   const overrides = ['q00001#0', 'q00002#1', 'q00010#3', 'q00100#0'].map((id, i) => makeOverride(() => true, id, i % 2 ? 'reject' : 'accept', `note ${i}`) as RunEvent);
-  const { old, feed, index } = both([...events, ...overrides]);
+  const { old, feed, index, dir } = both([...events, ...overrides]);
   assertSame(old, feed, 'big run');
+  assert.ok(index.save());
   index.close();
+  // The rows saved packed and loaded back give the same answers.
+  const loaded = ReviewIndex.open(dir, reviewRowSummarizer);
+  assert.equal(loaded.loaded, true);
+  assert.deepEqual(loaded.seeds().map((seed) => seed.row), rowsBuilt(dir));
+  assertSame(old, new ReviewIndexFeed('run', loaded, { canOverride: true }), 'big run, index loaded');
+  loaded.close();
 });
+
+/** The rows of a fresh build of the run in `dir`. */
+function rowsBuilt(dir: string): SeedRow[] {
+  const index = ReviewIndex.open(dir, { ...reviewRowSummarizer, version: 'fresh' });
+  index.advance();
+  const rows = index.seeds().map((seed) => seed.row);
+  index.close();
+  return rows;
+}
 
 test('an override appended while the panel is open: the same live update as the whole fold', () => {
   const events = stored(reviewRun().events);
