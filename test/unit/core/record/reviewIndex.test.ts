@@ -8,6 +8,8 @@ import path from 'node:path';
 import type { RunEvent } from '../../../../src/core/record/events';
 import { makeOverride } from '../../../../src/core/record/overrides';
 import { REVIEW_INDEX_FILE, ReviewIndex, type SeedSummarizer } from '../../../../src/core/record/reviewIndex';
+import { appendOverride, RunStore } from '../../../../src/core/record/store';
+import { parseRunConfig } from '../../../../src/core/base/config';
 import { EventLog, sampleRun } from '../../../fixtures/events';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'svd-review-index-'));
@@ -201,5 +203,33 @@ test('a budget stops the build early; the seeds read so far are there, and the n
   assert.deepEqual([...(index.seedsWithText('xxxx') ?? [])].length, 400);
   assert.deepEqual([...(index.seedsWithText('s17') ?? [])].sort(), ['s17', 's170', 's171', 's172', 's173', 's174', 's175', 's176', 's177', 's178', 's179'].sort());
   assert.equal(index.seedsWithText('a"b'), undefined);
+  index.close();
+});
+
+test('appendOverride records a decision in overrides.jsonl without opening the record, once per id', () => {
+  const dir = path.join(scratch, `run-${++runs}`);
+  const store = RunStore.create(dir, {
+    version: 1,
+    id: path.basename(dir),
+    createdAt: '2025-03-01T10:00:00.000Z',
+    seedFile: { path: '/data/seeds.jsonl', fingerprint: 'abc', format: 'jsonl', rows: 9 },
+    model: { model: 'm', baseURL: 'http://127.0.0.1:1/v1', engine: 'server' },
+    config: parseRunConfig({ candidates: 4, votes: 3 }),
+    methodFingerprint: 'f',
+  });
+  for (const event of sampleRun().events.filter((e) => e.type !== 'override')) store.append(event);
+  store.close();
+  const index = ReviewIndex.open(dir, summarizer);
+  index.advance();
+  const override = makeOverride(() => true, 's1#0', 'reject', 'no');
+  assert.equal(appendOverride(dir, override)?.id, override.id);
+  assert.equal(appendOverride(dir, override), undefined, 'the same decision twice is written once');
+  assert.throws(() => appendOverride(path.join(scratch, 'nowhere'), override), /no run at/);
+  index.advance();
+  assert.equal(index.seed('s1')!.row.ids.filter((id) => id === override.id).length, 1);
+  // The store reads it back as its own.
+  const reopened = RunStore.open(dir, { readOnly: true });
+  assert.equal(reopened.get(override.id)?.type, 'override');
+  reopened.close();
   index.close();
 });
