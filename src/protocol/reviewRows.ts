@@ -97,7 +97,12 @@ export function unpackRows(packed: { numbers: Float64Array; strings: string[] },
   const { numbers, strings } = packed;
   const rows: (SeedRow | undefined)[] = [];
   let at = 0;
-  const take = (n: number) => Array.from(numbers.subarray(at, (at += n)));
+  const take = (n: number): number[] => {
+    const out = new Array<number>(n);
+    for (let k = 0; k < n; k++) out[k] = numbers[at + k]!;
+    at += n;
+    return out;
+  };
   for (let r = 0; r < count; r++) {
     if (numbers[at++] === 0) {
       rows.push(undefined);

@@ -15,8 +15,8 @@ import { RunEvent } from './events';
 import { seedIdOfCandidate } from './runview';
 
 export const REVIEW_INDEX_FILE = 'review-index.bin';
-const FORMAT = 'svd-review-index-3';
-const MAGIC = Buffer.from('SVDRIX3\n', 'ascii');
+const FORMAT = 'svd-review-index-4';
+const MAGIC = Buffer.from('SVDRIX4\n', 'ascii');
 const FILES = ['events.jsonl', 'overrides.jsonl'] as const;
 const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
@@ -282,7 +282,11 @@ export class ReviewIndex<Row> {
     const rows = packed ? '' : JSON.stringify(rowList.map((row) => row ?? null));
     const packedBytes = packed ? Buffer.from(packed.numbers.buffer, packed.numbers.byteOffset, packed.numbers.byteLength) : Buffer.alloc(0);
     header.packed = packed ? packed.numbers.length : 0;
-    const parts = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows), Buffer.from(numbers.buffer), Buffer.from(positions.buffer), Buffer.from(lengths.buffer), packedBytes];
+    const head = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows)];
+    // The typed sections start 8-byte aligned, so that a load views them where they lie instead of copying them.
+    const headLength = head.reduce((sum, part) => sum + part.length, 0);
+    head.push(Buffer.alloc((8 - (headLength % 8)) % 8));
+    const parts = [...head, Buffer.from(numbers.buffer), Buffer.from(positions.buffer), packedBytes, Buffer.from(lengths.buffer)];
     try {
       writeFileAtomic(path.join(this.dir, REVIEW_INDEX_FILE), Buffer.concat(parts));
     } catch {
@@ -513,21 +517,21 @@ export class ReviewIndex<Row> {
       at = afterRows;
       const ids = header.idList ?? (header.ids === '' ? [] : header.ids.split('\u0000'));
       const seeds = ids.length;
-      const numbers = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + seeds * 32));
+      at += (8 - (at % 8)) % 8;
+      const numbers = view(Float64Array, data, at, seeds * 4);
       at += seeds * 32;
       let refCount = 0;
       for (let i = 0; i < seeds; i++) refCount += numbers[i * 4 + 2]!;
-      this.basePositions = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 8));
+      this.basePositions = view(Float64Array, data, at, refCount);
       at += refCount * 8;
-      this.baseLengths = new Uint32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + refCount * 4));
-      at += refCount * 4;
       let rows: (Row | null | undefined)[];
       if (header.packed) {
         if (!this.summarizer.unpack) return false;
-        const packed = new Float64Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + header.packed * 8));
-        if (packed.length !== header.packed) return false;
+        const packed = view(Float64Array, data, at, header.packed);
+        at += header.packed * 8;
         rows = this.summarizer.unpack({ numbers: packed, strings: header.strings ?? [] }, seeds);
       } else rows = JSON.parse(rowsText) as (Row | null)[];
+      this.baseLengths = view(Uint32Array, data, at, refCount);
       if (numbers.length !== seeds * 4 || this.baseLengths.length !== refCount || rows.length !== seeds) return false;
       let baseAt = 0;
       for (let i = 0; i < seeds; i++) {
@@ -642,6 +646,20 @@ function probe(fd: number, from: number, to: number): string {
   const buffer = Buffer.allocUnsafe(to - from);
   const n = fs.readSync(fd, buffer, 0, buffer.length, from);
   return createHash('sha1').update(buffer.subarray(0, n)).digest('hex');
+}
+
+/** `count` numbers of the file at byte `at`: a view where aligned, else a copy. Throws when the file is too short. */
+function view<T extends Float64Array<ArrayBufferLike> | Uint32Array<ArrayBufferLike>>(
+  type: { new (buffer: ArrayBufferLike, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
+  data: Buffer,
+  at: number,
+  count: number,
+): T {
+  const bytes = count * type.BYTES_PER_ELEMENT;
+  if (at + bytes > data.length) throw new Error('the review index is cut short');
+  const offset = data.byteOffset + at;
+  if (offset % type.BYTES_PER_ELEMENT === 0) return new type(data.buffer, offset, count);
+  return new type(data.buffer.slice(offset, offset + bytes), 0, count);
 }
 
 function lengthPrefixed(text: string): Buffer {
