@@ -4,15 +4,13 @@
 // the files no longer match what it indexed (size, head and tail bytes). A seed's full events (texts, votes) are read
 // from disk only when asked for, so memory does not grow with the texts of the run.
 // What a row holds is the caller's (`SeedSummarizer`): this module knows the record's layout, not the review's.
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SvdError, describeError } from '../base/errors';
-import { issueText } from '../base/zodIssues';
+import { SvdError } from '../base/errors';
 import { writeFileAtomic } from './atomicFile';
-import { RunEvent } from './events';
-import { seedIdOfCandidate } from './runview';
+import type { RunEvent } from './events';
+import { checked, dedupe, type FileMark, type SavedHeader, groupOf, indexParts, parsedOrThrow, parseLine, probe, readPrefixed, seedsHolding, view } from './reviewIndexLines';
 
 export const REVIEW_INDEX_FILE = 'review-index.bin';
 const FORMAT = 'svd-review-index-4';
@@ -22,7 +20,6 @@ const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
 /** Bytes hashed at a file's head and before the indexed end to tell that it is still the file that was indexed. */
 const PROBE = 4096;
-const EVENT_TYPES = new Set(['seed', 'candidate', 'vote', 'stage', 'outcome', 'truth', 'error', 'override', 'run', 'usage']);
 
 /** Turns one seed's events (in record order, duplicates removed) into the row a view keeps of it. */
 export interface SeedSummarizer<Row> {
@@ -53,18 +50,6 @@ export interface IndexChanges {
   reset: boolean;
 }
 
-interface FileMark {
-  /** Bytes indexed: just past the last complete line. */
-  end: number;
-  /** Complete lines before `end`, for line numbers in errors. */
-  lines: number;
-  /** Hash of the first `headBytes` bytes. */
-  head: string;
-  headBytes: number;
-  /** Hash of the bytes before `end`. */
-  tail: string;
-}
-
 interface Slot<Row> {
   id: string;
   line: number;
@@ -78,20 +63,6 @@ interface Slot<Row> {
   more: number[] | undefined;
   row: Row | undefined;
   errors: number;
-}
-
-interface SavedHeader {
-  format: string;
-  version: string;
-  marks: FileMark[];
-  run: RunEvent[];
-  errors: number;
-  /** Seed ids joined by NUL (or `idList`); then, in typed arrays, per seed its line, order, line count and errors. */
-  ids: string;
-  idList?: string[];
-  /** Numbers of the packed rows, after the line offsets (0: rows are JSON). */
-  packed?: number;
-  strings?: string[];
 }
 
 /**
@@ -204,29 +175,11 @@ export class ReviewIndex<Row> {
   seedsWithText(text: string): Set<string> | undefined {
     // eslint-disable-next-line no-control-regex -- the characters JSON escapes
     if (text === '' || /["\\\u0000-\u001f]/.test(text)) return undefined;
-    const found = new Set<string>();
-    for (let file = 0; file < FILES.length; file++) {
-      const fd = this.fd(file);
-      if (fd === undefined) continue;
-      const end = this.marks[file]!.end;
-      let position = 0;
-      let carry = '';
-      while (position < end) {
-        const chunk = Buffer.allocUnsafe(Math.min(CHUNK * 4, end - position));
-        const n = fs.readSync(fd, chunk, 0, chunk.length, position);
-        if (n === 0) break;
-        position += n;
-        const last = chunk.lastIndexOf(NEWLINE, n - 1);
-        const whole = carry + chunk.toString('utf8', 0, last + 1);
-        carry = chunk.toString('utf8', last + 1, n);
-        for (const line of linesHolding(whole, text)) {
-          const parsed = parseLine(line);
-          const seedId = typeof parsed === 'string' ? undefined : groupOf(parsed);
-          if (seedId !== undefined) found.add(seedId);
-        }
-      }
-    }
-    return found;
+    return seedsHolding(
+      FILES.map((_, file) => this.fd(file)),
+      this.marks.map((mark) => mark.end),
+      text,
+    );
   }
 
   /** The run-level events a fold needs: every run event, and the latest usage checkpoint after the last of them. */
@@ -251,20 +204,13 @@ export class ReviewIndex<Row> {
     const shown = this.seeds() as unknown as Slot<Row>[];
     const slots = [...shown, ...[...this.slots.values()].filter((slot) => slot.row === undefined)];
     const counts = slots.map((slot) => slot.baseCount + (slot.more?.length ?? 0) / 2);
-    const header: SavedHeader = {
-      format: FORMAT,
-      version: this.summarizer.version,
-      marks: this.marks,
-      run: this.run,
-      errors: this.looseErrors.size,
-      ids: '',
-    };
     const ids = slots.map((slot) => slot.id);
-    // Ids joined by NUL split back much faster than a JSON array parses; an id holding a NUL falls back to JSON.
-    if (ids.some((id) => id.includes('\u0000'))) header.idList = ids;
-    else header.ids = ids.join('\u0000');
     const rowList = slots.map((slot) => slot.row);
     const packed = this.summarizer.pack?.(rowList);
+    // Ids joined by NUL split back much faster than a JSON array parses; an id holding a NUL falls back to JSON.
+    const nul = ids.some((id) => id.includes('\u0000'));
+    const header: SavedHeader = { format: FORMAT, version: this.summarizer.version, marks: this.marks, run: this.run, errors: this.looseErrors.size, ids: nul ? '' : ids.join('\u0000') };
+    if (nul) header.idList = ids;
     if (packed) header.strings = packed.strings;
     const numbers = new Float64Array(slots.length * 4);
     slots.forEach((slot, i) => numbers.set([slot.line, slot.order, counts[i]!, slot.errors], i * 4));
@@ -280,13 +226,8 @@ export class ReviewIndex<Row> {
       }
     }
     const rows = packed ? '' : JSON.stringify(rowList.map((row) => row ?? null));
-    const packedBytes = packed ? Buffer.from(packed.numbers.buffer, packed.numbers.byteOffset, packed.numbers.byteLength) : Buffer.alloc(0);
     header.packed = packed ? packed.numbers.length : 0;
-    const head = [MAGIC, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows)];
-    // The typed sections start 8-byte aligned, so that a load views them where they lie instead of copying them.
-    const headLength = head.reduce((sum, part) => sum + part.length, 0);
-    head.push(Buffer.alloc((8 - (headLength % 8)) % 8));
-    const parts = [...head, Buffer.from(numbers.buffer), Buffer.from(positions.buffer), packedBytes, Buffer.from(lengths.buffer)];
+    const parts = indexParts(MAGIC, header, rows, [numbers, positions, packed?.numbers ?? new Float64Array(0), lengths]);
     try {
       writeFileAtomic(path.join(this.dir, REVIEW_INDEX_FILE), Buffer.concat(parts));
     } catch {
@@ -555,121 +496,4 @@ export class ReviewIndex<Row> {
     }
     return true;
   }
-}
-
-/** A line as an event, or what is wrong with it. Only the fields the index relies on are checked here; a seed's
- * events are checked in full against the schema when they are read back for display. */
-function parseLine(text: string): RunEvent | string {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return `not JSON (${describeError(error)})`;
-  }
-  if (typeof json !== 'object' || json === null) return 'not a JSON object';
-  const event = json as Record<string, unknown>;
-  if (typeof event.type !== 'string' || !EVENT_TYPES.has(event.type)) return `type: not a run event type (${JSON.stringify(event.type)})`;
-  if (typeof event.id !== 'string' || event.id === '') return 'id: expected a non-empty string';
-  for (const field of ['seedId', 'candidateId'] as const) {
-    if (event[field] !== undefined && typeof event[field] !== 'string') return `${field}: expected a string`;
-  }
-  if (event.type === 'seed' && typeof event.line !== 'number') return 'line: expected a number';
-  return json as RunEvent;
-}
-
-function parsedOrThrow(text: string, where: () => string): RunEvent {
-  const parsed = parseLine(text);
-  if (typeof parsed === 'string') throw new SvdError('internal', `${where()}: ${parsed}`);
-  return parsed;
-}
-
-/** A line checked in full against the record's schema. */
-function checked(text: string, where: () => string): RunEvent {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new SvdError('internal', `${where()}: not JSON (${describeError(error)})`);
-  }
-  const result = RunEvent.safeParse(json);
-  if (!result.success) throw new SvdError('internal', `${where()}: ${issueText(result.error)}`);
-  return result.data;
-}
-
-/** The seed an event belongs to, as the fold joins it. */
-function groupOf(event: RunEvent): string | undefined {
-  switch (event.type) {
-    case 'seed':
-    case 'candidate':
-    case 'outcome':
-    case 'truth':
-      return event.seedId;
-    case 'vote':
-    case 'stage':
-    case 'override':
-      return seedIdOfCandidate(event.candidateId);
-    case 'error':
-      return event.seedId ?? (event.candidateId === undefined ? undefined : seedIdOfCandidate(event.candidateId));
-    default:
-      return undefined;
-  }
-}
-
-/** The first line of an id wins, as in the store (a racing writer may repeat one). */
-function dedupe(events: RunEvent[]): RunEvent[] {
-  const seen = new Set<string>();
-  return events.filter((event) => !seen.has(event.id) && (seen.add(event.id), true));
-}
-
-/** The lines of `whole` that hold `text` once lower-cased (lower-casing keeps the line breaks, not every length). */
-function linesHolding(whole: string, text: string): string[] {
-  const lower = whole.toLowerCase();
-  const lines: string[] = [];
-  let from = 0;
-  let lowerStart = 0;
-  let start = 0;
-  for (let hit = lower.indexOf(text, from); hit !== -1; hit = lower.indexOf(text, from)) {
-    for (let nl = lower.indexOf('\n', lowerStart); nl !== -1 && nl < hit; nl = lower.indexOf('\n', lowerStart)) {
-      lowerStart = nl + 1;
-      start = whole.indexOf('\n', start) + 1;
-    }
-    const end = whole.indexOf('\n', start);
-    lines.push(whole.slice(start, end === -1 ? undefined : end));
-    const lowerEnd = lower.indexOf('\n', hit);
-    if (lowerEnd === -1) break;
-    from = lowerEnd + 1;
-  }
-  return lines;
-}
-
-function probe(fd: number, from: number, to: number): string {
-  const buffer = Buffer.allocUnsafe(to - from);
-  const n = fs.readSync(fd, buffer, 0, buffer.length, from);
-  return createHash('sha1').update(buffer.subarray(0, n)).digest('hex');
-}
-
-/** `count` numbers of the file at byte `at`: a view where aligned, else a copy. Throws when the file is too short. */
-function view<T extends Float64Array<ArrayBufferLike> | Uint32Array<ArrayBufferLike>>(
-  type: { new (buffer: ArrayBufferLike, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
-  data: Buffer,
-  at: number,
-  count: number,
-): T {
-  const bytes = count * type.BYTES_PER_ELEMENT;
-  if (at + bytes > data.length) throw new Error('the review index is cut short');
-  const offset = data.byteOffset + at;
-  if (offset % type.BYTES_PER_ELEMENT === 0) return new type(data.buffer, offset, count);
-  return new type(data.buffer.slice(offset, offset + bytes), 0, count);
-}
-
-function lengthPrefixed(text: string): Buffer {
-  const body = Buffer.from(text, 'utf8');
-  const head = Buffer.alloc(4);
-  head.writeUInt32LE(body.length);
-  return Buffer.concat([head, body]);
-}
-
-function readPrefixed(data: Buffer, at: number): [string, number] {
-  const length = data.readUInt32LE(at);
-  return [data.toString('utf8', at + 4, at + 4 + length), at + 4 + length];
 }

@@ -87,6 +87,7 @@ class Review {
   /** Changes heard while the index builds, posted together. */
   private heard: IndexChanges | undefined;
   private heardPostedAt = 0;
+  private unreadable = false;
   /** Set while an override is recorded: its answer goes first, then the update. */
   private holding = false;
   private readonly metrics: MetricsSeries;
@@ -132,12 +133,19 @@ class Review {
     this.timer = setInterval(() => this.live(), LIVE_EVERY_MS);
   }
 
-  /** Reads what the record gained, for about `budgetMs`; what changed reaches the panel through `heardChanges`. */
-  private advance(budgetMs?: number): void {
+  /**
+   * Reads what the record gained, for about `budgetMs`; what changed reaches the panel through `heardChanges`. A
+   * record that cannot be read is said once; the panel keeps what it has.
+   */
+  private advance(budgetMs?: number): boolean {
+    if (this.unreadable) return false;
     try {
       this.index.advance(budgetMs);
+      return true;
     } catch (error) {
+      this.unreadable = true;
       this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return false;
     }
   }
 
@@ -147,7 +155,7 @@ class Review {
     const slice = () => {
       this.building = undefined;
       if (this.disposed) return;
-      this.advance(BUILD_SLICE_MS);
+      if (!this.advance(BUILD_SLICE_MS)) return;
       if (this.index.complete) {
         this.flushHeard();
         saveRunIndexSoon(this.dir);
@@ -291,7 +299,7 @@ class Review {
     this.postTraining();
     // While the first build goes on, its slices read what comes.
     if (this.building !== undefined) return;
-    this.advance(BUILD_SLICE_MS);
+    if (!this.advance(BUILD_SLICE_MS)) return;
     if (!this.index.complete) this.keepBuilding();
     else saveRunIndexSoon(this.dir);
   }
