@@ -180,7 +180,7 @@ export class ReviewTestRuns {
   private readonly controller = new AbortController();
 
   constructor(
-    private readonly feed: ReviewFeed,
+    private readonly feed: Pick<ReviewFeed, 'candidateView'>,
     private readonly deps: ReviewTestRunsDeps,
   ) {}
 

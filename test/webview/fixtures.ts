@@ -114,6 +114,13 @@ function random(seed: number): () => number {
  * selection and votes that now and then say no or cannot be read.
  */
 export function bigRun(candidates = 10_000): RunEvent[] {
+  const events: RunEvent[] = [];
+  for (const batch of bigRunBatches(candidates)) events.push(...batch);
+  return events;
+}
+
+/** `bigRun` a seed at a time, so a run of millions of events can be written without holding it. */
+export function* bigRunBatches(candidates = 10_000): Generator<RunEvent[]> {
   const rand = random(7);
   const log = new EventLog();
   const perSeed = 4;
@@ -144,9 +151,10 @@ export function bigRun(candidates = 10_000): RunEvent[] {
       if (log.cascade(id, { cycle: verdicts(), factuality: verdicts(), correctness: verdicts() })) accepted = id;
     }
     log.outcome(seedId, accepted ? 'accepted' : 'rejected', accepted ? [accepted] : []);
+    yield log.events.splice(0);
   }
   log.run('finished', { wallMs: 1_000_000 });
-  return log.events;
+  yield log.events.splice(0);
 }
 
 export { candidateIdOf };

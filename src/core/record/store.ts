@@ -269,6 +269,22 @@ export class RunStore {
   }
 }
 
+/**
+ * Records a reviewer's decision without opening the whole record: overrides have their own file and unique ids, so
+ * only that file is read (opening the store reads every event, seconds on a large run). Returns the event written.
+ */
+export function appendOverride(dir: string, event: Extract<NewRunEvent, { type: 'override' }>): RunEvent | undefined {
+  const result = RunEvent.safeParse({ ...event, at: event.at ?? new Date().toISOString() });
+  if (!result.success) throw new SvdError('internal', `invalid override event ${event.id}: ${issueText(result.error)}`);
+  if (!isRunDir(dir)) throw new SvdError('not_found', `no run at ${dir} (${MANIFEST_FILE} is missing)`);
+  const log = AppendLog.open<RunEvent>(path.join(dir, OVERRIDES_FILE), { schema: RunEvent, keyOf: (entry) => entry.id });
+  try {
+    return log.append(result.data).written ? result.data : undefined;
+  } finally {
+    log.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Finding runs
 

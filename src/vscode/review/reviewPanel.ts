@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { createAnswerChecker, type ClosableAnswerChecker } from '../../core/check/index';
 import { describeError, isSvdError } from '../../core/base/errors';
-import type { RunEvent } from '../../core/record/events';
+import type { IndexChanges, ReviewIndex } from '../../core/record/reviewIndex';
 import { makeOverride } from '../../core/record/overrides';
 import { seedIdOfCandidate } from '../../core/record/runview';
-import { RunStore } from '../../core/record/store';
+import { appendOverride, readRunManifest, RunStore, type RunManifest } from '../../core/record/store';
 import {
   displayStatus,
   isTerminalStatus,
@@ -20,7 +20,10 @@ import {
 import { MetricsSeries } from '../../core/training/metricsSeries';
 import { screeningMarks, type Screening } from '../../core/record/screening';
 import { MAX_PAGE_SEEDS, MAX_TRAINING_POINTS, parseWebviewMessage, type HostMessage, type ReviewScreening, type TrainingView } from '../../protocol/review';
-import { ReviewFeed, ReviewTestRuns, type NewTruthEvent } from '../../protocol/reviewFeed';
+import { ReviewTestRuns, type NewTruthEvent } from '../../protocol/reviewFeed';
+import { ReviewIndexFeed } from '../../protocol/reviewIndexFeed';
+import type { SeedRow } from '../../protocol/reviewRows';
+import { acquireRunIndex, BUILD_SLICE_MS, FIRST_BUILD_MS, releaseRunIndex, saveRunIndexSoon } from '../runs/runIndexes';
 import { reviewHtml, reviewNonce } from './html';
 import { reviewPrice } from './reviewPrice';
 
@@ -28,6 +31,8 @@ export const REVIEW_VIEW_TYPE = 'svd.review';
 const TITLE_PREFIX = 'Review: ';
 /** How often an open panel looks for records the run appended. */
 const LIVE_EVERY_MS = 400;
+/** While the index builds, the panel hears of the seeds it gained at most this often. */
+const BUILD_POST_EVERY_MS = 1_000;
 
 const reviews = new Map<string, Review>();
 
@@ -72,11 +77,20 @@ function panelOptions(deps: ReviewDeps): vscode.WebviewPanelOptions & vscode.Web
 }
 
 class Review {
-  private readonly store: RunStore;
-  private readonly events: RunEvent[];
-  private readonly feed: ReviewFeed;
+  private readonly manifest: RunManifest;
+  private readonly index: ReviewIndex<SeedRow>;
+  private readonly feed: ReviewIndexFeed;
+  /** Opened on the first "Run tests" that records a truth: opening it reads the whole record. */
+  private storeValue: RunStore | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly timer: NodeJS.Timeout;
+  private building: NodeJS.Timeout | undefined;
+  /** Changes heard while the index builds, posted together. */
+  private heard: IndexChanges | undefined;
+  private heardPostedAt = 0;
+  private unreadable = false;
+  /** Set while an override is recorded: its answer goes first, then the update. */
+  private holding = false;
   private readonly metrics: MetricsSeries;
   /** What the training record was when last posted: its size and mtime, and its status as shown. */
   private trainingKey: string | undefined;
@@ -92,14 +106,9 @@ class Review {
     private readonly dir: string,
   ) {
     reviews.set(dir, this);
-    this.store = RunStore.open(dir);
-    this.events = [...this.store.events()];
-    const price = reviewPrice(dir, this.store.manifest.model.model, deps.log);
-    this.feed = new ReviewFeed(runId, { canOverride: true, skippedRows: this.store.manifest.seedFile.skippedRows, ...reviewScreening(this.store.manifest.screening), price });
-    this.feed.load(this.events, this.store.manifest.seedFile.rows);
-    this.metrics = MetricsSeries.ofRun(dir);
-
+    this.manifest = readRunManifest(dir);
     const media = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
+    // The page first: the webview loads while the host reads the record.
     panel.webview.html = reviewHtml({
       cspSource: panel.webview.cspSource,
       nonce: reviewNonce(),
@@ -107,11 +116,80 @@ class Review {
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'review.css')).toString(),
       title: runId,
     });
+    this.index = acquireRunIndex(dir);
+    this.feed = new ReviewIndexFeed(runId, this.index, {
+      canOverride: true,
+      totalSeeds: this.manifest.seedFile.rows,
+      skippedRows: this.manifest.seedFile.skippedRows,
+      ...reviewScreening(this.manifest.screening),
+      price: reviewPrice(dir, this.manifest.model.model, deps.log),
+    });
     this.disposables.push(
+      { dispose: this.index.onChange((changes) => this.heardChanges(changes)).dispose },
       panel.webview.onDidReceiveMessage((data) => void this.receive(data)),
       panel.onDidDispose(() => this.dispose()),
     );
+    this.advance(FIRST_BUILD_MS);
+    if (!this.index.complete) this.keepBuilding();
+    this.metrics = MetricsSeries.ofRun(dir);
     this.timer = setInterval(() => this.live(), LIVE_EVERY_MS);
+  }
+
+  /**
+   * Reads what the record gained, for about `budgetMs`; what changed reaches the panel through `heardChanges`. A
+   * record that cannot be read is said once; the panel keeps what it has.
+   */
+  private advance(budgetMs?: number): boolean {
+    if (this.unreadable) return false;
+    try {
+      this.index.advance(budgetMs);
+      return true;
+    } catch (error) {
+      this.unreadable = true;
+      this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
+      return false;
+    }
+  }
+
+  /** A first open of a large run: the rest of the record is read in slices, the host answering in between. */
+  private keepBuilding(): void {
+    const started = Date.now();
+    const slice = () => {
+      this.building = undefined;
+      if (this.disposed) return;
+      if (!this.advance(BUILD_SLICE_MS)) return;
+      if (this.index.complete) {
+        this.flushHeard();
+        saveRunIndexSoon(this.dir);
+        this.deps.log.info(`review ${this.runId}: indexed ${this.index.seeds().length} seeds in ${Date.now() - started} ms more`);
+      } else this.building = setTimeout(slice, 0);
+    };
+    this.building = setTimeout(slice, 0);
+  }
+
+  private heardChanges(changes: IndexChanges): void {
+    if (this.heard) {
+      for (const id of changes.seeds) this.heard.seeds.add(id);
+      this.heard.run ||= changes.run;
+      this.heard.reset ||= changes.reset;
+    } else this.heard = { seeds: new Set(changes.seeds), run: changes.run, reset: changes.reset };
+    // While building, the panel hears of it now and then; afterwards at once.
+    if (this.holding) return;
+    if (this.index.complete || Date.now() - this.heardPostedAt >= BUILD_POST_EVERY_MS) this.flushHeard();
+  }
+
+  private flushHeard(): void {
+    const heard = this.heard;
+    this.heard = undefined;
+    if (!heard) return;
+    this.heardPostedAt = Date.now();
+    const update = this.feed.update(heard);
+    if (update) this.post(update);
+  }
+
+  private store(): RunStore {
+    this.storeValue ??= RunStore.open(this.dir);
+    return this.storeValue;
   }
 
   private post(message: HostMessage): void {
@@ -139,13 +217,19 @@ class Review {
       case 'override': {
         try {
           const event = makeOverride(this.feed.hasCandidate, message.candidateId, message.action, message.note);
-          const recorded = this.store.append(event);
-          const fresh = this.store.refresh();
-          if (recorded) fresh.push(recorded);
-          this.events.push(...fresh);
-          const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
+          appendOverride(this.dir, event);
+          // The live update follows the answer, as the panel expects. (While a first build runs, the override is
+          // read once the build reaches it.)
+          this.holding = true;
+          try {
+            this.advance(this.index.complete ? undefined : BUILD_SLICE_MS);
+          } finally {
+            this.holding = false;
+          }
           this.deps.log.info(`review ${this.runId}: ${message.candidateId} ${message.action}${message.note ? ` (${message.note})` : ''}`);
           const seedId = seedIdOfCandidate(message.candidateId);
+          const update = this.heard ? this.feed.update(this.heard) : undefined;
+          this.heard = undefined;
           this.post({ type: 'overrideResult', requestId: message.requestId, candidateId: message.candidateId, ok: true, seed: seedId === undefined ? undefined : this.feed.seed(seedId) });
           if (update) this.post(update);
         } catch (error) {
@@ -191,25 +275,23 @@ class Review {
    * run's lock, and audits on its own): taking the lock for the one append keeps the two from racing.
    */
   private recordTruth(event: NewTruthEvent): boolean {
+    let store: RunStore;
     try {
-      this.store.lock();
+      store = this.store();
+      store.lock();
     } catch (error) {
       if (!isSvdError(error, 'run_locked')) this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
       return false;
     }
     try {
-      const fresh = this.store.refresh();
-      const recorded = this.store.append(event);
-      if (recorded) fresh.push(recorded);
-      this.events.push(...fresh);
-      const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
-      if (update) this.post(update);
+      const recorded = store.append(event);
+      this.advance();
       return recorded !== undefined;
     } catch (error) {
       this.deps.log.warn(`review ${this.runId}: could not record the tests of ${event.candidateId}: ${describeError(error)}`);
       return false;
     } finally {
-      this.store.unlock();
+      store.unlock();
     }
   }
 
@@ -217,17 +299,11 @@ class Review {
   private live(): void {
     if (!this.panel.visible) return;
     this.postTraining();
-    let fresh: RunEvent[];
-    try {
-      fresh = this.store.refresh();
-    } catch (error) {
-      this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`);
-      return;
-    }
-    if (fresh.length === 0) return;
-    this.events.push(...fresh);
-    const update = this.feed.update(this.events, fresh, this.store.manifest.seedFile.rows);
-    if (update) this.post(update);
+    // While the first build goes on, its slices read what comes.
+    if (this.building !== undefined) return;
+    if (!this.advance(BUILD_SLICE_MS)) return;
+    if (!this.index.complete) this.keepBuilding();
+    else saveRunIndexSoon(this.dir);
   }
 
   /** Posts the run's training when its record or metrics changed since the last post (or on first look). */
@@ -251,11 +327,13 @@ class Review {
   private dispose(): void {
     this.disposed = true;
     clearInterval(this.timer);
+    if (this.building !== undefined) clearTimeout(this.building);
     reviews.delete(this.dir);
     this.testRuns?.dispose();
     void this.checker?.close().catch((error: unknown) => this.deps.log.warn(`review ${this.runId}: ${describeError(error)}`));
     for (const d of this.disposables) d.dispose();
-    this.store.close();
+    releaseRunIndex(this.dir);
+    this.storeValue?.close();
   }
 }
 

@@ -1,20 +1,28 @@
-// Reading the runs folder for the Runs view. Runs are read read-only (the CLI and other windows write them too),
-// folded once per change of their files, and the folded totals are cached, so an unchanged run costs one stat per
-// read however big it is. No `vscode` import.
+// Reading the runs folder for the Runs view. Runs are read read-only (the CLI and other windows write them too)
+// through their review index (runIndexes.ts), which reads only what a record gained since the last look, a slice at
+// a time for a large run seen for the first time; the listing is cached, so an unchanged run costs one stat per read
+// however big it is. No `vscode` import.
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../../core/base/errors';
 import { fileStamp } from '../../core/base/fileStamp';
+import type { ReviewIndex } from '../../core/record/reviewIndex';
 import { foldRun } from '../../core/record/runview';
 import { runLockHeld } from '../../core/record/runLock';
-import { RunStore, type RunManifest } from '../../core/record/store';
+import type { RunManifest } from '../../core/record/store';
+import { summaryOfRows, type SeedRow } from '../../protocol/reviewRows';
 import { lineageFile, readLineage } from '../../core/training/lineage';
 import { readTraining, trainingFile } from '../../core/training/record';
 import { displayState, runListing, type RunListing } from './present';
+import { acquireRunIndex, releaseRunIndex, saveRunIndexSoon } from './runIndexes';
 import type { RunEntry, RunNode, SideFiles } from './treeNodes';
 
 /** A changed run is folded again only after this many times its last fold took: reading never hogs the host. */
 const READ_COST_FACTOR = 5;
+/** How long one fold reads a record: a large run seen for the first time is read over several folds. */
+const FOLD_BUDGET_MS = 200;
+/** The key of a listing read from part of its record: the run is read again, for the rest. */
+const PARTIAL = 'partial';
 const RECORD_FILES = ['events.jsonl', 'overrides.jsonl'] as const;
 
 export interface ListedRun {
@@ -40,6 +48,7 @@ interface CachedRead {
 export class RunReader {
   private readonly cache = new Map<string, CachedRead>();
   private readonly sideCache = new Map<string, SideFiles>();
+  private readonly indexes = new Map<string, ReviewIndex<SeedRow>>();
 
   constructor(
     private readonly log: ReaderLog,
@@ -63,27 +72,43 @@ export class RunReader {
       else retryAt = Math.min(retryAt, earliest);
     }
     for (const dir of [...this.cache.keys()]) if (!keys.has(dir)) this.cache.delete(dir);
+    for (const dir of [...this.indexes.keys()]) if (!keys.has(dir)) this.forget(dir);
     for (const dir of [...this.sideCache.keys()]) if (!keys.has(dir)) this.sideCache.delete(dir);
     return { stale, retryAt };
   }
 
-  /** Folds the run's record (again) into its listing, or the reason it cannot be read. */
+  /** Reads what the run's record gained into its listing, or the reason it cannot be read. */
   fold(run: ListedRun): void {
     const key = recordKey(run.dir);
     const started = performance.now();
-    let store: RunStore | undefined;
     try {
-      store = RunStore.open(run.dir, { readOnly: true });
-      const listing = runListing(foldRun(store.events(), run.manifest.seedFile.rows));
+      let index = this.indexes.get(run.dir);
+      if (!index) {
+        index = acquireRunIndex(run.dir);
+        this.indexes.set(run.dir, index);
+      }
+      index.advance(FOLD_BUDGET_MS);
+      const listing = listingOf(index, run.manifest.seedFile.rows);
       const readMs = performance.now() - started;
-      this.log.trace(`runs view: read ${run.id} in ${readMs.toFixed(0)} ms`);
-      this.cache.set(run.dir, { key, listing, readAt: Date.now(), readMs });
+      this.log.trace(`runs view: read ${run.id} in ${readMs.toFixed(0)} ms${index.complete ? '' : ' (part of it)'}`);
+      this.cache.set(run.dir, { key: index.complete ? key : PARTIAL, listing, readAt: Date.now(), readMs });
+      if (index.complete) saveRunIndexSoon(run.dir);
     } catch (error) {
       this.log.warn(`runs view: cannot read run ${run.id} (${run.dir}): ${describeError(error)}`);
       this.cache.set(run.dir, { key, error: describeError(error), readAt: Date.now(), readMs: performance.now() - started });
-    } finally {
-      store?.close();
+      // Read from the start next time.
+      this.forget(run.dir);
     }
+  }
+
+  /** Lets go of the runs' indexes (saving those that changed). */
+  dispose(): void {
+    for (const dir of [...this.indexes.keys()]) this.forget(dir);
+  }
+
+  private forget(dir: string): void {
+    if (!this.indexes.delete(dir)) return;
+    releaseRunIndex(dir);
   }
 
   /** The run as the view shows it now: its last fold, its state (who writes it now) and its side files. */
@@ -122,6 +147,13 @@ export class RunReader {
     this.sideCache.set(dir, side);
     return side;
   }
+}
+
+/** The listing from the index: the funnel from the seeds' rows, the rest from the run-level events. */
+function listingOf(index: ReviewIndex<SeedRow>, totalSeeds: number): RunListing {
+  const runView = foldRun(index.runEvents(), totalSeeds);
+  const summary = summaryOfRows('', index.seeds().map((seed) => seed.row), index.runEvents(), index.errors, { totalSeeds });
+  return runListing({ ...runView, funnel: summary.funnel });
 }
 
 /** Changes whenever the pipeline or a reviewer appends: the two record files' sizes and mtimes. */

@@ -54,6 +54,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       dispose: () => {
         clearTimeout(this.timer);
         this.watcher?.dispose();
+        this.reader.dispose();
       },
     });
     this.firstLoad = this.startReload();
@@ -177,12 +178,14 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (stale.length > 0) this.publish(entries(), undefined);
-    if (retryAt !== Number.POSITIVE_INFINITY && !this.isDisposed && this.timer === undefined) {
+    // A large run read for the first time is read a slice per fold: come back for the rest.
+    const next = stale.length > 0 ? Math.min(retryAt, this.reader.changed(listed, Date.now()).retryAt) : retryAt;
+    if (next !== Number.POSITIVE_INFINITY && !this.isDisposed && this.timer === undefined) {
       // A run that changed while it was too soon to read it again: come back when it is not.
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.startReload();
-      }, Math.max(MIN_REFRESH_INTERVAL_MS, retryAt - Date.now()));
+      }, Math.max(MIN_REFRESH_INTERVAL_MS, next - Date.now()));
     }
   }
 
