@@ -389,7 +389,7 @@ export class ReviewApp implements ReviewCommands {
       onSummaryToggle: (open) => {
         if (this.view.summaryOpen === open) return;
         this.view.summaryOpen = open;
-        this.view.saveSoon();
+        this.view.saveNow();
         this.renderChrome();
       },
     };

@@ -90,6 +90,13 @@ export class ViewState {
     }, 100);
   }
 
+  /** At once, for a deliberate choice the next load must find (a reload can come before a burst's save). */
+  saveNow(): void {
+    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    this.save(this.snapshot());
+  }
+
   /** What to store now: the newest of each set, and the anchor once the list showed something. */
   snapshot(): UiState {
     const { filter, anchor, notes } = this.elsewhere();
