@@ -42,7 +42,8 @@ suite('seed file problems', function () {
   test('a run\'s own JSONL files get no diagnostics, wherever the runs folder is', async () => {
     const svd = await api();
     // A runs folder without `.svd` in its path: only the configured folder tells its files from seed files.
-    const { runFiles, outcome } = await withSetting('runsFolder', 'records/runs', async () => {
+    // Read while the setting holds: once it is put back, these files are outside the runs folder and may be checked.
+    const { found, outcome } = await withSetting('runsFolder', 'records/runs', async () => {
       const done = await svd.startRun(seedFile('key-seeds.jsonl'), { runId: 'records' });
       const runsDir = svd.runsDir()!;
       assert.equal(runsDir, path.join(workspaceRoot(), 'records', 'runs'));
@@ -56,13 +57,13 @@ suite('seed file problems', function () {
       await vscode.window.showTextDocument(vscode.Uri.file(control), { preview: false });
       await waitFor('the control file\'s diagnostic', () => vscode.languages.getDiagnostics(vscode.Uri.file(control)).length > 0);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      return { runFiles: files, outcome: done };
+      const seen = files.map((file) => ({ file, problems: vscode.languages.getDiagnostics(vscode.Uri.file(file)).map((d) => `${d.range.start.line + 1}: ${d.message}`) }));
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      return { found: seen, outcome: done };
     });
     assert.equal(outcome.state, 'finished', JSON.stringify(outcome));
-    for (const file of runFiles) {
-      const found = vscode.languages.getDiagnostics(vscode.Uri.file(file));
-      assert.deepEqual(found.map((d) => `${d.range.start.line + 1}: ${d.message}`).slice(0, 3), [], `${path.relative(workspaceRoot(), file)} is treated as a seed file`);
+    for (const { file, problems } of found) {
+      assert.deepEqual(problems.slice(0, 3), [], `${path.relative(workspaceRoot(), file)} is treated as a seed file`);
     }
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });
