@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { SvdError } from '../base/errors';
 import { writeFileAtomic } from './atomicFile';
 import type { RunEvent } from './events';
-import { checked, dedupe, type FileMark, type SavedHeader, groupOf, indexParts, parsedOrThrow, parseLine, probe, readPrefixed, seedsHolding, view } from './reviewIndexLines';
+import { checked, dedupe, type FileMark, type SavedHeader, indexParts, parsedOrThrow, parseLine, probe, readPrefixed, seedsHolding, view } from './reviewIndexLines';
+import { seedIdOfEvent } from './runview';
 
 export const REVIEW_INDEX_FILE = 'review-index.bin';
 const FORMAT = 'svd-review-index-4';
@@ -331,7 +332,7 @@ export class ReviewIndex<Row> {
       changes.run = true;
       return;
     }
-    const seedId = groupOf(event);
+    const seedId = seedIdOfEvent(event);
     if (seedId === undefined) {
       if (event.type === 'error') {
         this.looseErrors.add(event.id);

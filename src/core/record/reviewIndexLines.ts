@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { SvdError, describeError } from '../base/errors';
 import { issueText } from '../base/zodIssues';
 import { RunEvent } from './events';
-import { seedIdOfCandidate } from './runview';
+import { seedIdOfEvent } from './runview';
 
 export interface FileMark {
   /** Bytes indexed: just past the last complete line. */
@@ -74,24 +74,6 @@ export function checked(text: string, where: () => string): RunEvent {
   return result.data;
 }
 
-/** The seed an event belongs to, as the fold joins it. */
-export function groupOf(event: RunEvent): string | undefined {
-  switch (event.type) {
-    case 'seed':
-    case 'candidate':
-    case 'outcome':
-    case 'truth':
-      return event.seedId;
-    case 'vote':
-    case 'stage':
-    case 'override':
-      return seedIdOfCandidate(event.candidateId);
-    case 'error':
-      return event.seedId ?? (event.candidateId === undefined ? undefined : seedIdOfCandidate(event.candidateId));
-    default:
-      return undefined;
-  }
-}
 
 /** The first line of an id wins, as in the store (a racing writer may repeat one). */
 export function dedupe(events: RunEvent[]): RunEvent[] {
@@ -172,7 +154,7 @@ export function seedsHolding(fds: readonly (number | undefined)[], ends: readonl
       carry = Buffer.from(chunk.subarray(last + 1, n));
       for (const line of linesHolding(whole, text)) {
         const parsed = parseLine(line);
-        const seedId = typeof parsed === 'string' ? undefined : groupOf(parsed);
+        const seedId = typeof parsed === 'string' ? undefined : seedIdOfEvent(parsed);
         if (seedId !== undefined) found.add(seedId);
       }
     }

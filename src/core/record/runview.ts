@@ -119,6 +119,25 @@ export function seedIdOfCandidate(candidateId: string): string | undefined {
   return hash > 0 ? candidateId.slice(0, hash) : undefined;
 }
 
+/** The seed an event belongs to, as the fold joins it. */
+export function seedIdOfEvent(event: RunEvent): string | undefined {
+  switch (event.type) {
+    case 'seed':
+    case 'candidate':
+    case 'outcome':
+    case 'truth':
+      return event.seedId;
+    case 'vote':
+    case 'stage':
+    case 'override':
+      return seedIdOfCandidate(event.candidateId);
+    case 'error':
+      return event.seedId ?? (event.candidateId === undefined ? undefined : seedIdOfCandidate(event.candidateId));
+    default:
+      return undefined;
+  }
+}
+
 /**
  * @param totalSeeds seeds in the seed file, when known: seeds not yet reached count as pending.
  */

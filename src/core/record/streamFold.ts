@@ -6,7 +6,7 @@
 // checks finished seeds): candidates that still wait for theirs keep a few flags until it comes.
 import { AuditTally, auditFacts, type AuditFacts } from './audit';
 import type { OverrideEvent, RunEvent, TruthEvent } from './events';
-import { foldRun, seedIdOfCandidate, SessionTally, type Funnel, type RunView, type SeedView } from './runview';
+import { foldRun, seedIdOfCandidate, seedIdOfEvent, SessionTally, type Funnel, type RunView, type SeedView } from './runview';
 import type { Audit } from './audit';
 
 /** A run's record as two streams: the pipeline's events, then the reviewers' overrides (RunStore gives both). */
@@ -40,23 +40,6 @@ interface WaitingTruth {
   truth?: Pick<TruthEvent, 'outcome' | 'correct'>;
 }
 
-function seedOf(event: RunEvent): string | undefined {
-  switch (event.type) {
-    case 'seed':
-    case 'candidate':
-    case 'outcome':
-    case 'truth':
-      return event.seedId;
-    case 'vote':
-    case 'stage':
-    case 'override':
-      return seedIdOfCandidate(event.candidateId);
-    case 'error':
-      return event.seedId ?? (event.candidateId === undefined ? undefined : seedIdOfCandidate(event.candidateId));
-    default:
-      return undefined;
-  }
-}
 
 function emptyFunnel(): Funnel {
   return {
@@ -95,7 +78,7 @@ export function foldRunStreaming(source: RunSource, totalSeeds?: number, options
   let errors = 0;
 
   const fold = (buffer: Buffer) => {
-    const seedId = seedOf(buffer.events[0]!)!;
+    const seedId = seedIdOfEvent(buffer.events[0]!)!;
     const view = foldRun([...buffer.events, ...(overridesBySeed.get(seedId) ?? [])]);
     const seed = view.seeds[0];
     if (!seed) return;
@@ -138,7 +121,7 @@ export function foldRunStreaming(source: RunSource, totalSeeds?: number, options
         continue;
       }
     }
-    const seedId = seedOf(event);
+    const seedId = seedIdOfEvent(event);
     if (seedId === undefined) continue;
     let buffer = open.get(seedId);
     if (!buffer) {
