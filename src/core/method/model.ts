@@ -89,7 +89,7 @@ const OptionsSchema = z.object({
 const RETRY_AFTER_CEILING_MS = 60_000;
 /** A probe should answer quickly, so it retries less than run traffic. */
 const PROBE_MAX_RETRIES = 2;
-interface ChatBody {
+export interface ChatBody {
   model: string;
   messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
   temperature: number;
@@ -97,6 +97,15 @@ interface ChatBody {
   max_tokens: number;
   stop?: string[];
   n?: number;
+}
+
+/** A request's chat completions body: the same sent online and written into a batch line. */
+export function chatBody(model: string, request: SampleRequest, n = 1): ChatBody {
+  const body: ChatBody = { model, messages: request.messages, temperature: request.temperature, top_p: request.topP, max_tokens: request.maxTokens };
+  if (request.stop && request.stop.length > 0) body.stop = request.stop;
+  // Only ask for n when it matters: some servers reject the field outright.
+  if (n > 1) body.n = n;
+  return body;
 }
 
 export class ModelClient {
@@ -278,16 +287,7 @@ export class ModelClient {
   /** One logical request: retried until it succeeds, fails for good or is cancelled. */
   private async send(request: SampleRequest, n: number, signal?: AbortSignal): Promise<Sample[]> {
     const counts = this.counts[request.purpose];
-    const body: ChatBody = {
-      model: this.model,
-      messages: request.messages,
-      temperature: request.temperature,
-      top_p: request.topP,
-      max_tokens: request.maxTokens,
-    };
-    if (request.stop && request.stop.length > 0) body.stop = request.stop;
-    // Only ask for n when it matters: some servers reject the field outright.
-    if (n > 1) body.n = n;
+    const body = chatBody(this.model, request, n);
     for (let attempt = 0; ; attempt++) {
       await this.slots.acquire(signal);
       let response: Completion;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { SvdError } from '../../base/errors';
 import type { Sample, SampleRequest } from '../../base/types';
 import { CompletionSchema, hasAnswer, shapeProblem, textOrUndefined } from '../chatResponse';
+import { chatBody, type ChatBody } from '../model';
 
 /** Between the run's id and the event id: run ids may hold `/` (a sweep's cells) but event ids never start so. */
 const SEPARATOR = '|';
@@ -30,27 +31,12 @@ export interface RequestLine {
   custom_id: string;
   method: 'POST';
   url: typeof CHAT_COMPLETIONS_URL;
-  body: {
-    model: string;
-    messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
-    temperature: number;
-    top_p: number;
-    max_tokens: number;
-    stop?: string[];
-  };
+  body: Omit<ChatBody, 'n'>;
 }
 
 /** One sample's request; `n` is left out (one sample per line) so that each sample has its own custom_id. */
 export function requestLine(customId: string, model: string, request: SampleRequest): RequestLine {
-  const body: RequestLine['body'] = {
-    model,
-    messages: request.messages,
-    temperature: request.temperature,
-    top_p: request.topP,
-    max_tokens: request.maxTokens,
-  };
-  if (request.stop && request.stop.length > 0) body.stop = request.stop;
-  return { custom_id: customId, method: 'POST', url: CHAT_COMPLETIONS_URL, body };
+  return { custom_id: customId, method: 'POST', url: CHAT_COMPLETIONS_URL, body: chatBody(model, request) };
 }
 
 // OpenAI: `error` is {code, message} or null, a failed request's `response` is null or carries the status and an
