@@ -1,19 +1,47 @@
 // Waiting that a cancellation ends at once: retry backoffs and polling loops sleep here, and the model client's
 // requests queue here for a concurrency slot.
 
-/** Resolves after `ms`, or rejects with `onAbort()`'s error as soon as `signal` fires. */
-export function abortableSleep(ms: number, signal: AbortSignal | undefined, onAbort: () => Error): Promise<void> {
-  if (signal?.aborted) return Promise.reject(onAbort());
+const fanOuts = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `listener` once when `signal` aborts; the returned function unsubscribes. A run's signal is watched by every
+ * request in flight and every request waiting for a slot, hundreds at once: an EventTarget walks its whole listener
+ * list on each add and remove, so the signal gets one listener here that fans out to a set.
+ */
+export function watchAbort(signal: AbortSignal, listener: () => void): () => void {
+  let listeners = fanOuts.get(signal);
+  if (!listeners) {
+    const created = new Set<() => void>();
+    listeners = created;
+    fanOuts.set(signal, created);
+    signal.addEventListener(
+      'abort',
+      () => {
+        fanOuts.delete(signal);
+        for (const each of created) each();
+      },
+      { once: true },
+    );
+  }
+  const set = listeners;
+  set.add(listener);
+  return () => void set.delete(listener);
+}
+
+/** Resolves after `ms`, or rejects with `onAbortError()`'s error as soon as `signal` fires. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined, onAbortError: () => Error): Promise<void> {
+  if (signal?.aborted) return Promise.reject(onAbortError());
   return new Promise((resolve, reject) => {
-    const abort = () => {
-      clearTimeout(timer);
-      reject(onAbort());
-    };
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', abort);
+      stop?.();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', abort, { once: true });
+    const stop = signal
+      ? watchAbort(signal, () => {
+          clearTimeout(timer);
+          reject(onAbortError());
+        })
+      : undefined;
   });
 }
 
@@ -34,19 +62,20 @@ export class Slots {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.waiters.delete(waiter);
-        reject(this.onAbort());
-      };
       const waiter = {
         resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
+          stop?.();
           resolve();
         },
         reject,
       };
       this.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const stop = signal
+        ? watchAbort(signal, () => {
+            this.waiters.delete(waiter);
+            reject(this.onAbort());
+          })
+        : undefined;
     });
   }
 

@@ -4,6 +4,7 @@
 // run of 5xx) is taken out with exponential backoff and probed back in; the request that failed on it is sent to
 // another at once. Concurrency per endpoint adapts on 429 (AIMD). The pool decides where, the endpoints' own clients
 // (model.ts, with no retries of their own) decide how.
+import { watchAbort } from '../base/abort';
 import { SvdError } from '../base/errors';
 import { PURPOSES, type Purpose, type Sample, type SampleRequest } from '../base/types';
 import { withoutCredentials } from '../base/redact';
@@ -282,20 +283,21 @@ export class EndpointPool {
       return Promise.resolve(pick);
     }
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const index = this.waiters.indexOf(waiter);
-        if (index !== -1) this.waiters.splice(index, 1);
-        reject(abortedError());
-      };
       const waiter: Waiter = {
         excluded,
         resolve: (member) => {
-          signal?.removeEventListener('abort', onAbort);
+          stop?.();
           resolve(member);
         },
       };
       this.waiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const stop = signal
+        ? watchAbort(signal, () => {
+            const index = this.waiters.indexOf(waiter);
+            if (index !== -1) this.waiters.splice(index, 1);
+            reject(abortedError());
+          })
+        : undefined;
     });
   }
 
@@ -439,18 +441,19 @@ export class EndpointPool {
     return new Promise((resolve, reject) => {
       const done = () => {
         cancel();
-        signal?.removeEventListener('abort', onAbort);
+        stop?.();
         this.changeListeners = this.changeListeners.filter((l) => l !== done);
         resolve();
       };
-      const onAbort = () => {
-        cancel();
-        this.changeListeners = this.changeListeners.filter((l) => l !== done);
-        reject(abortedError());
-      };
       const cancel = this.clock.after(ms, done);
       this.changeListeners.push(done);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const stop = signal
+        ? watchAbort(signal, () => {
+            cancel();
+            this.changeListeners = this.changeListeners.filter((l) => l !== done);
+            reject(abortedError());
+          })
+        : undefined;
     });
   }
 

@@ -2,7 +2,7 @@
 // client's own are off so that a retry wait never holds a concurrency slot), the concurrency bound, timeouts,
 // cancellation and usage counting.
 import { z } from 'zod';
-import { Slots, abortableSleep } from '../base/abort';
+import { Slots, abortableSleep, watchAbort } from '../base/abort';
 import { SvdError, type ErrorCode } from '../base/errors';
 import type { UsageCounts } from '../record/events';
 import { redactText } from '../base/redact';
@@ -266,10 +266,17 @@ export class ModelClient {
   }
 
   /** Runs `count` sibling requests; the first failure cancels the others so a failed call stops spending. */
-  private async group<T>(count: number, run: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T[]> {
+  private async group<T>(count: number, run: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T[]> {
+    // One request has no siblings to cancel: the caller's signal will do.
+    if (count === 1) {
+      try {
+        return [await run(signal)];
+      } catch (error) {
+        throw signal?.aborted ? abortedError() : error;
+      }
+    }
     const siblings = new AbortController();
-    const forward = () => siblings.abort();
-    signal?.addEventListener('abort', forward, { once: true });
+    const stop = signal ? watchAbort(signal, () => siblings.abort()) : undefined;
     try {
       return await Promise.all(
         Array.from({ length: count }, () =>
@@ -280,7 +287,7 @@ export class ModelClient {
         ),
       );
     } finally {
-      signal?.removeEventListener('abort', forward);
+      stop?.();
     }
   }
 
@@ -384,8 +391,7 @@ export class ModelClient {
   private async withDeadline<T>(signal: AbortSignal | undefined, call: (attemptSignal: AbortSignal) => Promise<T>): Promise<T> {
     throwIfAborted(signal);
     const controller = new AbortController();
-    const forward = () => controller.abort();
-    signal?.addEventListener('abort', forward, { once: true });
+    const stop = signal ? watchAbort(signal, () => controller.abort()) : undefined;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -398,7 +404,7 @@ export class ModelClient {
       throw this.classify(error, timedOut);
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', forward);
+      stop?.();
     }
   }
 
