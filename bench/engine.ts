@@ -4,7 +4,7 @@
 // With `--replicas N`: the endpoint pool's throughput instead, as achieved requests/s over the ideal when N replicas
 // each answer in 100 ms and 64 requests per replica are in flight.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +20,8 @@ const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
 interface Server {
   url: string;
   requests(): Promise<number>;
+  /** CPU seconds the server's process has used so far (Linux; 0 elsewhere). */
+  cpuSeconds(): number;
   close(): Promise<void>;
 }
 
@@ -39,11 +41,23 @@ async function startServer(dir: string, latencyMs: number, seeds: SeedScript[]):
       const line = await lines.next();
       return (JSON.parse(line.value as string) as { requests: number }).requests;
     },
+    cpuSeconds: () => processCpuSeconds(child.pid),
     close: async () => {
       child.stdin.end();
       await new Promise((resolve) => child.on('close', resolve));
     },
   };
+}
+
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    // /proc/PID/stat: utime and stime are fields 14 and 15, in clock ticks (100 a second); the name may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function seedsFile(dir: string, name: string, seeds: SeedScript[]): string {
@@ -144,17 +158,24 @@ async function replicaRate(dir: string, replicas: number): Promise<number> {
   try {
     await runPipeline({ seedsFile: seedsFile(dir, 'replica-warmup', warmup), runsDir: path.join(dir, 'replica-warmup', 'runs'), config, endpoint, probe: false });
     const before = await Promise.all(servers.map((server) => server.requests()));
+    const serverCpu = servers.reduce((sum, server) => sum + server.cpuSeconds(), 0);
     const started = process.hrtime.bigint();
     const cpu = process.cpuUsage();
     await runPipeline({ seedsFile: seedsFile(dir, 'replicas', seeds), runsDir: path.join(dir, 'replicas', 'runs'), config, endpoint, probe: false });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const used = process.cpuUsage(cpu);
     const after = await Promise.all(servers.map((server) => server.requests()));
+    const serverSeconds = servers.reduce((sum, server) => sum + server.cpuSeconds(), 0) - serverCpu;
     const perReplica = after.map((n, i) => n - before[i]!);
     const requests = perReplica.reduce((a, b) => a + b, 0);
     const achieved = requests / seconds;
     const ideal = concurrency / (latencyMs / 1000);
-    console.log(`endpoints: engine CPU ${((used.user + used.system) / requests).toFixed(0)} us per request (load average ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores)`);
+    const engineUs = (used.user + used.system) / requests;
+    const serversUs = (serverSeconds * 1e6) / requests;
+    console.log(`endpoints: engine CPU ${engineUs.toFixed(0)} us per request, the replicas' ${serversUs.toFixed(0)} us (load average ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores)`);
+    // What this machine allows whatever the routing: the engine is one thread, and it shares the cores with the replicas.
+    const ceiling = Math.min(1e6 / engineUs, (os.availableParallelism() * 1e6) / (engineUs + serversUs));
+    console.log(`endpoints: CPU ceiling on this machine ${ceiling.toFixed(0)} req/s = ${(ceiling / (concurrency / (latencyMs / 1000))).toFixed(3)} of ideal`);
     console.log(`endpoints: ${requests} requests in ${seconds.toFixed(2)} s = ${achieved.toFixed(1)} req/s; ideal ${ideal} req/s; per replica ${perReplica.join(', ')}`);
     return achieved / ideal;
   } finally {
