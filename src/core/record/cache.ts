@@ -71,7 +71,7 @@ export class ResponseCache {
 
   static open(dir: string): ResponseCache {
     fs.mkdirSync(dir, { recursive: true });
-    return new ResponseCache(AppendLog.open(path.join(dir, CACHE_FILE), { schema: CacheLine, keyOf: (line) => line.k }));
+    return new ResponseCache(AppendLog.open(path.join(dir, CACHE_FILE), { schema: CacheLine, keyOf: (line) => line.k, deferWrites: 'always' }));
   }
 
   get size(): number {

@@ -139,6 +139,7 @@ export class RunStore {
       keyOf: (event) => event.id,
       readOnly,
       onIndex: (event) => (this.counts[event.type] += 1),
+      deferWrites: 'exclusive',
     });
     try {
       const overridesFile = path.join(dir, OVERRIDES_FILE);

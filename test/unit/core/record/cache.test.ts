@@ -136,14 +136,38 @@ describe('ResponseCache', () => {
     assert.equal(third.size, 2);
   });
 
-  it('sees samples another process cached after it opened', () => {
+  it('sees samples another process cached after it opened, once that turn of its event loop wrote them', async () => {
     const dir = tempDir();
     const mine = open(dir);
     const theirs = open(dir);
     theirs.put('k', sample('theirs'));
+    assert.deepEqual(theirs.get('k'), sample('theirs'), 'a sample not yet written is served from memory');
+    assert.equal(fs.statSync(samplesFile(dir)).size, 0, 'written at the end of the turn, not at once');
+    await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(mine.get('k'), sample('theirs'));
     mine.put('k', sample('mine'));
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(fs.readFileSync(samplesFile(dir), 'utf8').trimEnd().split('\n').length, 1);
+  });
+
+  it('keeps the first line of a key two writers cached in the same turn, and writes it once', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    const second = open(dir);
+    first.put('k', sample('first'));
+    second.put('k', sample('second'));
+    second.put('other', sample('other'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const lines = fs.readFileSync(samplesFile(dir), 'utf8').trimEnd().split('\n');
+    // The second writer looks for others' lines as it writes its own, and drops the key already there.
+    assert.equal(lines.length, 2);
+    const reader = open(dir);
+    assert.deepEqual(reader.get('k'), sample('first'));
+    assert.deepEqual(reader.get('other'), sample('other'));
+    assert.equal(reader.size, 2);
+    first.close();
+    second.close();
+    reader.close();
   });
 
   it('rejects an invalid sample', () => {
