@@ -149,16 +149,19 @@ export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: End
 }
 
 /**
- * The servers of each model of an evaluation. `--base-url` given once per `--model` (several models, no --endpoints)
- * pairs them, each model on its own server (a trained model beside its base). Otherwise, with one model every server
- * named serves it (as in `svd run`); with several, a model that --endpoints entries name is served by those entries,
- * and every other model by the servers that name no model (each --base-url among them).
+ * The servers of each model of an evaluation. With one model every server named serves it (as in `svd run`). With
+ * several and no --endpoints, `--base-url` is given once for all of them or once per `--model`, which pairs them (a
+ * trained model beside its base). With --endpoints, a model that entries name is served by those entries, and every
+ * other model by the servers that name no model (each --base-url among them).
  */
 export function modelEndpoints(flags: Pick<EndpointFlags, 'baseUrl' | 'endpoints'>, models: readonly string[]): Endpoint[] {
   const servers = serverEntries(flags);
   if (!servers) throw new SvdError('bad_config', '--base-url or --endpoints: an evaluation asks a model server');
   const urls = flags.baseUrl === undefined ? [] : Array.isArray(flags.baseUrl) ? flags.baseUrl : [flags.baseUrl];
-  if (models.length > 1 && urls.length === models.length && flags.endpoints === undefined) {
+  if (models.length > 1 && urls.length > 1 && flags.endpoints === undefined) {
+    if (urls.length !== models.length) {
+      throw new SvdError('bad_config', `--base-url: give one server for every model, or one per --model (${models.length}); list the replicas of several models in --endpoints FILE`);
+    }
     return models.map((model, i) => serverEndpoint([{ url: urls[i]!, weight: 1 }], model));
   }
   return models.map((model) => {

@@ -25,6 +25,8 @@ test('--base-url once per --model pairs them; once for all, or a pool for one mo
   assert.deepEqual(modelEndpoints({ baseUrl: [A] }, ['base', 'trained']).map(urlsOf), [[A], [A]]);
   const pool = modelEndpoints({ baseUrl: [A, B, C] }, ['base']);
   assert.deepEqual(pool.map(urlsOf), [[A, B, C]]);
+  // Three servers for two models say neither: replicas of several models are listed in a file.
+  assert.throws(() => modelEndpoints({ baseUrl: [A, B, C] }, ['base', 'trained']), /one per --model \(2\); list the replicas of several models in --endpoints FILE/);
 });
 
 test('--endpoints: a model an entry names is served by those entries, the others by entries that name none', () => {
