@@ -10,13 +10,14 @@ import { runBatchApi } from '../core/method/batch/batchApi';
 import { importBatch, runWave, type BatchRunSpec } from '../core/method/batch/wave';
 import { MAX_BYTES_PER_FILE, MAX_LINES_PER_FILE } from '../core/method/batch/waveFiles';
 import { checkRunId, resolveRunDir } from '../core/record/store';
+import { budgetOptions, priceOptions, priceTable, runCostOptions, type CostFlags } from './cost';
 import { eventStream } from './events';
 import type { Io } from './io';
 import { fraction, integer, methodConfig, runsDirOf, samplingOptions, seedReadingOptions, type MethodFlags, type RegisterCommand } from './options';
 import { screeningOptions, screeningRequest, type ScreeningFlags } from './screen';
 import path from 'node:path';
 
-interface BatchRunFlags extends Omit<MethodFlags, 'batch'>, ScreeningFlags {
+interface BatchRunFlags extends Omit<MethodFlags, 'batch'>, ScreeningFlags, CostFlags {
   model?: string;
   candidates?: number;
   votes?: number;
@@ -58,6 +59,13 @@ function runOptions(command: Command): void {
     .option('--max-lines <n>', `requests per file at most (default ${MAX_LINES_PER_FILE})`, integer('--max-lines'))
     .option('--max-mb <n>', `megabytes per file at most (default ${MAX_BYTES_PER_FILE / 1024 / 1024})`, fraction('--max-mb'))
     .option('--json', 'machine-readable output');
+  // A batch API's requests are reserved at the table's batch price.
+  priceOptions(command);
+  budgetOptions(command);
+}
+
+function batchCost(spec: BatchRunSpec, flags: BatchRunFlags) {
+  return runCostOptions(flags, priceTable(flags, spec.runsDir), spec.model);
 }
 
 export const registerBatchCommands: RegisterCommand = (program, io, setCode) => {
@@ -125,15 +133,19 @@ async function commandPrepare(seeds: string, flags: PrepareFlags, io: Io, signal
   const events = eventStream(io, false);
   const checker = createAnswerChecker();
   try {
-    const wave = await runWave({ spec, out: { dir: path.resolve(flags.out), ...fileLimits(flags) }, signal, checker, onProblem: events.onProblem, onNotice: events.onNotice });
-    if (flags.json) io.out(JSON.stringify({ run: wave.runId, files: wave.files, done: wave.done }));
+    const cost = batchCost(spec, flags);
+    const wave = await runWave({ spec, out: { dir: path.resolve(flags.out), ...fileLimits(flags) }, signal, checker, onProblem: events.onProblem, onNotice: events.onNotice, cost });
+    const budget = wave.stopReason === 'budget' ? { stopReason: 'budget' } : {};
+    if (flags.json) io.out(JSON.stringify({ run: wave.runId, files: wave.files, done: wave.done, ...budget }));
     else if (wave.done) io.out(`run ${wave.runId} is finished: ${wave.accepted} accepted of ${wave.seedsTotal} seeds; nothing more to ask`);
     else {
       io.out(`run ${wave.runId}, wave ${wave.wave}: ${wave.requests} request(s); ${wave.seedsDone} of ${wave.seedsTotal} seeds done`);
       for (const file of wave.files) io.out(file);
-      io.out(`then: svd batch import ${wave.runId} OUTPUT.jsonl [ERRORS.jsonl]${flags.runsDir ? ` --runs-dir ${flags.runsDir}` : ''}`);
+      if (wave.stopReason === 'budget') io.out(`stopped for budget: only the requests that fit under --max-cost were written; a larger one asks the rest`);
+      if (wave.files.length > 0) io.out(`then: svd batch import ${wave.runId} OUTPUT.jsonl [ERRORS.jsonl]${flags.runsDir ? ` --runs-dir ${flags.runsDir}` : ''}`);
     }
-    return 0;
+    // Nothing fit: stopped for budget, as `svd run` exits.
+    return wave.stopReason === 'budget' && wave.files.length === 0 ? EXIT_CODES.budget : 0;
   } finally {
     await checker.close();
   }
@@ -163,6 +175,7 @@ async function commandRun(seeds: string, flags: DriveFlags, io: Io, signal: Abor
   const events = eventStream(io, false);
   const checker = createAnswerChecker();
   const pollMs = (flags.pollInterval ?? 30) * 1000;
+  const cost = batchCost(spec, flags);
   if (!(pollMs >= 0)) throw new SvdError('bad_config', `--poll-interval: 0 or more, got ${flags.pollInterval}`);
   try {
     const result = await runBatchApi({
@@ -170,6 +183,7 @@ async function commandRun(seeds: string, flags: DriveFlags, io: Io, signal: Abor
       baseURL: flags.baseUrl,
       apiKey: apiKeyFromEnv(),
       pollMs,
+      cost,
       ...fileLimits(flags),
       signal,
       checker,

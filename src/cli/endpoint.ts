@@ -1,6 +1,7 @@
 // The model server a run or a sweep talks to: the one --base-url names (or several: --base-url again, --endpoints
 // FILE), else the embedded engine, started here (and its default model downloaded on first use) and stopped when the
 // command ends.
+import type { Command } from 'commander';
 import { SvdError, advisedError } from '../core/base/errors';
 import { apiKeyFromEnv } from '../core/base/redact';
 import type { Endpoint } from '../core/method/pipeline';
@@ -12,6 +13,7 @@ import { startEngine } from '../engine/host';
 import { describeBackend, type GpuChoice } from '../engine/protocol';
 import type { EventStream } from './events';
 import type { Io } from './io';
+import { collect } from './options';
 import { DownloadBar } from './progress';
 
 export interface EndpointFlags {
@@ -25,6 +27,13 @@ export interface EndpointFlags {
   parallel?: number;
   context?: number;
   gpu?: GpuChoice;
+}
+
+/** `--base-url` (again for each replica) and `--endpoints FILE`: the servers of `svd run`, `svd sweep` and `svd eval`. */
+export function serverOptions(command: Command, baseUrlHelp = 'OpenAI-compatible server, e.g. http://localhost:8000/v1; again for each replica (default: the embedded engine)'): void {
+  command
+    .option('--base-url <url>', baseUrlHelp, collect)
+    .option('--endpoints <file>', 'servers to spread the work over: a JSON array or JSON lines of {url, model, weight, maxConcurrency, apiKeyEnv}');
 }
 
 export interface ResolvedEndpoint {
@@ -63,11 +72,21 @@ export function endpointTarget(flags: EndpointFlags): RunTarget {
 }
 
 /** The servers the flags name: each --base-url, then the entries of --endpoints; undefined for none. */
-function serverEntries(flags: EndpointFlags): { entries: EndpointEntry[]; fromFile: boolean } | undefined {
+export function serverEntries(flags: Pick<EndpointFlags, 'baseUrl' | 'endpoints'>): { entries: EndpointEntry[]; fromFile: boolean } | undefined {
   const urls = flags.baseUrl === undefined ? [] : Array.isArray(flags.baseUrl) ? flags.baseUrl : [flags.baseUrl];
   const entries: EndpointEntry[] = urls.map((url) => ({ url, weight: 1 }));
   if (flags.endpoints !== undefined) entries.push(...readEndpointsFile(flags.endpoints));
   return entries.length === 0 ? undefined : { entries, fromFile: flags.endpoints !== undefined };
+}
+
+/**
+ * `model` served by these servers (a pool when there are several): each entry's key from the variable it names, else
+ * the environment's default key. `file`: the --endpoints file they came from, for errors.
+ */
+export function serverEndpoint(entries: readonly EndpointEntry[], model: string, file?: string): Endpoint {
+  const replicas = endpointSpecs(entries, { model, apiKey: apiKeyFromEnv() }, process.env, file ?? '--base-url');
+  const first = replicas[0]!;
+  return { baseURL: first.url, model, apiKey: first.apiKey, engine: 'server', ...(replicas.length > 1 ? { replicas } : {}) };
 }
 
 /** The servers named by --base-url or --endpoints, else the embedded engine on --model-path or the default model. */
@@ -75,20 +94,7 @@ export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: End
   const servers = serverEntries(flags);
   if (servers) {
     const target = endpointTarget(flags);
-    const apiKey = apiKeyFromEnv();
-    const replicas = endpointSpecs(servers.entries, { model: target.model, apiKey }, process.env, flags.endpoints ?? '--base-url');
-    const first = replicas[0]!;
-    return {
-      endpoint: {
-        baseURL: first.url,
-        model: target.model,
-        apiKey: first.apiKey,
-        engine: 'server',
-        ...(replicas.length > 1 ? { replicas } : {}),
-      },
-      failure: () => undefined,
-      dispose: async () => {},
-    };
+    return { endpoint: serverEndpoint(servers.entries, target.model, flags.endpoints), failure: () => undefined, dispose: async () => {} };
   }
   let modelPath = flags.modelPath;
   if (!modelPath) {
@@ -141,3 +147,28 @@ export async function resolveEndpoint(flags: EndpointFlags, io: Io, options: End
     },
   };
 }
+
+/**
+ * The servers of each model of an evaluation. With one model every server named serves it (as in `svd run`). With
+ * several and no --endpoints, `--base-url` is given once for all of them or once per `--model`, which pairs them (a
+ * trained model beside its base). With --endpoints, a model that entries name is served by those entries, and every
+ * other model by the servers that name no model (each --base-url among them).
+ */
+export function modelEndpoints(flags: Pick<EndpointFlags, 'baseUrl' | 'endpoints'>, models: readonly string[]): Endpoint[] {
+  const servers = serverEntries(flags);
+  if (!servers) throw new SvdError('bad_config', '--base-url or --endpoints: an evaluation asks a model server');
+  const urls = flags.baseUrl === undefined ? [] : Array.isArray(flags.baseUrl) ? flags.baseUrl : [flags.baseUrl];
+  if (models.length > 1 && urls.length > 1 && flags.endpoints === undefined) {
+    if (urls.length !== models.length) {
+      throw new SvdError('bad_config', `--base-url: give one server for every model, or one per --model (${models.length}); list the replicas of several models in --endpoints FILE`);
+    }
+    return models.map((model, i) => serverEndpoint([{ url: urls[i]!, weight: 1 }], model));
+  }
+  return models.map((model) => {
+    const named = servers.entries.filter((entry) => entry.model === model);
+    const own = models.length === 1 ? servers.entries : named.length > 0 ? named : servers.entries.filter((entry) => entry.model === undefined);
+    if (own.length === 0) throw new SvdError('bad_config', `--endpoints: no server for model "${model}" (an entry serves the model it names; one that names none serves the models no entry names)`);
+    return serverEndpoint(own, model, flags.endpoints);
+  });
+}
+

@@ -1,16 +1,10 @@
 // `svd status` on a run spread over several servers: each one's requests, errors and state, from the run's
 // endpoints.json (written by the running or last session). A snapshot that cannot be read is left out, never fatal.
-import path from 'node:path';
-import { ENDPOINTS_FILE } from '../core/method/endpointsSnapshot';
-import { readJsonFileIfExists } from '../core/record/jsonFile';
+import { readEndpointsSnapshot } from '../core/method/endpointsSnapshot';
 import { EndpointsSnapshotSchema, formatEndpoints, type EndpointStatusJson } from '../protocol/endpoints';
 
 export function readEndpoints(dir: string): { at: string; endpoints: EndpointStatusJson[] } | undefined {
-  try {
-    return readJsonFileIfExists(path.join(dir, ENDPOINTS_FILE), EndpointsSnapshotSchema, 'servers snapshot');
-  } catch {
-    return undefined;
-  }
+  return readEndpointsSnapshot(dir, EndpointsSnapshotSchema);
 }
 
 /** The lines `svd status` prints under the funnel; none for a run on one server. */

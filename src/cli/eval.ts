@@ -1,14 +1,15 @@
 // `svd eval SEEDS --base-url URL --model NAME [--model NAME2]`: pass@1 on a labeled file, models side by side (before
-// and after training), and with --ttc the test-time baseline that answers with the method's own cascade.
+// and after training), and with --ttc the test-time baseline that answers with the method's own cascade. Its servers
+// are given as `svd run`'s are (--base-url again for each replica, --endpoints FILE).
 import path from 'node:path';
 import { createAnswerChecker } from '../core/check/index';
 import type { RunConfigInput } from '../core/base/config';
 import { SvdError } from '../core/base/errors';
-import { apiKeyFromEnv } from '../core/base/redact';
 import { EVAL_RESULT, runEvaluation, type EvalResult, type Pass } from '../core/experiments/evaluate';
 import { count, ratio } from '../core/record/status';
 import { DOMAINS } from '../core/base/types';
 import type { EvalStreamEvent } from '../protocol/cliEvents';
+import { modelEndpoints, serverOptions, type EndpointFlags } from './endpoint';
 import { eventStream } from './events';
 import type { Io } from './io';
 import {
@@ -24,8 +25,8 @@ import {
   type RegisterCommand,
 } from './options';
 
-interface EvalFlags extends MethodFlags {
-  baseUrl: string[];
+interface EvalFlags extends MethodFlags, Pick<EndpointFlags, 'endpoints'> {
+  baseUrl?: string[];
   model: string[];
   samples?: number;
   ttc?: boolean;
@@ -43,7 +44,7 @@ export const registerEvalCommand: RegisterCommand = (program, io, setCode) => {
     .command('eval')
     .description('pass@1 of one or more models on a labeled seed file; --ttc adds the test-time baseline (n candidates and the cascade per question)')
     .argument('<seeds>', 'seed file whose rows carry gold (answer or tests); rows without are skipped')
-    .requiredOption('--base-url <url>', 'OpenAI-compatible server; once, or once per --model', collect)
+    .include((command) => serverOptions(command, 'OpenAI-compatible server; again for each replica, or once per --model to pair them'))
     .requiredOption('--model <name>', 'model to evaluate; repeat it to compare models side by side', collect)
     .option('--samples <k>', 'samples per question; pass@1 is their mean (default 1)', integer('--samples'))
     .option('--ttc', 'also the test-time baseline: n candidates, the same cascade, the first that passes answers')
@@ -62,13 +63,9 @@ export const registerEvalCommand: RegisterCommand = (program, io, setCode) => {
 };
 
 async function commandEval(seeds: string, flags: EvalFlags, io: Io, signal: AbortSignal): Promise<number> {
-  const apiKey = apiKeyFromEnv();
   const models = flags.model ?? [];
-  const urls = flags.baseUrl ?? [];
   if (models.length === 0) throw new SvdError('bad_config', '--model: required, once per model to evaluate');
-  if (urls.length !== 1 && urls.length !== models.length) {
-    throw new SvdError('bad_config', `--base-url: give one server for every model, or one per --model (${models.length})`);
-  }
+  const endpoints = modelEndpoints(flags, models);
   const extra: RunConfigInput = {};
   if (flags.candidates !== undefined) extra.candidates = flags.candidates;
   if (flags.votes !== undefined) extra.votes = flags.votes;
@@ -81,7 +78,7 @@ async function commandEval(seeds: string, flags: EvalFlags, io: Io, signal: Abor
       seedsFile: seeds,
       seedOptions: { domain: flags.domain, questionField: flags.questionField },
       runsDir: runsDirOf(flags),
-      models: models.map((model, i) => ({ baseURL: urls[urls.length === 1 ? 0 : i]!, model, apiKey, engine: 'server' as const })),
+      models: endpoints,
       samples: flags.samples,
       limit: flags.limit,
       ttc: flags.ttc,

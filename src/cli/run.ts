@@ -11,11 +11,10 @@ import { funnelJson, formatFunnel } from '../core/record/status';
 import { RunStore, checkRunId, type RunManifest } from '../core/record/store';
 import { foldRunStreaming } from '../core/record/streamFold';
 import type { RunStreamEvent } from '../protocol/cliEvents';
-import { endpointTarget, resolveEndpoint, type EndpointFlags, type ResolvedEndpoint } from './endpoint';
+import { endpointTarget, resolveEndpoint, serverOptions, type EndpointFlags, type ResolvedEndpoint } from './endpoint';
 import { eventStream } from './events';
 import type { Io } from './io';
 import {
-  collect,
   embeddedEngineOptions,
   integer,
   methodConfig,
@@ -47,8 +46,7 @@ export const registerRunCommand: RegisterCommand = (program, io, setCode) => {
     .command('run')
     .description('run the method on a seed file (JSONL, JSON array or CSV); running it again resumes')
     .argument('<seeds>', 'seed file')
-    .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://localhost:8000/v1; again for each replica (default: the embedded engine)', collect)
-    .option('--endpoints <file>', 'servers to spread the run over: a JSON array or JSON lines of {url, model, weight, maxConcurrency, apiKeyEnv}')
+    .include(serverOptions)
     .option('--model <name>', 'model name on the server')
     .include(embeddedEngineOptions)
     .option('--candidates <n>', 'candidate solutions per seed (default 4)', integer('--candidates'))

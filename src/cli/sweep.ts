@@ -8,7 +8,7 @@ import { count, ratio } from '../core/record/status';
 import { SWEEP_CSV, SWEEP_JSON, runSweep, type SweepResult } from '../core/experiments/sweep';
 import type { SweepStreamEvent } from '../protocol/cliEvents';
 import { scanSeeds } from '../core/method/seeds';
-import { endpointTarget, resolveEndpoint, type EndpointFlags } from './endpoint';
+import { endpointTarget, resolveEndpoint, serverOptions, type EndpointFlags } from './endpoint';
 import { eventStream } from './events';
 import type { Io } from './io';
 import {
@@ -45,7 +45,7 @@ export const registerSweepCommand: RegisterCommand = (program, io, setCode) => {
     .argument('<seeds>', 'seed file')
     .requiredOption('--candidates <list>', 'values of n, e.g. 1,4,8', integerList('--candidates'))
     .requiredOption('--votes <list>', 'values of v, e.g. 1,3,5', integerList('--votes'))
-    .option('--base-url <url>', 'OpenAI-compatible server (default: the embedded engine)')
+    .include(serverOptions)
     .option('--model <name>', 'model name on the server')
     .include(embeddedEngineOptions)
     .option('--limit <n>', 'only the first N seeds', integer('--limit'))

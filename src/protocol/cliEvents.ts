@@ -140,6 +140,8 @@ export const RunCostJson = z.strictObject({
   /** Total over the answers the method accepted; null when unknown or none was accepted. */
   perAccepted: z.number().nonnegative().nullable(),
   accepted: count,
+  /** The part of the total that batch requests (`svd batch`) cost, at the batch price; absent when there were none. */
+  batchTotal: z.number().nonnegative().optional(),
   priceFrom: z.string().optional(),
   unknown: z.string().optional(),
   /** The budget the session ran under (--max-cost), when it had one. */

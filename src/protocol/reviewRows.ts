@@ -7,7 +7,7 @@ import { foldRun, type Funnel, type RunView } from '../core/record/runview';
 import { DOMAINS, PURPOSES, STAGES, type Domain } from '../core/base/types';
 import type { ReviewCandidate, ReviewDomainStats, ReviewFilter, ReviewSeed, ReviewUsage, RunSummary, StageState } from './review';
 import { matchesCandidate, pendingVotesOf, toReviewSeed, usageOf, type RunPrice } from './reviewSeeds';
-import { runCost } from '../core/method/cost';
+import { reviewCostOf } from './reviewCost';
 
 /** Bumped whenever a row's shape or meaning changes: indexes saved under another version are rebuilt. */
 export const REVIEW_ROW_VERSION = 'review-row-1';
@@ -282,8 +282,7 @@ export function summaryOfRows(runId: string, rows: readonly SeedRow[], runEvents
   if (options.skippedRows) summary.skippedRows = options.skippedRows;
   if (options.price) {
     const { model, match } = options.price;
-    const { perStage, total, perAccepted, priceFrom, unknown } = runCost(model, match, runView.usage, summary.funnel.accepted);
-    summary.cost = { model, perStage, total, perAccepted, ...(priceFrom ? { priceFrom } : {}), ...(unknown ? { unknown } : {}) };
+    summary.cost = reviewCostOf(model, match, runView.usage, summary.funnel.accepted);
   }
   const merged = mergedAudit(audit);
   if (merged) summary.audit = merged;

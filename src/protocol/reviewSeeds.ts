@@ -3,7 +3,8 @@
 import type { RunEvent, VoteEvent } from '../core/record/events';
 import { seedIdOfCandidate, seedStatus, type CandidateView, type RunView, type SeedView, type TruthView } from '../core/record/runview';
 import { splitTrace } from '../core/method/trace';
-import { runCost, type PriceMatch } from '../core/method/cost';
+import type { PriceMatch } from '../core/method/cost';
+import { reviewCostOf } from './reviewCost';
 import { DOMAINS, PURPOSES, STAGES, type GoldTestCases, type Purpose, type Stage } from '../core/base/types';
 import {
   MAX_GOLD_TEXT,
@@ -430,8 +431,7 @@ export function runSummary(
   if (options.skippedRows) summary.skippedRows = options.skippedRows;
   if (options.price) {
     const { model, match } = options.price;
-    const { perStage, total, perAccepted, priceFrom, unknown } = runCost(model, match, view.usage, view.funnel.accepted);
-    summary.cost = { model, perStage, total, perAccepted, ...(priceFrom ? { priceFrom } : {}), ...(unknown ? { unknown } : {}) };
+    summary.cost = reviewCostOf(model, match, view.usage, view.funnel.accepted);
   }
   return summary;
 }

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBatchApiServer, type BatchApiServer, type BatchApiServerOptions } from '../fixtures/batch-api-server';
@@ -127,4 +127,42 @@ describe('svd batch run against a scripted Batch API', () => {
     assert.equal(server.batches[0]!.status, 'cancelled');
     assert.deepEqual(decisions(path.join(runsDir, result.run)).outcomes, reference.outcomes);
   });
+
+  test('priced at the batch price: half of what the same requests cost online, with the same table', async () => {
+    const server = await serve({});
+    const prices = path.join(work, 'prices.json');
+    // A dollar a token either way, half off in a batch.
+    writeFileSync(prices, JSON.stringify({ prices: { 'test-model': { promptPerMillion: 1e6, completionPerMillion: 1e6, batchDiscount: 0.5 } } }));
+    const batchRuns = path.join(work, 'd', 'runs');
+    const run = await runCli(['batch', 'run', seeds, '--base-url', server.url, ...METHOD, '--runs-dir', batchRuns, '--prices', prices, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const { run: runId } = JSON.parse(run.stdout) as { run: string };
+    // Online, one request per sample as a batch asks them, against the same answers.
+    chat.setHandler(methodHandler(SCRIPTS));
+    const onlineRuns = path.join(work, 'e', 'runs');
+    const online = await runCli(['run', seeds, '--base-url', chat.url, ...RUN_METHOD, '--no-batch', '--runs-dir', onlineRuns, '--prices', prices, '--json']);
+    assert.equal(online.code, 0, online.stderr);
+    const onlineResult = JSON.parse(online.stdout.trim().split('\n').pop()!) as StatusJson;
+    const status = await runCli(['status', runId, '--runs-dir', batchRuns, '--prices', prices, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    const batch = JSON.parse(status.stdout) as StatusJson;
+    assert.deepEqual(decisions(path.join(batchRuns, runId)).outcomes, reference.outcomes);
+    const onlineStatus = JSON.parse((await runCli(['status', onlineResult.runId, '--runs-dir', onlineRuns, '--json'])).stdout) as StatusJson;
+    assert.equal(batch.usage.total.promptTokens, onlineStatus.usage.total.promptTokens, 'the same requests');
+    assert.equal(batch.usage.total.completionTokens, onlineStatus.usage.total.completionTokens);
+    assert.deepEqual(batch.usage.generate.batch, { requests: batch.usage.generate.requests, promptTokens: batch.usage.generate.promptTokens, completionTokens: batch.usage.generate.completionTokens });
+    assert.ok(onlineResult.cost.total! > 0);
+    assert.equal(batch.cost.total, onlineResult.cost.total! / 2);
+    assert.equal(batch.cost.batchTotal, batch.cost.total);
+    assert.equal(onlineResult.cost.batchTotal, undefined);
+    for (const stage of Object.keys(batch.cost.perStage)) assert.equal(batch.cost.perStage[stage], onlineResult.cost.perStage[stage]! / 2, stage);
+    const text = await runCli(['status', runId, '--runs-dir', batchRuns, '--prices', prices]);
+    assert.match(text.stdout, /batch requests \$\d+\.\d+ of it, at the batch price/);
+  });
 });
+
+interface StatusJson {
+  runId: string;
+  usage: Record<string, { requests: number; promptTokens: number; completionTokens: number; batch?: { requests: number; promptTokens: number; completionTokens: number } }>;
+  cost: { total: number | null; batchTotal?: number; perStage: Record<string, number | null> };
+}

@@ -141,5 +141,40 @@ describe('svd batch prepare / import with a vllm run-batch stand-in', () => {
     const missing = await runCli(['batch', 'import', 'no-such-run', bad, '--runs-dir', runsDir]);
     assert.equal(missing.code, 8);
   });
-});
 
+  test('a run that mixes a batch wave and online requests prices each at its own rate', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svd-batch-mixed-'));
+    const mixedSeeds = writeSeeds(dir, SCRIPTS);
+    await server?.close();
+    server = await startScriptedServer({ handler: methodHandler(SCRIPTS) });
+    const runsDir = path.join(dir, 'runs');
+    const prices = path.join(dir, 'prices.json');
+    // A dollar a token either way, half off in a batch.
+    writeFileSync(prices, JSON.stringify({ prices: { 'test-model': { promptPerMillion: 1e6, completionPerMillion: 1e6, batchDiscount: 0.5 } } }));
+    // The candidates through a batch, then the rest online: the same run.
+    const prepare = await runCli(['batch', 'prepare', mixedSeeds, ...METHOD, '--runs-dir', runsDir, '--out', path.join(dir, 'out'), '--json']);
+    assert.equal(prepare.code, 0, prepare.stderr);
+    const prepared = JSON.parse(prepare.stdout) as Prepared;
+    const outputs = prepared.files.map((file) => file.replace(/\.jsonl$/, '.out.jsonl'));
+    for (const [i, file] of prepared.files.entries()) await standInRun(['-i', file, '-o', outputs[i]!, '--url', server.url]);
+    const imported = await runCli(['batch', 'import', prepared.run, ...outputs, '--runs-dir', runsDir, '--json']);
+    assert.equal(imported.code, 0, imported.stderr);
+    const online = await runCli(['run', mixedSeeds, '--base-url', server.url, ...METHOD, '--runs-dir', runsDir, '--prices', prices, '--json']);
+    assert.equal(online.code, 0, online.stderr);
+    assert.equal((JSON.parse(online.stdout.trim().split('\n').pop()!) as { runId: string }).runId, prepared.run);
+    const status = await runCli(['status', prepared.run, '--runs-dir', runsDir, '--prices', prices, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    type Counts = { promptTokens: number; completionTokens: number; batch?: { promptTokens: number; completionTokens: number } };
+    const { usage, cost } = JSON.parse(status.stdout) as { usage: Record<string, Counts>; cost: { total: number; batchTotal?: number; perStage: Record<string, number> } };
+    const tokens = (c: { promptTokens: number; completionTokens: number } | undefined) => (c ? c.promptTokens + c.completionTokens : 0);
+    // The candidates came from the batch, every vote online.
+    assert.equal(tokens(usage.generate!.batch), tokens(usage.generate));
+    assert.ok(tokens(usage.generate) > 0);
+    for (const purpose of ['cycle', 'factuality', 'correctness']) assert.equal(usage[purpose]!.batch, undefined, purpose);
+    assert.ok(tokens(usage.cycle) > 0);
+    assert.equal(cost.perStage.generate, tokens(usage.generate) / 2);
+    assert.equal(cost.perStage.cycle, tokens(usage.cycle));
+    assert.equal(cost.batchTotal, tokens(usage.generate) / 2);
+    assert.equal(cost.total, tokens(usage.total) - tokens(usage.generate) / 2);
+  });
+});

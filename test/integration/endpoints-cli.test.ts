@@ -9,7 +9,7 @@ import path from 'node:path';
 import { EXIT_CODES } from '../../src/core/base/errors';
 import { RunProgressEvent } from '../../src/protocol/cliEvents';
 import { ROOT, runCli } from '../fixtures/cli';
-import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
+import { methodHandler, rightValue, startScriptedServer, type ScriptedServer, type SeedScript } from '../fixtures/scripted-server';
 
 const PROMPTS = path.join(ROOT, 'test/fixtures/prompts');
 const KEY = 'sk-replica-b-0123456789';
@@ -65,6 +65,40 @@ describe('svd run over several servers', () => {
     const summary = JSON.parse(again.stdout) as { runId: string; alreadyFinished: boolean };
     assert.equal(summary.runId, runId);
     assert.equal(summary.alreadyFinished, true);
+  });
+
+  test('svd sweep and svd eval take the same servers: --base-url twice, --endpoints FILE', async () => {
+    // With gold, so that the evaluation has questions to ask; each command with a cache of its own (runs-dir/../cache).
+    const labeled = path.join(dir, 'labeled.jsonl');
+    writeFileSync(labeled, SCRIPTS.map((s, i) => JSON.stringify({ id: `e${i}`, domain: 'math', question: s.question, answer: rightValue(SCRIPTS, i) })).join('\n') + '\n');
+    const served = () => [a.countBy(), b.countBy()];
+    const more = (before: number[]) => served().map((n, i) => n - before[i]!);
+
+    let before = served();
+    const common = ['--model', 'scripted', '--prompts', PROMPTS, '--concurrency', '4'];
+    const sweep = await runCli(['sweep', labeled, '--base-url', a.url, '--base-url', b.url, ...common, '--candidates', '1,2', '--votes', '1', '--runs-dir', path.join(dir, 'sweep', 'runs'), '--json'], { env: { SVD_API_KEY: KEY } });
+    assert.equal(sweep.code, 0, sweep.stderr);
+    assert.ok(more(before).every((n) => n > 0), `sweep: both servers asked (${more(before).join(', ')})`);
+
+    const file = path.join(dir, 'eval-endpoints.json');
+    writeFileSync(file, JSON.stringify([{ url: a.url }, { url: b.url, apiKeyEnv: 'REPLICA_B_KEY' }]));
+    before = served();
+    const evaluated = await runCli(['eval', labeled, '--endpoints', file, ...common, '--samples', '4', '--runs-dir', path.join(dir, 'eval', 'runs'), '--json'], { env: { REPLICA_B_KEY: KEY } });
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const result = JSON.parse(evaluated.stdout) as { models: { model: string; passAt1: { overall: { questions: number } } }[] };
+    assert.equal(result.models[0]!.passAt1.overall.questions, SCRIPTS.length);
+    assert.ok(more(before).every((n) => n > 0), `eval: both servers asked (${more(before).join(', ')})`);
+    assert.ok(b.requests.every((r) => r.authorization === `Bearer ${KEY}`), 'each with its own key');
+
+    // A model no entry serves is named; an evaluation without a server is refused.
+    const one = path.join(dir, 'one-model.json');
+    writeFileSync(one, JSON.stringify([{ url: a.url, model: 'scripted' }]));
+    const unserved = await runCli(['eval', labeled, '--endpoints', one, '--model', 'scripted', '--model', 'other', '--runs-dir', path.join(dir, 'eval-runs')]);
+    assert.equal(unserved.code, EXIT_CODES.bad_config, unserved.stderr);
+    assert.match(unserved.stderr, /no server for model "other"/);
+    const none = await runCli(['eval', labeled, '--model', 'scripted', '--runs-dir', path.join(dir, 'eval-runs')]);
+    assert.equal(none.code, EXIT_CODES.bad_config, none.stderr);
+    assert.match(none.stderr, /--base-url or --endpoints/);
   });
 
   test('a key in the endpoints file, or a key variable not set, is refused with the file, line and field', async () => {

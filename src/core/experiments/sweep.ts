@@ -223,7 +223,8 @@ function cellCost(cost: RunCostOptions | undefined, before: readonly SweepCell[]
     tokens.promptTokens += cell.promptTokens;
     tokens.completionTokens += cell.completionTokens;
   }
-  return { ...cost, maxUsd: Math.max(0, cost.maxUsd - costOf(tokens, cost.price, cost.batch)) };
+  // A sweep's cells run online: their tokens at the online price.
+  return { ...cost, maxUsd: Math.max(0, cost.maxUsd - costOf(tokens, cost.price)) };
 }
 
 /** Reads a sweep's `sweep.json`, checked against the schema. */

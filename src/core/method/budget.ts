@@ -7,7 +7,7 @@
 // budget is no part of the run's identity: the same command with a larger one resumes it.
 import { SvdError } from '../base/errors';
 import { PURPOSES, type ChatMessage, type Purpose, type SampleRequest } from '../base/types';
-import { costOf, formatUsd, type BilledTokens, type ModelPrice } from './cost';
+import { billedCost, costOf, formatUsd, type BilledTokens, type ModelPrice } from './cost';
 
 /**
  * A bound on the tokens a prompt can take: one per UTF-8 byte of its text (a byte-level tokenizer never does worse),
@@ -62,6 +62,8 @@ export interface Reservation {
  */
 export class BudgetLedger {
   private reservedUsd = 0;
+  /** Reservations of requests written into a batch wave: billed once the batch runs, so they stay counted. */
+  private committedUsd = 0;
   private open = 0;
   private closedBy: BudgetReached | undefined;
   private waiters: (() => void)[] = [];
@@ -82,14 +84,15 @@ export class BudgetLedger {
     return this.closedBy;
   }
 
+  /** What was spent, and what the requests of this session's batch wave will cost at most. */
   spentUsd(): number {
-    return this.spent();
+    return this.spent() + this.committedUsd;
   }
 
   /** @throws BudgetReached when `usd` does not fit, and from then on. */
   reserve(usd: number): Reservation {
     if (this.closedBy) throw this.closedBy;
-    const spent = this.spent();
+    const spent = this.spentUsd();
     // A tolerance of a millionth of a cent, so that sums of fractions that fit exactly are not refused.
     if (spent + this.reservedUsd + usd > this.limitUsd + 1e-8) {
       this.closedBy = new BudgetReached(spent, this.limitUsd, usd);
@@ -109,6 +112,16 @@ export class BudgetLedger {
     if (this.open === 0) for (const wake of this.waiters.splice(0)) wake();
   }
 
+  /**
+   * The request was written into a batch wave instead of answered: its answer comes in a later session, which counts
+   * its usage, but the batch bills it whatever happens, so its reservation stays counted for this session.
+   */
+  commit(reservation: Reservation): void {
+    if (reservation.settled) return;
+    this.committedUsd += reservation.usd;
+    this.settle(reservation);
+  }
+
   /** Resolves once no request holds a reservation. */
   drained(): Promise<void> {
     return this.open === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
@@ -120,6 +133,8 @@ export interface RequestBudget {
   /** @throws BudgetReached */
   reserve(request: SampleRequest, n: number): Reservation;
   settle(reservation: Reservation): void;
+  /** The request went into a batch wave: its reservation stays counted (see BudgetLedger.commit). */
+  commit(reservation: Reservation): void;
 }
 
 /** A run's price and budget, as the front ends give them; no part of the run's identity. */
@@ -128,7 +143,7 @@ export interface RunCostOptions {
   price?: ModelPrice;
   /** USD the run may spend over all its sessions. Needs a price. */
   maxUsd?: number;
-  /** Priced as a batch API's requests. */
+  /** This session's requests go to a batch API (`svd batch`): each is reserved at the batch price. */
   batch?: boolean;
 }
 
@@ -140,21 +155,23 @@ export class RunSpend {
     private readonly price: ModelPrice,
     recorded: Partial<Record<Purpose, BilledTokens>> | undefined,
     private readonly session: () => Partial<Record<Purpose, BilledTokens>>,
-    private readonly batch = false,
   ) {
-    this.before = costOf(billedTotal(recorded ?? {}), price, batch);
+    this.before = billedCost(billedTotal(recorded ?? {}), price);
   }
 
+  /** Each request at its own rate: the usage keeps apart what a batch API answered. */
   spentUsd(): number {
-    return this.before + costOf(billedTotal(this.session()), this.price, this.batch);
+    return this.before + billedCost(billedTotal(this.session()), this.price);
   }
 }
 
 export function billedTotal(usage: Partial<Record<Purpose, BilledTokens>>): BilledTokens {
-  const total: BilledTokens = { promptTokens: 0, completionTokens: 0 };
+  const total = { promptTokens: 0, completionTokens: 0, batch: { promptTokens: 0, completionTokens: 0 } };
   for (const purpose of PURPOSES) {
     total.promptTokens += usage[purpose]?.promptTokens ?? 0;
     total.completionTokens += usage[purpose]?.completionTokens ?? 0;
+    total.batch.promptTokens += usage[purpose]?.batch?.promptTokens ?? 0;
+    total.batch.completionTokens += usage[purpose]?.batch?.completionTokens ?? 0;
   }
   return total;
 }
@@ -180,6 +197,10 @@ export class RunBudget implements RequestBudget {
     this.ledger.settle(reservation);
   }
 
+  commit(reservation: Reservation): void {
+    this.ledger.commit(reservation);
+  }
+
   /**
    * Once the budget closed: its refusal, after the requests still in flight were answered and their continuations
    * (which record them) ran. A seed that met the budget may have left sibling requests going. undefined while open.
@@ -203,6 +224,6 @@ export function runSpending(
     if (cost?.maxUsd !== undefined) throw new SvdError('bad_config', 'a cost budget needs the price of the run\'s model');
     return {};
   }
-  const spend = new RunSpend(cost.price, recorded, session, cost.batch);
+  const spend = new RunSpend(cost.price, recorded, session);
   return { spend, budget: cost.maxUsd === undefined ? undefined : new RunBudget(cost.maxUsd, cost.price, spend, cost.batch) };
 }

@@ -8,6 +8,8 @@ import { PURPOSES, type Purpose } from '../base/types';
 export interface BilledTokens {
   promptTokens: number;
   completionTokens: number;
+  /** Of those, the tokens a batch API answered: billed at its discount (the record's UsageCounts.batch). */
+  batch?: { promptTokens: number; completionTokens: number };
 }
 
 /** One model's price, in USD per million tokens (costTable.ts checks a table's entries). */
@@ -73,10 +75,22 @@ function globRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, 's');
 }
 
-/** USD for the tokens at this price; `batch`: priced as a batch API's requests. */
-export function costOf(tokens: BilledTokens, price: ModelPrice, batch = false): number {
+/** USD for the tokens at this price, all at one rate; `batch`: priced as a batch API's requests. */
+export function costOf(tokens: Omit<BilledTokens, 'batch'>, price: ModelPrice, batch = false): number {
   const factor = batch ? 1 - price.batchDiscount : 1;
   return ((tokens.promptTokens * price.promptPerMillion + tokens.completionTokens * price.completionPerMillion) / 1e6) * factor;
+}
+
+/** USD for usage as recorded: its batch part at the batch price, the rest at the online price. */
+export function billedCost(tokens: BilledTokens, price: ModelPrice): number {
+  const { online, batch } = billedParts(tokens, price);
+  return online + batch;
+}
+
+function billedParts(tokens: BilledTokens, price: ModelPrice): { online: number; batch: number } {
+  const batch = tokens.batch ?? { promptTokens: 0, completionTokens: 0 };
+  const online = { promptTokens: tokens.promptTokens - batch.promptTokens, completionTokens: tokens.completionTokens - batch.completionTokens };
+  return { online: costOf(online, price), batch: costOf(batch, price, true) };
 }
 
 /** A run's cost: null wherever the model has no price. */
@@ -88,6 +102,8 @@ export interface RunCost {
   unknown?: string;
   perStage: Record<Purpose, number | null>;
   total: number | null;
+  /** The part of the total that batch requests cost, at the batch price; absent when the run made none. */
+  batchTotal?: number;
   /** Total over the answers the method accepted; null when unknown or none was accepted. */
   perAccepted: number | null;
   accepted: number;
@@ -98,20 +114,22 @@ export function runCost(
   match: PriceMatch | undefined,
   usage: Record<Purpose, BilledTokens>,
   accepted: number,
-  batch = false,
 ): RunCost {
   if (!match) {
     const perStage = Object.fromEntries(PURPOSES.map((purpose) => [purpose, null])) as Record<Purpose, null>;
     const unknown = `no price for model "${model}" (add it to .svd/prices.json, or give --prices FILE)`;
     return { model, unknown, perStage, total: null, perAccepted: null, accepted };
   }
-  const perStage = Object.fromEntries(PURPOSES.map((purpose) => [purpose, costOf(usage[purpose], match.price, batch)])) as Record<Purpose, number>;
+  const perStage = Object.fromEntries(PURPOSES.map((purpose) => [purpose, billedCost(usage[purpose], match.price)])) as Record<Purpose, number>;
   const total = PURPOSES.reduce((sum, purpose) => sum + perStage[purpose], 0);
+  const batched = PURPOSES.some((purpose) => usage[purpose].batch !== undefined);
+  const batchTotal = PURPOSES.reduce((sum, purpose) => sum + billedParts(usage[purpose], match.price).batch, 0);
   return {
     model,
     priceFrom: `${match.from} ("${match.pattern}")`,
     perStage,
     total,
+    ...(batched ? { batchTotal } : {}),
     perAccepted: accepted > 0 ? total / accepted : null,
     accepted,
   };
@@ -129,8 +147,7 @@ export function formatUsd(value: number | null): string {
 export function formatRunCost(cost: RunCost): string[] {
   if (cost.total === null) return [`Cost: unknown: ${cost.unknown}`];
   const stages = PURPOSES.map((purpose) => `${purpose} ${formatUsd(cost.perStage[purpose])}`).join(', ');
-  return [
-    `Cost: ${formatUsd(cost.total)} (${stages}); per accepted answer ${formatUsd(cost.perAccepted)}`,
-    `  priced from ${cost.priceFrom}`,
-  ];
+  const lines = [`Cost: ${formatUsd(cost.total)} (${stages}); per accepted answer ${formatUsd(cost.perAccepted)}`, `  priced from ${cost.priceFrom}`];
+  if (cost.batchTotal !== undefined) lines.push(`  batch requests ${formatUsd(cost.batchTotal)} of it, at the batch price`);
+  return lines;
 }

@@ -2,7 +2,9 @@
 // session ends, so that `svd status` and the editor show each one's requests, errors and state from another process.
 // A status snapshot, not part of the record: nothing resumes from it, and a run with one server writes none.
 import path from 'node:path';
+import type { z } from 'zod';
 import { writeFileAtomic } from '../record/atomicFile';
+import { readJsonFileIfExists } from '../record/jsonFile';
 import type { EndpointStatus } from './endpoints';
 
 export const ENDPOINTS_FILE = 'endpoints.json';
@@ -33,5 +35,17 @@ export class EndpointsSnapshot {
     } catch {
       // A status line that could not be written is not worth failing the run over.
     }
+  }
+}
+
+/**
+ * The run's last snapshot of its servers, checked by `schema` (protocol's EndpointsSnapshotSchema, which the readers
+ * share); undefined when there is none or it cannot be read: a status line is never fatal.
+ */
+export function readEndpointsSnapshot<T>(dir: string, schema: z.ZodType<T>): T | undefined {
+  try {
+    return readJsonFileIfExists(path.join(dir, ENDPOINTS_FILE), schema, 'servers snapshot');
+  } catch {
+    return undefined;
   }
 }

@@ -88,6 +88,10 @@ export class Sampler {
       let fresh: Sample[];
       try {
         fresh = await this.client.complete(request, missing.length, signal, asked);
+      } catch (error) {
+        // Written into a batch wave: billed when the batch runs, so it stays reserved (budget.ts).
+        if (reservation && error instanceof SampleDeferred) this.budget!.commit(reservation);
+        throw error;
       } finally {
         if (reservation) this.budget!.settle(reservation);
       }

@@ -145,13 +145,24 @@ export const OverrideEvent = z.object({
   note: z.string().optional(),
 });
 
-/** Model traffic of one purpose during one session of a run. Cached samples cost no request. */
-export const UsageCounts = z.object({
+/** Requests and their tokens, without the cache's or the retries' counts. */
+export const RequestCounts = z.object({
   requests: z.number().int().nonnegative(),
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
+});
+export type RequestCounts = z.infer<typeof RequestCounts>;
+
+/** Model traffic of one purpose during one session of a run. Cached samples cost no request. */
+export const UsageCounts = z.object({
+  ...RequestCounts.shape,
   cachedSamples: z.number().int().nonnegative(),
   retries: z.number().int().nonnegative(),
+  /**
+   * The part of the counts above that a batch API answered (`svd batch`), billed at its discount; absent when none.
+   * Kept apart so a run that mixes online and batch requests prices each at its own rate.
+   */
+  batch: RequestCounts.optional(),
 });
 export type UsageCounts = z.infer<typeof UsageCounts>;
 

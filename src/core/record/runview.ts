@@ -99,6 +99,12 @@ export function addUsage(into: UsageCounts, add: UsageCounts): void {
   into.completionTokens += add.completionTokens;
   into.cachedSamples += add.cachedSamples;
   into.retries += add.retries;
+  if (add.batch) {
+    into.batch ??= { requests: 0, promptTokens: 0, completionTokens: 0 };
+    into.batch.requests += add.batch.requests;
+    into.batch.promptTokens += add.batch.promptTokens;
+    into.batch.completionTokens += add.batch.completionTokens;
+  }
 }
 
 export type SeedStatus = OutcomeEvent['status'] | 'pending';

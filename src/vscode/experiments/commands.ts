@@ -12,7 +12,8 @@ import { SWEEP_JSON, readSweep, type SweepResult } from '../../core/experiments/
 import { fineTuningServer } from '../../core/training/dispatch';
 import { latestFineTunedModel } from '../../core/training/rounds';
 import { EvalStreamEvent, SweepStreamEvent, type CellEvent, type CliStreamEvent } from '../../protocol/cliEvents';
-import { CliProcess, endpointArgs, type CliHandlers, type CliOutcome } from '../platform/cliProcess';
+import type { EndpointEntry } from '../../core/method/endpointsFile';
+import { CliProcess, endpointArgs, endpointsRequest, type CliHandlers, type CliOutcome } from '../platform/cliProcess';
 import { answered, answeredOrEmpty, Refusal } from '../platform/commandResult';
 import type { FeatureContext } from '../platform/feature';
 import { Disposable } from '../platform/lifecycle';
@@ -84,7 +85,8 @@ class Experiments extends Disposable {
     const cells = candidates.length * votes.length;
     this.ctx.log.info(`sweep of ${name}: n ${candidates.join(',')} x v ${votes.join(',')}${limit ? `, first ${limit} seeds` : ''} on ${describeEndpoint(s)}`);
     let dir: string | undefined;
-    const outcome = await this.withCli(`SVD: sweep ${name}`, s, args, s.baseUrl, SweepStreamEvent, (progress) => {
+    // svd.endpoints: the cells' requests spread over those servers, as a run's are.
+    const outcome = await this.withCli(`SVD: sweep ${name}`, s, args, s.baseUrl, s.endpoints ?? [], SweepStreamEvent, (progress) => {
       // The bar moves by cells, and within a cell by its seeds; the message names the cell.
       let cell: CellEvent = { type: 'cell', name: '', index: 0, total: cells, runId: '', done: false };
       let shown = 0;
@@ -141,8 +143,9 @@ class Experiments extends Disposable {
   private async evaluate(arg: unknown, given: EvalArgs): Promise<EvalResult> {
     this.ctx.requireTrust('An evaluation');
     const s = await this.settingsWithModel();
-    if (!s.baseUrl) {
-      const message = 'SVD: an evaluation asks a model server (vLLM, SGLang, Ollama, OpenAI, ...); select one first.';
+    const servers = s.endpoints ?? [];
+    if (!s.baseUrl && servers.length === 0) {
+      const message = 'SVD: an evaluation asks a model server (vLLM, SGLang, Ollama, OpenAI, ...); select one first (or list several in svd.endpoints).';
       const select = 'Select Model Endpoint';
       void vscode.window.showErrorMessage(message, select).then((choice) => {
         if (choice) void vscode.commands.executeCommand('svd.selectEndpoint');
@@ -150,6 +153,7 @@ class Experiments extends Disposable {
       throw new Refusal('refused', new SvdError('bad_config', message), { reported: true });
     }
     const baseUrl = s.baseUrl;
+    const served = baseUrl ?? `${servers.length} server(s) of svd.endpoints`;
     const seeds = await pickSeedFile(arg);
     const name = path.basename(seeds.fsPath);
     const fineTuning = fineTuningServer({ trainBaseUrl: s.train.baseUrl, baseUrl: s.baseUrl });
@@ -163,7 +167,7 @@ class Experiments extends Disposable {
         await vscode.window.showInputBox({
           title: `Evaluate on ${name}: the model`,
           value: s.model,
-          prompt: `Served by ${baseUrl}`,
+          prompt: `Served by ${served}`,
           ignoreFocusOut: true,
           validateInput: (value) => (value.trim() ? undefined : 'A model name on the server'),
         }),
@@ -206,15 +210,17 @@ class Experiments extends Disposable {
       ttc = answered(picked).ttc;
     }
 
-    const urls = models.map((model) => (trained && model === trained.model ? trained.baseUrl : baseUrl));
-    const args = ['eval', seeds.fsPath, ...models.flatMap((model, i) => ['--base-url', urls[i]!, '--model', model]), '--samples', String(samples), '--events'];
+    const onTrainingServer = trained && models.includes(trained.model) && trained.baseUrl !== baseUrl ? trained : undefined;
+    const urls = models.map((model) => (onTrainingServer && model === onTrainingServer.model ? onTrainingServer.baseUrl : baseUrl));
+    const pool = evalServers(models, baseUrl, servers, onTrainingServer);
+    const args = ['eval', seeds.fsPath, ...pool.args, '--samples', String(samples), '--events'];
     if (ttc) args.push('--ttc');
     if (given.limit !== undefined) args.push('--limit', String(given.limit));
     this.ctx.log.info(`evaluation on ${name}: ${models.join(' and ')}, ${samples} sample(s) per question${ttc ? ', with the test-time cascade' : ''}`);
     // One key travels with the process: the endpoint's, else that of the second model's server.
     const keyUrl = (await this.ctx.apiKeyFor(urls[0])) !== undefined ? urls[0] : urls[1];
     const shownModels = models;
-    const outcome = await this.withCli(`SVD: evaluate on ${name}`, s, args, keyUrl, EvalStreamEvent, (progress) => {
+    const outcome = await this.withCli(`SVD: evaluate on ${name}`, s, args, keyUrl, pool.endpoints, EvalStreamEvent, (progress) => {
       progress.report({ message: `${shownModels.join(' and ')}${ttc ? ', then the test-time cascade' : ''}` });
       return {
         onEvent: (event) => {
@@ -245,14 +251,16 @@ class Experiments extends Disposable {
     s: ExtensionSettings,
     args: string[],
     keyUrl: string | undefined,
+    servers: readonly EndpointEntry[],
     stream: ZodType<E>,
     handlers: (progress: vscode.Progress<{ message?: string; increment?: number }>) => CliHandlers<E>,
   ): Thenable<CliOutcome<E>> {
     const root = this.ctx.workspaceRoot() ?? path.dirname(s.runsDir);
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-      if (!s.baseUrl) progress.report({ message: 'starting the embedded engine (its first use downloads the default model)' });
+      if (!s.baseUrl && servers.length === 0) progress.report({ message: 'starting the embedded engine (its first use downloads the default model)' });
+      const endpoints = servers.length > 0 ? { endpoints: await endpointsRequest(servers, (url) => this.ctx.apiKeyFor(url)) } : {};
       const child = new CliProcess(
-        { cliPath: this.ctx.cliPath, args, config: s.config, runsDir: s.runsDir, apiKey: await this.ctx.apiKeyFor(keyUrl), modelsDir: this.ctx.modelsDir, cwd: root },
+        { cliPath: this.ctx.cliPath, args, config: s.config, runsDir: s.runsDir, apiKey: await this.ctx.apiKeyFor(keyUrl), modelsDir: this.ctx.modelsDir, cwd: root, ...endpoints },
         stream,
         handlers(progress),
       );
@@ -321,3 +329,25 @@ function logStderr(log: vscode.LogOutputChannel, line: string): void {
 function describeEndpoint(s: ExtensionSettings): string {
   return s.baseUrl ? `${s.baseUrl} (${s.model})` : 'the embedded engine';
 }
+
+/**
+ * How `svd eval` is told the servers: without svd.endpoints each model with its `--base-url` (paired); with it, the
+ * endpoints as `--endpoints` (and the selected server beside them) serve the models, and a model on the fine-tuning
+ * server is an entry that names it, so only that server serves it.
+ */
+export function evalServers(
+  models: readonly string[],
+  baseUrl: string | undefined,
+  servers: readonly EndpointEntry[],
+  trained: { model: string; baseUrl: string } | undefined,
+): { args: string[]; endpoints: EndpointEntry[] } {
+  const modelArgs = models.flatMap((model) => ['--model', model]);
+  // A trained model alone is asked of its own server only.
+  if (servers.length === 0 || (trained && models.length === 1)) {
+    const urls = models.map((model) => (trained && model === trained.model ? trained.baseUrl : baseUrl!));
+    return { args: models.flatMap((model, i) => ['--base-url', urls[i]!, '--model', model]), endpoints: [] };
+  }
+  const endpoints = [...servers, ...(trained ? [{ url: trained.baseUrl, model: trained.model, weight: 1 }] : [])];
+  return { args: [...(baseUrl ? ['--base-url', baseUrl] : []), ...modelArgs], endpoints };
+}
+

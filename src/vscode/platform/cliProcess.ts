@@ -62,7 +62,17 @@ export interface CliHandlers<E extends CliStreamEvent> {
 
 const CODE_OF_EXIT = new Map<number, ErrorCode>(Object.entries(EXIT_CODES).map(([code, exit]) => [exit, code as ErrorCode]));
 
-/** The endpoint as `svd run`, `svd sweep` take it: a server and model, or the embedded engine's flags. */
+/**
+ * svd.endpoints for a command's `--endpoints`: a server that names no key variable gets the key stored for its
+ * address, if any (it reaches the CLI in the environment only).
+ */
+export async function endpointsRequest(
+  entries: readonly EndpointEntry[],
+  apiKeyFor: (url: string) => Promise<string | undefined>,
+): Promise<NonNullable<CliRequest['endpoints']>> {
+  return { entries: [...entries], keys: await Promise.all(entries.map((e) => (e.apiKeyEnv ? undefined : apiKeyFor(e.url)))) };
+}
+
 /** svd.endpoints as a file for `--endpoints`; a stored key goes into `env` under a variable the file names. */
 export function endpointsFile(scratch: string, endpoints: NonNullable<CliRequest['endpoints']>, env: NodeJS.ProcessEnv): string {
   const entries = endpoints.entries.map((entry, i) => {
@@ -77,6 +87,7 @@ export function endpointsFile(scratch: string, endpoints: NonNullable<CliRequest
   return file;
 }
 
+/** The endpoint as `svd run`, `svd sweep` take it: a server and model, or the embedded engine's flags. */
 export function endpointArgs(endpoint: CliEndpoint): string[] {
   if (endpoint.baseUrl) return ['--base-url', endpoint.baseUrl, '--model', endpoint.model ?? ''];
   const args: string[] = [];

@@ -6,16 +6,18 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../../core/base/errors';
 import { fileStamp } from '../../core/base/fileStamp';
+import { ENDPOINTS_FILE, readEndpointsSnapshot } from '../../core/method/endpointsSnapshot';
 import type { ReviewIndex } from '../../core/record/reviewIndex';
 import { foldRun } from '../../core/record/runview';
 import { runLockHeld } from '../../core/record/runLock';
 import type { RunManifest } from '../../core/record/store';
+import { EndpointsSnapshotSchema } from '../../protocol/endpoints';
 import { summaryOfRows, type SeedRow } from '../../protocol/reviewRows';
 import { lineageFile, readLineage } from '../../core/training/lineage';
 import { readTraining, trainingFile } from '../../core/training/record';
 import { displayState, runListing, type RunListing } from './present';
 import { acquireRunIndex, releaseRunIndex, saveRunIndexSoon } from './runIndexes';
-import type { RunEntry, RunNode, SideFiles } from './treeNodes';
+import type { RunEntry, RunNode, ServersRead, SideFiles } from './treeNodes';
 
 /** A changed run is folded again only after this many times its last fold took: reading never hogs the host. */
 const READ_COST_FACTOR = 5;
@@ -48,6 +50,7 @@ interface CachedRead {
 export class RunReader {
   private readonly cache = new Map<string, CachedRead>();
   private readonly sideCache = new Map<string, SideFiles>();
+  private readonly serversCache = new Map<string, ServersRead>();
   private readonly indexes = new Map<string, ReviewIndex<SeedRow>>();
 
   constructor(
@@ -74,6 +77,7 @@ export class RunReader {
     for (const dir of [...this.cache.keys()]) if (!keys.has(dir)) this.cache.delete(dir);
     for (const dir of [...this.indexes.keys()]) if (!keys.has(dir)) this.forget(dir);
     for (const dir of [...this.sideCache.keys()]) if (!keys.has(dir)) this.sideCache.delete(dir);
+    for (const dir of [...this.serversCache.keys()]) if (!keys.has(dir)) this.serversCache.delete(dir);
     return { stale, retryAt };
   }
 
@@ -123,7 +127,30 @@ export class RunReader {
     });
     const node: RunNode = { kind: 'run', runId: run.id, dir: run.dir, state: display.state };
     if (cached?.error !== undefined) node.error = cached.error;
-    return { node, manifest: run.manifest, display, side: this.sideFiles(run.dir), ...(cached?.listing === undefined ? {} : { listing: cached.listing }) };
+    const servers = display.state === 'running' ? this.servers(run.dir) : undefined;
+    return {
+      node,
+      manifest: run.manifest,
+      display,
+      side: this.sideFiles(run.dir),
+      ...(cached?.listing === undefined ? {} : { listing: cached.listing }),
+      ...(servers === undefined ? {} : { servers }),
+    };
+  }
+
+  /** endpoints.json (a run on several servers writes it every few seconds), read again only when it changed. */
+  private servers(dir: string): ServersRead | undefined {
+    const key = fileStamp(path.join(dir, ENDPOINTS_FILE));
+    if (key === undefined) {
+      this.serversCache.delete(dir);
+      return undefined;
+    }
+    const cached = this.serversCache.get(dir);
+    if (cached?.key === key) return cached;
+    const snapshot = readEndpointsSnapshot(dir, EndpointsSnapshotSchema);
+    const read: ServersRead = { key, endpoints: snapshot?.endpoints ?? [], ...(snapshot ? { at: snapshot.at } : {}) };
+    this.serversCache.set(dir, read);
+    return read;
   }
 
   /** training.json and lineage.json, read again only when they changed. */

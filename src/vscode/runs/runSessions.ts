@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { SvdError } from '../../core/base/errors';
 import { count } from '../../core/record/status';
 import { formatUsd } from '../../core/method/cost';
+import { endpointsRequest } from '../platform/cliProcess';
 import { Disposable } from '../platform/lifecycle';
 import type { Platform } from '../platform/feature';
 import { runNotification } from './present';
@@ -58,7 +59,7 @@ export class RunSessions extends Disposable {
     const root = this.platform.workspaceRoot() ?? path.dirname(request.runsDir);
     const full: RunRequest = { ...request, apiKey: await this.platform.apiKeyFor(request.baseUrl), modelsDir: this.platform.modelsDir, cwd: root };
     // A server of svd.endpoints that names no key variable gets the key stored for its address, if any.
-    if (request.endpoints?.length) full.endpointKeys = await Promise.all(request.endpoints.map((e) => (e.apiKeyEnv ? undefined : this.platform.apiKeyFor(e.url))));
+    if (request.endpoints?.length) full.endpointKeys = (await endpointsRequest(request.endpoints, (url) => this.platform.apiKeyFor(url))).keys;
     log.info(`run ${path.relative(root, request.seedFile)} on ${request.baseUrl ? `${request.baseUrl} (${request.model})` : 'the embedded engine'}`);
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `SVD: ${path.basename(request.seedFile)}`, cancellable: true },

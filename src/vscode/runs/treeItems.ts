@@ -5,7 +5,7 @@ import type { ExperimentEntry } from '../../core/experiments/catalog';
 import type { RunView } from '../../core/record/runview';
 import { type displayStatus, trainingSummary } from '../../core/training/record';
 import { escapeMarkdown, runDescription, runTooltipMarkdown } from './present';
-import type { DetailNode, RunEntry, RunNode, RunsTreeNode, TrainingNode } from './treeNodes';
+import type { DetailNode, RunEntry, RunNode, RunsTreeNode, ServerNode, TrainingNode } from './treeNodes';
 
 /** The item of any node; a run's comes from its entry as last read (undefined before the first read). */
 export function treeItem(node: RunsTreeNode, entryOf: (runId: string) => RunEntry | undefined, experiments: number): vscode.TreeItem {
@@ -14,6 +14,8 @@ export function treeItem(node: RunsTreeNode, entryOf: (runId: string) => RunEntr
       return runItem(node, entryOf(node.runId));
     case 'training':
       return trainingItem(node);
+    case 'server':
+      return serverItem(node);
     case 'experiments':
       return experimentsItem(experiments);
     case 'experiment':
@@ -86,6 +88,27 @@ export function trainingItem(node: TrainingNode): vscode.TreeItem {
     `Started: ${escapeMarkdown(r.startedAt)}${r.endedAt ? ` · ended ${escapeMarkdown(r.endedAt)}` : ''}`,
   ];
   item.tooltip = plainMarkdown(lines.join('  \n'));
+  return item;
+}
+
+const SERVER_ICONS: Record<ServerNode['server']['state'], [string, string?]> = {
+  up: ['vm-running', 'testing.iconPassed'],
+  down: ['vm-outline', 'list.errorForeground'],
+  probing: ['sync~spin'],
+};
+
+/** A server of a running run: its url with `up · requests 120 · errors 3 (429: 2) · in flight 4/32`. */
+export function serverItem(node: ServerNode): vscode.TreeItem {
+  const e = node.server;
+  const item = new vscode.TreeItem(e.url, vscode.TreeItemCollapsibleState.None);
+  item.id = `server:${node.runId}:${e.url}`;
+  const throttled = e.throttled > 0 ? ` (429: ${e.throttled})` : '';
+  const limit = e.limit < e.maxConcurrency ? `${e.limit} (max ${e.maxConcurrency})` : `${e.limit}`;
+  item.description = `${e.state} · requests ${e.requests} · errors ${e.errors}${throttled} · in flight ${e.inFlight}/${limit}`;
+  const [icon, color] = SERVER_ICONS[e.state];
+  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+  item.contextValue = 'run-server';
+  item.tooltip = plainMarkdown([`**${escapeMarkdown(e.url)}**`, escapeMarkdown(item.description), `As of ${escapeMarkdown(node.at)}`].join('  \n'));
   return item;
 }
 

@@ -7,6 +7,7 @@ import type { RunManifest } from '../../core/record/store';
 import type { ExperimentEntry } from '../../core/experiments/catalog';
 import type { Lineage } from '../../core/training/lineage';
 import { displayStatus, type TrainingRecord } from '../../core/training/record';
+import type { EndpointStatusJson } from '../../protocol/endpoints';
 import { funnelLines, type DisplayState, type RunListing } from './present';
 
 export interface RunNode {
@@ -39,6 +40,15 @@ export interface TrainingNode {
   record: TrainingRecord;
 }
 
+/** A server of a running run spread over several, as its endpoints.json last said. */
+export interface ServerNode {
+  kind: 'server';
+  runId: string;
+  server: EndpointStatusJson;
+  /** When the snapshot was written (ISO time). */
+  at: string;
+}
+
 /** The group of saved sweeps and evaluations, after the runs. */
 export interface ExperimentsNode {
   kind: 'experiments';
@@ -50,7 +60,7 @@ export interface ExperimentNode {
   entry: ExperimentEntry;
 }
 
-export type RunsTreeNode = RunNode | DetailNode | TrainingNode | ExperimentsNode | ExperimentNode;
+export type RunsTreeNode = RunNode | DetailNode | TrainingNode | ServerNode | ExperimentsNode | ExperimentNode;
 
 /** The small files beside a run's record: its training job and, for a later round, its lineage. */
 export interface SideFiles {
@@ -61,6 +71,14 @@ export interface SideFiles {
   error?: string;
 }
 
+/** endpoints.json of a running run: its servers as last written, read again only when the file changed. */
+export interface ServersRead {
+  /** Size and mtime of the file. */
+  key: string;
+  at?: string;
+  endpoints: EndpointStatusJson[];
+}
+
 /** A run as last read: its node, manifest, state as shown, listing (once folded) and side files. */
 export interface RunEntry {
   node: RunNode;
@@ -68,6 +86,8 @@ export interface RunEntry {
   display: DisplayState;
   listing?: RunListing;
   side: SideFiles;
+  /** Only while the run is running on several servers. */
+  servers?: ServersRead;
 }
 
 /** The top level: the runs, then the experiments group when there are any; or why the runs folder cannot be read. */
@@ -79,14 +99,14 @@ export function rootNodes(entries: readonly RunEntry[], experiments: number, roo
 }
 
 /**
- * Under a run: its training, the runs of later rounds made from it, then its funnel; a note until it is read (its
- * entry is undefined or not folded yet); nothing under a run that cannot be read.
+ * Under a run: the servers of a running one, its training, the runs of later rounds made from it, then its funnel; a
+ * note until it is read (its entry is undefined or not folded yet); nothing under a run that cannot be read.
  */
 export function runChildren(node: RunNode, entry: RunEntry | undefined, entries: readonly RunEntry[]): RunsTreeNode[] {
   const { runId, dir } = node;
   if (node.error !== undefined) return [];
   if (entry?.listing === undefined) return [{ kind: 'detail', runId, label: 'reading the run…', icon: 'loading~spin' }];
-  const nodes: RunsTreeNode[] = [];
+  const nodes: RunsTreeNode[] = serverNodes(node, entry);
   if (entry.side.training) {
     nodes.push({ kind: 'training', runId, dir, status: displayStatus(entry.side.training), record: entry.side.training });
   } else if (entry.side.error !== undefined) {
@@ -101,6 +121,13 @@ export function runChildren(node: RunNode, entry: RunEntry | undefined, entries:
   return [...nodes, ...lines.map((line): DetailNode => ({ kind: 'detail', runId, ...line }))];
 }
 
+/** Each server of a running run, as its last snapshot says; none for another state or a run on one server. */
+export function serverNodes(node: RunNode, entry: RunEntry): ServerNode[] {
+  if (node.state !== 'running' || !entry.servers) return [];
+  const at = entry.servers.at ?? '';
+  return entry.servers.endpoints.map((server) => ({ kind: 'server', runId: node.runId, server, at }));
+}
+
 /** Whether the view must be told: something it shows differs between the two reads of a run. */
 export function sameEntry(a: RunEntry, b: RunEntry | undefined): boolean {
   return (
@@ -113,6 +140,8 @@ export function sameEntry(a: RunEntry, b: RunEntry | undefined): boolean {
     // Folds are cached objects: the same object means the same numbers.
     a.listing === b.listing &&
     a.side === b.side &&
+    // Read again only when endpoints.json changed: the same object means the same servers.
+    a.servers === b.servers &&
     (a.side.training === undefined || displayStatus(a.side.training) === trainingState(b))
   );
 }

@@ -9,6 +9,7 @@ import type { RunEvent } from '../../../src/core/record/events';
 import { makeOverride } from '../../../src/core/record/overrides';
 import { ReviewIndex } from '../../../src/core/record/reviewIndex';
 import { JUDGES_WRONG, ReviewFilter, SHOW } from '../../../src/protocol/review';
+import { costText } from '../../../src/protocol/reviewCost';
 import { ReviewFeed, type ReviewFeedOptions } from '../../../src/protocol/reviewFeed';
 import { ReviewIndexFeed } from '../../../src/protocol/reviewIndexFeed';
 import { reviewRowSummarizer, type SeedRow } from '../../../src/protocol/reviewRows';
@@ -88,6 +89,29 @@ test('the cost in the summary is that of the whole fold: priced, and unknown for
     assertSame(old, feed, `priced ${options.price.model}`);
     index.close();
   }
+});
+
+test("batch requests in the summary's cost at the batch price, through the index on disk", () => {
+  const price = { promptPerMillion: 1, completionPerMillion: 1, batchDiscount: 0.5 };
+  const counts = { requests: 4, promptTokens: 300_000, completionTokens: 100_000 };
+  const zero = { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 };
+  // A session whose candidates a batch API answered, and whose cycle votes went online.
+  const usage = { generate: { ...zero, ...counts, batch: counts }, cycle: { ...zero, ...counts }, factuality: zero, correctness: zero };
+  const at = '2025-03-02T10:00:00.000Z';
+  const events: RunEvent[] = [
+    ...auditReviewRun().events,
+    { id: 'run:1:started', at, type: 'run', state: 'started' },
+    { id: 'run:2:stopped', at, type: 'run', state: 'stopped', usage, wallMs: 10 },
+  ];
+  const { old, feed, index } = both(events, undefined, { price: { model: 'm', match: { price, pattern: 'm', from: 'prices.json' } } });
+  const cost = feed.summary().cost!;
+  assert.deepEqual(cost, old.init().run.cost);
+  // $0.40 of tokens at half price, and $0.40 online.
+  assert.ok(Math.abs(cost.perStage.generate! - 0.2) < 1e-12, String(cost.perStage.generate));
+  assert.ok(Math.abs(cost.perStage.cycle! - 0.4) < 1e-12, String(cost.perStage.cycle));
+  assert.equal(cost.batchTotal, cost.perStage.generate);
+  assert.match(costText(cost), /^cost \$\S+ \(batch \$\S+\)/);
+  index.close();
 });
 
 test('the summary and every filtered page are those of the whole fold: a big run with overrides', () => {

@@ -170,6 +170,48 @@ describe('the Runs view', () => {
     view.dispose();
   });
 
+  test("a running run's servers under it, from its endpoints.json, followed as the file changes", async () => {
+    const { runsDir } = openWorkspace();
+    const dir = makeRun(runsDir, 'pooled', '2025-01-01T00:00:00.000Z', 'started');
+    const done = makeRun(runsDir, 'done', '2025-01-02T00:00:00.000Z');
+    const server = (url: string, state: 'up' | 'down' | 'probing', requests: number, errors = 0) => ({ url, state, requests, errors, throttled: errors > 0 ? 1 : 0, inFlight: state === 'up' ? 3 : 0, limit: 16, maxConcurrency: 32 });
+    const snapshot = (at: string, ...endpoints: ReturnType<typeof server>[]) => `${JSON.stringify({ at, endpoints })}\n`;
+    writeFileSync(path.join(dir, 'endpoints.json'), snapshot('2025-01-01T00:00:02.000Z', server('http://a:8000/v1', 'up', 5), server('http://b:8000/v1', 'down', 2, 3)));
+    // A finished run's last snapshot is not shown: its servers are no longer in use.
+    writeFileSync(path.join(done, 'endpoints.json'), snapshot('2025-01-02T00:00:02.000Z', server('http://c:8000/v1', 'up', 9)));
+    const view = tree(runsDir, { running: ['pooled'] });
+    let changes = 0;
+    view.onDidChangeTreeData(() => changes++);
+    const nodes = await roots(view);
+    const run = nodes.find((node): node is RunNode => node.kind === 'run' && node.runId === 'pooled')!;
+    const servers = () => (view.getChildren(run) as RunsTreeNode[]).filter((node) => node.kind === 'server');
+    assert.deepEqual(servers().map((node) => shown(view, node)), [
+      { label: 'http://a:8000/v1', description: 'up · requests 5 · errors 0 · in flight 3/16 (max 32)', contextValue: 'run-server', icon: 'vm-running' },
+      { label: 'http://b:8000/v1', description: 'down · requests 2 · errors 3 (429: 1) · in flight 0/16 (max 32)', contextValue: 'run-server', icon: 'vm-outline' },
+    ]);
+    assert.equal((view.getChildren(run) as RunsTreeNode[])[2]?.kind, 'detail', 'the funnel after the servers');
+    for (const node of servers()) assert.equal(view.getParent(node), run);
+    // Escaped, as every hover that quotes run files.
+    assert.match((view.getTreeItem(servers()[1]!).tooltip as unknown as MarkdownString).value, /^\*\*http\\:\\\/\\\/b\\:8000\\\/v1\*\* {2}\n.*\nAs of 2025\\-01\\-01T00\\:00\\:02/);
+    const finished = nodes.find((node): node is RunNode => node.kind === 'run' && node.runId === 'done')!;
+    assert.ok(!(view.getChildren(finished) as RunsTreeNode[]).some((node) => node.kind === 'server'));
+
+    // The run writes its snapshot again: the view is told, and shows the new figures.
+    const before = changes;
+    writeFileSync(path.join(dir, 'endpoints.json'), snapshot('2025-01-01T00:00:04.000Z', server('http://a:8000/v1', 'up', 120), server('http://b:8000/v1', 'probing', 2, 3)));
+    await view.refreshNow();
+    assert.ok(changes > before, 'the view was told');
+    assert.deepEqual(servers().map((node) => shown(view, node).description), [
+      'up · requests 120 · errors 0 · in flight 3/16 (max 32)',
+      'probing · requests 2 · errors 3 (429: 1) · in flight 0/16 (max 32)',
+    ]);
+    // Unchanged, nothing to tell.
+    const settled = changes;
+    await view.refreshNow();
+    assert.equal(changes, settled);
+    view.dispose();
+  });
+
   test('a runs folder that cannot be read is one item saying why; no folder, no runs', async () => {
     const { root } = openWorkspace();
     const file = path.join(root, 'not-a-folder');

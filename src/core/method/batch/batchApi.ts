@@ -13,6 +13,8 @@ import { redactText, withoutCredentials } from '../../base/redact';
 import type { SeedProblem } from '../../base/types';
 import { writeFileAtomic } from '../../record/atomicFile';
 import { readJsonFileIfExists } from '../../record/jsonFile';
+import type { RunCostOptions } from '../budget';
+import { formatUsd } from '../cost';
 import { classifyApiError, createOpenAIClient, uploadable, type OpenAIClient } from '../openaiClient';
 import { planRun } from '../runPlan';
 import type { RunStartInfo } from '../runPlan';
@@ -39,6 +41,8 @@ export interface BatchApiOptions {
   onReport?: (message: string) => void;
   /** Replaces the global fetch (tests, proxies). */
   fetch?: typeof fetch;
+  /** The model's price and the run's budget: each wave's requests are reserved at the batch price. */
+  cost?: RunCostOptions;
 }
 
 export interface BatchApiResult {
@@ -106,8 +110,14 @@ export async function runBatchApi(options: BatchApiOptions): Promise<BatchApiRes
       onProblem: wave ? undefined : options.onProblem,
       onNotice: options.onNotice,
       onStart: wave ? undefined : options.onStart,
+      ...(options.cost ? { cost: options.cost } : {}),
     });
     if (wave.done) return { runId, dir, waves: wave.wave, done: true, seedsTotal: wave.seedsTotal, seedsDone: wave.seedsDone, accepted: wave.accepted };
+    if (wave.files.length === 0 && wave.stopReason === 'budget') {
+      const budget = options.cost?.maxUsd === undefined ? 'the budget' : `the budget of ${formatUsd(options.cost.maxUsd)}`;
+      throw new SvdError('budget', `run ${runId} stopped for budget: the next request would cross ${budget}; ${wave.seedsDone} of ${wave.seedsTotal} seeds done. Run the same command with a larger --max-cost to resume.`);
+    }
+    if (wave.stopReason === 'budget') options.onReport?.(`wave ${wave.wave}: only the requests that fit the budget were written`);
     if (wave.files.length === 0) throw new SvdError('internal', `run ${runId}: seeds are pending with nothing to ask`);
     options.onReport?.(`wave ${wave.wave}: ${wave.requests} request(s) in ${wave.files.length} file(s); ${wave.seedsDone} of ${wave.seedsTotal} seeds done`);
     api.save({ version: 1, wave: wave.wave, files: wave.files.map((file) => ({ path: file, imported: false })) });

@@ -23,7 +23,8 @@ export class BatchClient implements RunClient {
     private readonly sink?: (line: RequestLine) => void,
   ) {
     this.counts = Object.fromEntries(
-      PURPOSES.map((p) => [p, { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0 }]),
+      // Every answer here came through a batch API: all of it is billed at the batch price (UsageCounts.batch).
+      PURPOSES.map((p) => [p, { requests: 0, promptTokens: 0, completionTokens: 0, cachedSamples: 0, retries: 0, batch: { requests: 0, promptTokens: 0, completionTokens: 0 } }]),
     ) as Record<Purpose, UsageCounts>;
   }
 
@@ -52,12 +53,21 @@ export class BatchClient implements RunClient {
       counts.requests += 1;
       counts.promptTokens += sample.promptTokens;
       counts.completionTokens += sample.completionTokens;
+      counts.batch!.requests += 1;
+      counts.batch!.promptTokens += sample.promptTokens;
+      counts.batch!.completionTokens += sample.completionTokens;
     }
     return Promise.resolve(samples);
   }
 
   usage(): Record<Purpose, UsageCounts> {
-    return Object.fromEntries(PURPOSES.map((p) => [p, { ...this.counts[p] }])) as Record<Purpose, UsageCounts>;
+    // The batch share only where a batch answered: a wave that only asks records none.
+    return Object.fromEntries(
+      PURPOSES.map((p) => {
+        const { batch, ...counts } = this.counts[p];
+        return [p, batch!.requests > 0 ? { ...counts, batch: { ...batch! } } : counts];
+      }),
+    ) as Record<Purpose, UsageCounts>;
   }
 
   /** Nothing to probe: no server is asked during a wave. */

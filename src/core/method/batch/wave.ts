@@ -11,6 +11,7 @@ import { SvdError, advisedError } from '../../base/errors';
 import { DOMAINS, type Domain, type SeedProblem } from '../../base/types';
 import { writeFileAtomic } from '../../record/atomicFile';
 import { readJsonFileIfExists } from '../../record/jsonFile';
+import type { RunCostOptions } from '../budget';
 import { runPipeline } from '../pipeline';
 import { finishedRun, planRun, type RunStartInfo } from '../runPlan';
 import type { SeedSubset } from '../runIdentity';
@@ -76,6 +77,8 @@ export interface WaveOptions {
   onProblem?: (problem: SeedProblem) => void;
   onNotice?: (message: string) => void;
   onStart?: (info: RunStartInfo) => void;
+  /** The model's price and the run's budget: the wave's requests are reserved at the batch price. */
+  cost?: RunCostOptions;
 }
 
 export interface WaveResult {
@@ -90,6 +93,8 @@ export interface WaveResult {
   seedsTotal: number;
   seedsDone: number;
   accepted: number;
+  /** `budget`: the budget left no room for more requests; those that fit were written. */
+  stopReason?: 'budget';
 }
 
 /** Records what the answers so far decide and writes the next wave's requests (when `out` is given). */
@@ -121,6 +126,7 @@ export async function runWave(options: WaveOptions): Promise<WaveResult> {
       ...(options.checker ? { checker: options.checker } : {}),
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       ...(options.onStart ? { onStart: options.onStart } : {}),
+      ...(options.cost ? { cost: { ...options.cost, batch: true } } : {}),
     });
     if (options.signal?.aborted) throw new SvdError('aborted', 'stopped before the wave was complete: its requests were not written; prepare it again');
     const written = files?.finish() ?? [];
@@ -136,6 +142,7 @@ export async function runWave(options: WaveOptions): Promise<WaveResult> {
       seedsTotal: result.seedsTotal,
       seedsDone: result.seedsDone,
       accepted: result.accepted,
+      ...(result.stopReason ? { stopReason: result.stopReason } : {}),
     };
   } catch (error) {
     files?.abort();

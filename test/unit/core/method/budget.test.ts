@@ -110,3 +110,33 @@ test("spending counts the earlier sessions' recorded usage and this session's", 
   assert.throws(() => runSpending({ maxUsd: 1 }, undefined, () => session), (error: unknown) => isSvdError(error, 'bad_config'), 'no budget without a price');
   assert.deepEqual(runSpending(undefined, undefined, () => session), {});
 });
+
+test("batch requests are reserved at the batch price, and spending prices each request at its own rate", () => {
+  const zero = { promptTokens: 0, completionTokens: 0 };
+  const session = { generate: zero, cycle: zero, factuality: zero, correctness: zero };
+  // Recorded: 4 online prompt tokens ($4) and 4 batch ones ($2 at half price).
+  const recorded = { ...session, generate: { promptTokens: 8, completionTokens: 0, batch: { promptTokens: 4, completionTokens: 0 } } };
+  assert.equal(new RunSpend(price, recorded, () => session).spentUsd(), 6);
+  const request = { purpose: 'generate' as const, messages: [], temperature: 0, topP: 1, maxTokens: 2 };
+  const bound = requestCostBound(price, request, 1);
+  // Room for one online request's bound: twice the batch one fits, a third does not.
+  const online = runSpending({ price, maxUsd: 6 + bound }, recorded, () => session).budget!;
+  online.reserve(request, 1);
+  assert.throws(() => online.reserve(request, 1), BudgetReached);
+  const batch = runSpending({ price, maxUsd: 6 + bound, batch: true }, recorded, () => session).budget!;
+  const first = batch.reserve(request, 1);
+  assert.equal(first.usd, bound / 2);
+  batch.reserve(request, 1);
+  assert.throws(() => batch.reserve(request, 1), BudgetReached);
+});
+
+test('a request written into a batch wave stays reserved after it is settled', () => {
+  const ledger = new BudgetLedger(10, () => 0);
+  const wave = ledger.reserve(6);
+  ledger.commit(wave);
+  assert.equal(ledger.reserved, 0, 'nothing in flight');
+  assert.equal(ledger.spentUsd(), 6, 'but the batch will bill it');
+  ledger.settle(wave);
+  assert.equal(ledger.spentUsd(), 6, 'settling after the commit changes nothing');
+  assert.throws(() => ledger.reserve(5), BudgetReached);
+});

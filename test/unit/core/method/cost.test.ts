@@ -100,3 +100,30 @@ test('cost per stage, in total and per accepted answer; a batch discount', () =>
   assert.equal(runCost('m', { price: p, pattern: 'm', from: 'test' }, usage, 0).perAccepted, null, 'none accepted: no cost per answer');
   assert.match(formatRunCost(cost)[0]!, /^Cost: \$3\.0000 \(generate \$2\.0000, cycle \$0\.5000, factuality \$0\.5000, correctness \$0\); per accepted answer \$0\.7500$/);
 });
+
+test('a run that mixes online and batch requests prices each at its own rate', () => {
+  const p = price(2, 10, 0.5);
+  const match = { price: p, pattern: 'm', from: 'test' };
+  const none = { promptTokens: 0, completionTokens: 0 };
+  // generate: 1M prompt tokens, half of them (and all its completion) answered by a batch API.
+  const usage = {
+    generate: { promptTokens: 1_000_000, completionTokens: 100_000, batch: { promptTokens: 500_000, completionTokens: 100_000 } },
+    cycle: { promptTokens: 1_000_000, completionTokens: 0 },
+    factuality: none,
+    correctness: none,
+  };
+  const cost = runCost('m', match, usage, 2);
+  // Online: 0.5M x $2 = $1; batch: (0.5M x $2 + 0.1M x $10) x 0.5 = $1.
+  assert.equal(cost.perStage.generate, 2);
+  assert.equal(cost.perStage.cycle, 2);
+  assert.equal(cost.total, 4);
+  assert.equal(cost.batchTotal, 1);
+  assert.equal(cost.perAccepted, 2);
+  assert.match(formatRunCost(cost).join('\n'), /batch requests \$1\.0000 of it, at the batch price/);
+  // All of it through a batch API: half of the same usage online.
+  const allBatch = { generate: { ...usage.generate, batch: { promptTokens: 1_000_000, completionTokens: 100_000 } }, cycle: { ...usage.cycle, batch: usage.cycle }, factuality: none, correctness: none };
+  const online = { generate: { promptTokens: 1_000_000, completionTokens: 100_000 }, cycle: usage.cycle, factuality: none, correctness: none };
+  assert.equal(runCost('m', match, allBatch, 2).total, runCost('m', match, online, 2).total! / 2);
+  assert.equal(runCost('m', match, online, 2).batchTotal, undefined, 'no batch requests: no batch line');
+  assert.equal(formatRunCost(runCost('m', match, online, 2)).length, 2);
+});

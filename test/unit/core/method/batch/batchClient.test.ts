@@ -22,6 +22,7 @@ describe('BatchClient', () => {
     assert.deepEqual(lines.map((l) => l.custom_id), ['run-1|vote:q0#0:correctness:judge:0', 'run-1|vote:q0#0:correctness:judge:1']);
     assert.equal(client.deferredRequests, 2);
     assert.equal(client.usage().correctness.requests, 0);
+    assert.equal(client.usage().correctness.batch, undefined, 'nothing answered through the batch yet');
   });
 
   test('answers from the imported results, counted as requests; one missing defers only it', async () => {
@@ -36,7 +37,9 @@ describe('BatchClient', () => {
     results.put('run-1|vote:q0#0:correctness:judge:1', sample('[[N]]'));
     const samples = await client.complete(request, 2, undefined, ids);
     assert.deepEqual(samples.map((s) => s.text), ['[[Y]]', '[[N]]']);
-    assert.deepEqual(client.usage().correctness, { requests: 2, promptTokens: 20, completionTokens: 10, cachedSamples: 0, retries: 0 });
+    // All of it answered by a batch API, so all of it billed at the batch price.
+    const batch = { requests: 2, promptTokens: 20, completionTokens: 10 };
+    assert.deepEqual(client.usage().correctness, { ...batch, cachedSamples: 0, retries: 0, batch });
     results.close();
     // Kept on disk for the next process.
     const again = BatchResults.open(dir);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseRunConfig } from '../../../../../src/core/base/config';
 import { importBatch, runWave, type BatchRunSpec } from '../../../../../src/core/method/batch/wave';
 import type { RequestLine } from '../../../../../src/core/method/batch/lines';
+import { requestCostBound } from '../../../../../src/core/method/budget';
 
 const PROMPTS = path.resolve(__dirname, '../../../../fixtures/prompts');
 
@@ -67,5 +68,22 @@ describe('runWave', () => {
     const fourth = await runWave({ spec, out: { dir: path.join(dir, 'out') } });
     assert.deepEqual([...new Set(requests(fourth.files).map((l) => /#(\d):cycle:infer:/.exec(l.custom_id)![1]))], ['1']);
     assert.equal(fourth.done, false);
+  });
+
+  test('a budget: the wave writes the requests that fit at the batch price, each kept reserved, then stops for budget', async () => {
+    const { dir, spec } = setUp();
+    const reference = await runWave({ spec: { ...spec, runsDir: path.join(dir, 'reference') }, out: { dir: path.join(dir, 'ref-out') } });
+    const body = requests(reference.files)[0]!.body;
+    const price = { promptPerMillion: 1_000_000, completionPerMillion: 1_000_000, batchDiscount: 0.5 };
+    // A seed's candidates are one request for 3 samples. Room for one seed's at the batch price and a half: at the
+    // online price (twice as much) not even one would fit; without its reservation kept, both seeds' would.
+    const seedBound = requestCostBound(price, { messages: body.messages, maxTokens: body.max_tokens }, 3, true);
+    const wave = await runWave({ spec, out: { dir: path.join(dir, 'out') }, cost: { price, maxUsd: seedBound * 1.5 } });
+    assert.equal(wave.stopReason, 'budget');
+    assert.equal(wave.done, false);
+    assert.equal(requests(wave.files).length, 3);
+    assert.deepEqual([...new Set(requests(wave.files).map((l) => /cand:(q\d)#/.exec(l.custom_id)![1]))].length, 1);
+    const runs = events(wave.dir).filter((e) => e.type === 'run');
+    assert.equal(runs.at(-1)?.state, 'stopped');
   });
 });
