@@ -19,20 +19,6 @@ export interface FileMark {
   tail: string;
 }
 
-export interface SavedHeader {
-  format: string;
-  version: string;
-  marks: FileMark[];
-  run: RunEvent[];
-  errors: number;
-  /** Seed ids joined by NUL (or `idList`); then, in typed arrays, per seed its line, order, line count and errors. */
-  ids: string;
-  idList?: string[];
-  /** Numbers of the packed rows, after the line offsets (0: rows are JSON). */
-  packed?: number;
-  strings?: string[];
-}
-
 const EVENT_TYPES = new Set(['seed', 'candidate', 'vote', 'stage', 'outcome', 'truth', 'error', 'override', 'run', 'usage']);
 
 /** A line as an event, or what is wrong with it. Only the fields the index relies on are checked here; a seed's
@@ -162,10 +148,10 @@ export function seedsHolding(fds: readonly (number | undefined)[], ends: readonl
   return found;
 }
 
-/** The saved index's parts: magic, header, rows' JSON, then the typed sections, 8-byte aligned so that a load views
- * them where they lie instead of copying them. */
-export function indexParts(magic: Buffer, header: SavedHeader, rows: string, sections: ArrayBufferView[]): Buffer[] {
-  const head = [magic, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows)];
+/** The saved index's parts: magic, header, rows' JSON, then the typed sections, 8-byte aligned so that a load views them where
+ * they lie instead of copying them. */
+export function indexParts(magic: Buffer, header: string, rows: string, sections: ArrayBufferView[]): Buffer[] {
+  const head = [magic, lengthPrefixed(header), lengthPrefixed(rows)];
   const headLength = head.reduce((sum, part) => sum + part.length, 0);
   head.push(Buffer.alloc((8 - (headLength % 8)) % 8));
   return [...head, ...sections.map((section) => Buffer.from(section.buffer, section.byteOffset, section.byteLength))];
