@@ -70,17 +70,32 @@ export const reviewRowSummarizer = {
  * k (reason string index, count) pairs, whether audit tallies follow, [AUDIT_FIELDS tallies].
  */
 export function packRows(rows: readonly (SeedRow | undefined)[], strings: string[] = []): { numbers: Float64Array; strings: string[] } {
-  const out: number[] = [];
+  // Straight into a typed array that grows: 100,000 rows are millions of numbers.
+  let out = new Float64Array(Math.max(64, rows.length * 48));
+  let used = 0;
+  const put = (...values: number[]) => {
+    if (used + values.length > out.length) {
+      const grown = new Float64Array(Math.max(out.length * 2, used + values.length));
+      grown.set(out.subarray(0, used));
+      out = grown;
+    }
+    for (const value of values) out[used++] = value;
+  };
   // Reasons are named by their index in `strings`, which rows packed before may have begun.
   const stringIndex = new Map(strings.map((name, i) => [name, i]));
   for (const row of rows) {
     if (!row) {
-      out.push(0);
+      put(0);
       continue;
     }
-    out.push(1, row.d, row.s, row.c.length, ...row.c, row.i ? 1 : 0, ...(row.i ?? []), row.f.length, ...row.f);
+    put(1, row.d, row.s, row.c.length);
+    put(...row.c);
+    put(row.i ? 1 : 0);
+    if (row.i) put(...row.i);
+    put(row.f.length);
+    put(...row.f);
     const reasons = Object.entries(row.v ?? {});
-    out.push(reasons.length);
+    put(reasons.length);
     for (const [reason, n] of reasons) {
       let at = stringIndex.get(reason);
       if (at === undefined) {
@@ -88,11 +103,12 @@ export function packRows(rows: readonly (SeedRow | undefined)[], strings: string
         strings.push(reason);
         stringIndex.set(reason, at);
       }
-      out.push(at, n);
+      put(at, n);
     }
-    out.push(row.a ? 1 : 0, ...(row.a ?? []));
+    put(row.a ? 1 : 0);
+    if (row.a) put(...row.a);
   }
-  return { numbers: Float64Array.from(out), strings };
+  return { numbers: out.slice(0, used), strings };
 }
 
 /** Where each packed row starts, then where the last ends (`count + 1` offsets), found without unpacking a row. */

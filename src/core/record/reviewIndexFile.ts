@@ -4,7 +4,7 @@
 // load needs neither to sort them nor to unpack a row to know which are shown.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { writeFileAtomic } from './atomicFile';
+import { AtomicFileWriter } from './atomicFile';
 import type { RunEvent } from './events';
 import { indexParts, readPrefixed, view, type FileMark } from './reviewIndexLines';
 
@@ -116,10 +116,15 @@ export function writeIndexFile(dir: string, index: IndexToSave): boolean {
   };
   if (nul) header.idList = index.ids;
   const parts = indexParts(MAGIC, JSON.stringify(header), index.rows ?? '', [index.seeds, index.positions, index.packed.numbers, index.lengths]);
+  // Written part by part: a large run's index is tens of megabytes, not worth a second copy in memory.
+  let writer: AtomicFileWriter | undefined;
   try {
-    writeFileAtomic(path.join(dir, REVIEW_INDEX_FILE), Buffer.concat(parts));
+    writer = new AtomicFileWriter(path.join(dir, REVIEW_INDEX_FILE));
+    for (const part of parts) writer.write(part);
+    writer.commit();
     return true;
   } catch {
+    writer?.abort();
     return false;
   }
 }
