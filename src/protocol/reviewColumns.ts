@@ -5,6 +5,8 @@ import { RowTotals, type SeedRow } from './reviewRows';
 
 /** The seeds as the index holds them, by position in the fold's order. */
 export interface RowSource {
+  /** Changes whenever a row or a seed's place may have. */
+  revision(): number;
   count(): number;
   /** Where the seed's row lies in `packedRows()`, or -1 where it is an object (`rowAt`). */
   packedRowAt(position: number): number;
@@ -13,6 +15,8 @@ export interface RowSource {
 }
 
 export interface RowColumns {
+  /** The source's revision they were read at. */
+  revision: number;
   count: number;
   domain: Uint8Array;
   status: Uint8Array;
@@ -23,6 +27,7 @@ export interface RowColumns {
 }
 
 export function rowColumns(source: RowSource): RowColumns {
+  const revision = source.revision();
   const count = source.count();
   const packed = source.packedRows();
   const numbers = packed?.numbers;
@@ -65,5 +70,5 @@ export function rowColumns(source: RowSource): RowColumns {
     }
   }
   start[count] = used;
-  return { count, domain, status, start, flags, totals };
+  return { revision, count, domain, status, start, flags, totals };
 }

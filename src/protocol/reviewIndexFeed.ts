@@ -44,6 +44,8 @@ export interface IndexFeedOptions extends ReviewFeedOptions {
 const FOLDED_KEPT = 2_000;
 /** Seeds the panel was sent, remembered so that a live update re-sends those it may show. */
 const SENT_KEPT = 5_000;
+/** Filters whose matching seeds are kept until the run changes: going back to one only cuts a page. */
+const FILTERS_KEPT = 8;
 
 interface Matching {
   key: string;
@@ -55,7 +57,7 @@ interface Matching {
 export class ReviewIndexFeed {
   private summaryValue: RunSummary | undefined;
   private columnsValue: RowColumns | undefined;
-  private filtered: Matching | undefined;
+  private readonly filtered = new Map<string, Matching>();
   private lastFilter: ReviewFilter = DEFAULT_FILTER;
   private readonly folded = new Map<string, { view: SeedView; seed: ReviewSeed }>();
   private readonly sent = new Set<string>();
@@ -115,7 +117,7 @@ export class ReviewIndexFeed {
     if (changes.seeds.size === 0 && !changes.run && !changes.reset) return undefined;
     this.summaryValue = undefined;
     this.columnsValue = undefined;
-    this.filtered = undefined;
+    this.filtered.clear();
     this.textSeeds.clear();
     if (changes.reset) this.folded.clear();
     for (const id of changes.seeds) this.folded.delete(id);
@@ -181,15 +183,26 @@ export class ReviewIndexFeed {
     if (this.sent.size > SENT_KEPT) this.sent.delete(this.sent.values().next().value!);
   }
 
+  /** The rows as columns; read again, and the filters' seeds forgotten, when the index moved on since. */
   private columns(): RowColumns {
-    this.columnsValue ??= rowColumns(this.source);
+    if (this.columnsValue?.revision !== this.source.revision()) {
+      this.columnsValue = rowColumns(this.source);
+      this.filtered.clear();
+    }
     return this.columnsValue;
   }
 
   private matching(filter: ReviewFilter): Matching {
     const key = filterKey(filter);
-    if (this.filtered?.key === key) return this.filtered;
-    const { count, domain, status, start, flags } = this.columns();
+    const columns = this.columns();
+    const kept = this.filtered.get(key);
+    if (kept) {
+      // Most recently used last.
+      this.filtered.delete(key);
+      this.filtered.set(key, kept);
+      return kept;
+    }
+    const { count, domain, status, start, flags } = columns;
     const text = filter.text.trim().toLowerCase();
     const candidateCriteria = filter.show !== 'all' || filter.unparseable || filter.overridden || filter.judgesWrong !== undefined;
     const matcher = new RowMatcher(filter);
@@ -225,8 +238,10 @@ export class ReviewIndexFeed {
         candidates += shown;
       }
     }
-    this.filtered = { key, seeds, candidates };
-    return this.filtered;
+    const matching = { key, seeds, candidates };
+    this.filtered.set(key, matching);
+    if (this.filtered.size > FILTERS_KEPT) this.filtered.delete(this.filtered.keys().next().value!);
+    return matching;
   }
 
   private seedsWithText(text: string): Set<string> | undefined {

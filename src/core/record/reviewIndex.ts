@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RunEvent } from './events';
 import { readIndexFile, rowsToSave, writeIndexFile, type PackedRows } from './reviewIndexFile';
-import { dedupe, type FileMark, probe, seedsHolding } from './reviewIndexLines';
-import { PROBE, readLines, scanLines } from './reviewIndexRead';
+import { dedupe, type FileMark, seedsHolding } from './reviewIndexLines';
+import { readLines, scanLines, stillMatches } from './reviewIndexRead';
 import { seedIdOfEvent } from './runview';
 
 export { REVIEW_INDEX_FILE } from './reviewIndexFile';
@@ -94,6 +94,8 @@ export class ReviewIndex<Row> {
   private basePositions: Float64Array<ArrayBufferLike> = new Float64Array(0);
   private baseLengths: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   private caughtUp = false;
+  /** Bumped whenever a seed's row or place may have changed. */
+  private revisionValue = 0;
   /** Whether anything changed since the index was last saved. */
   private unsaved = false;
   private readonly listeners = new Set<(changes: IndexChanges) => void>();
@@ -164,6 +166,11 @@ export class ReviewIndex<Row> {
   }
 
   // ------------------------------------------------------------------------------------------------ seeds
+
+  /** Changes whenever a seed's row or place may have: what was read of the seeds before is stale. */
+  revision(): number {
+    return this.revisionValue;
+  }
 
   /** Seeds with a seed event. They have places 0 to count - 1, in the fold's order. */
   count(): number {
@@ -391,6 +398,7 @@ export class ReviewIndex<Row> {
   }
 
   private summarize(slot: number, events: RunEvent[]): void {
+    this.revisionValue += 1;
     const unique = dedupe(events);
     const hadRow = this.hasRow(slot);
     this.rows[slot] = this.summarizer.summarize(unique);
@@ -414,20 +422,12 @@ export class ReviewIndex<Row> {
 
   // ------------------------------------------------------------------------------------------------ matching
 
-  /** Whether the files still start and continue with what was indexed: else they were replaced or cut. */
   private matches(): boolean {
-    for (let file = 0; file < FILES.length; file++) {
-      const mark = this.marks[file]!;
-      if (mark.end === 0) continue;
-      const fd = this.fd(file);
-      if (fd === undefined || fs.fstatSync(fd).size < mark.end) return false;
-      if (probe(fd, Math.max(0, mark.end - PROBE), mark.end) !== mark.tail) return false;
-      if (probe(fd, 0, mark.headBytes) !== mark.head) return false;
-    }
-    return true;
+    return stillMatches(this.marks, (file) => this.fd(file));
   }
 
   private reset(): void {
+    this.revisionValue += 1;
     this.ids = [];
     this.lines = [];
     this.orders = [];

@@ -115,3 +115,16 @@ export function readLines(fdOf: (file: number) => number | undefined, nameOf: (f
   }
   return events;
 }
+
+/** Whether the files still start and continue with what was indexed: else they were replaced or cut. */
+export function stillMatches(marks: readonly FileMark[], fdOf: (file: number) => number | undefined): boolean {
+  for (let file = 0; file < marks.length; file++) {
+    const mark = marks[file]!;
+    if (mark.end === 0) continue;
+    const fd = fdOf(file);
+    if (fd === undefined || fs.fstatSync(fd).size < mark.end) return false;
+    if (probe(fd, Math.max(0, mark.end - PROBE), mark.end) !== mark.tail) return false;
+    if (probe(fd, 0, mark.headBytes) !== mark.head) return false;
+  }
+  return true;
+}

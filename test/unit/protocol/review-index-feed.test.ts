@@ -136,6 +136,22 @@ test('a loaded index, some of its rows changed since: the same pages, and saved 
   assert.notDeepEqual(old.init(), oldAfter.init(), 'the overrides changed what the panel shows');
 });
 
+test('a filter asked for after the index moved on, before the feed heard of it, reads the rows as they are now', () => {
+  const events = stored(reviewRun().events);
+  const { index, feed, dir } = both(events);
+  const page = (show: ReviewFilter['show']) => ({ type: 'requestPage' as const, requestId: 1, offset: 0, limit: 30, filter: ReviewFilter.parse({ show }) });
+  feed.page(page('all'));
+  const override = makeOverride(feed.hasCandidate, 's1#3', 'accept', 'late') as RunEvent;
+  appendFileSync(path.join(dir, 'overrides.jsonl'), lines([override]));
+  index.advance();
+  const old = new ReviewFeed('run', { canOverride: true });
+  old.load([...events, override]);
+  // Which seeds match, and how many, are read afresh; a seed's fold already made is replaced when the feed hears.
+  const shape = (p: { total: number; totalCandidates: number; seeds: { id: string }[] }) => [p.total, p.totalCandidates, p.seeds.map((seed) => seed.id)];
+  assert.deepEqual(shape(feed.page(page('accepted'))), shape(old.page(page('accepted'))));
+  index.close();
+});
+
 /** The rows of a fresh build of the run in `dir`. */
 function rowsBuilt(dir: string): SeedRow[] {
   const index = ReviewIndex.open(dir, { ...reviewRowSummarizer, version: 'fresh' });
