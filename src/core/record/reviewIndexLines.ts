@@ -120,6 +120,8 @@ export function readPrefixed(data: Buffer, at: number): [string, number] {
   return [data.toString('utf8', at + 4, at + 4 + length), at + 4 + length];
 }
 
+const SEARCH_CHUNK = 1 << 16;
+
 /** Seeds with a line, in the files' indexed parts (`ends`), that holds `text` once lower-cased. */
 export function seedsHolding(fds: readonly (number | undefined)[], ends: readonly number[], text: string): Set<string> {
   const found = new Set<string>();
@@ -131,11 +133,18 @@ export function seedsHolding(fds: readonly (number | undefined)[], ends: readonl
     // Bytes, not text, carried over: a chunk may end inside a character.
     let carry: Buffer = Buffer.alloc(0);
     while (position < end) {
-      const chunk = Buffer.allocUnsafe(Math.min(1 << 22, end - position));
+      // Chunks small enough that their text stays out of V8's large-object space: a scan of a gigabyte then leaves
+      // short-lived garbage the young generation sweeps, not hundreds of megabytes waiting for a full collection.
+      const chunk = Buffer.allocUnsafe(Math.min(SEARCH_CHUNK, end - position));
       const n = fs.readSync(fd, chunk, 0, chunk.length, position);
       if (n === 0) break;
       position += n;
       const last = chunk.lastIndexOf(0x0a, n - 1);
+      if (last === -1) {
+        // A line longer than a chunk: it is searched whole once its end comes.
+        carry = Buffer.concat([carry, chunk.subarray(0, n)]);
+        continue;
+      }
       const whole = Buffer.concat([carry, chunk.subarray(0, last + 1)]).toString('utf8');
       carry = Buffer.from(chunk.subarray(last + 1, n));
       for (const line of linesHolding(whole, text)) {
