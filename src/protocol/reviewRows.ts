@@ -59,8 +59,9 @@ export const reviewRowSummarizer = {
     if (audit.some((n) => n !== 0)) row.a = audit;
     return row;
   },
-  pack: packRows,
-  unpack: unpackRows,
+  pack: (rows: readonly (SeedRow | undefined)[], strings: string[]) => packRows(rows, strings).numbers,
+  packedStarts: packedRowStarts,
+  unpackAt: unpackRowAt,
 };
 
 /**
@@ -68,18 +69,33 @@ export const reviewRowSummarizer = {
  * domain, status, candidates n, n flag words, whether indexes follow, [n indexes], facts m, m facts, reasons k,
  * k (reason string index, count) pairs, whether audit tallies follow, [AUDIT_FIELDS tallies].
  */
-export function packRows(rows: readonly (SeedRow | undefined)[]): { numbers: Float64Array; strings: string[] } {
-  const out: number[] = [];
-  const strings: string[] = [];
-  const stringIndex = new Map<string, number>();
+export function packRows(rows: readonly (SeedRow | undefined)[], strings: string[] = []): { numbers: Float64Array; strings: string[] } {
+  // Straight into a typed array that grows: 100,000 rows are millions of numbers.
+  let out = new Float64Array(Math.max(64, rows.length * 48));
+  let used = 0;
+  const put = (...values: number[]) => {
+    if (used + values.length > out.length) {
+      const grown = new Float64Array(Math.max(out.length * 2, used + values.length));
+      grown.set(out.subarray(0, used));
+      out = grown;
+    }
+    for (const value of values) out[used++] = value;
+  };
+  // Reasons are named by their index in `strings`, which rows packed before may have begun.
+  const stringIndex = new Map(strings.map((name, i) => [name, i]));
   for (const row of rows) {
     if (!row) {
-      out.push(0);
+      put(0);
       continue;
     }
-    out.push(1, row.d, row.s, row.c.length, ...row.c, row.i ? 1 : 0, ...(row.i ?? []), row.f.length, ...row.f);
+    put(1, row.d, row.s, row.c.length);
+    put(...row.c);
+    put(row.i ? 1 : 0);
+    if (row.i) put(...row.i);
+    put(row.f.length);
+    put(...row.f);
     const reasons = Object.entries(row.v ?? {});
-    out.push(reasons.length);
+    put(reasons.length);
     for (const [reason, n] of reasons) {
       let at = stringIndex.get(reason);
       if (at === undefined) {
@@ -87,47 +103,69 @@ export function packRows(rows: readonly (SeedRow | undefined)[]): { numbers: Flo
         strings.push(reason);
         stringIndex.set(reason, at);
       }
-      out.push(at, n);
+      put(at, n);
     }
-    out.push(row.a ? 1 : 0, ...(row.a ?? []));
+    put(row.a ? 1 : 0);
+    if (row.a) put(...row.a);
   }
-  return { numbers: Float64Array.from(out), strings };
+  return { numbers: out.slice(0, used), strings };
 }
 
-export function unpackRows(packed: { numbers: Float64Array; strings: string[] }, count: number): (SeedRow | undefined)[] {
-  const { numbers, strings } = packed;
-  const rows: (SeedRow | undefined)[] = [];
+/** Where each packed row starts, then where the last ends (`count + 1` offsets), found without unpacking a row. */
+export function packedRowStarts(numbers: Float64Array<ArrayBufferLike>, count: number): Int32Array {
+  const starts = new Int32Array(count + 1);
   let at = 0;
+  for (let r = 0; r < count; r++) {
+    starts[r] = at;
+    at = numbers[at] === 0 ? at + 1 : packedRowEnd(numbers, at);
+  }
+  if (at !== numbers.length) throw new Error(`packed review rows: ${numbers.length - at} numbers left over`);
+  starts[count] = at;
+  return starts;
+}
+
+function packedRowEnd(numbers: Float64Array<ArrayBufferLike>, start: number): number {
+  const n = numbers[start + 3]!;
+  let at = start + 4 + n;
+  if (numbers[at++] === 1) at += n;
+  at += numbers[at]! + 1;
+  at += numbers[at]! * 2 + 1;
+  if (numbers[at++] === 1) at += AUDIT_FIELDS;
+  if (!(at <= numbers.length)) throw new Error('packed review rows: a row runs past the end');
+  return at;
+}
+
+/** The row packed at `start` (an offset from `packedRowStarts`); undefined where none was. */
+export function unpackRowAt(packed: { numbers: Float64Array<ArrayBufferLike>; strings: readonly string[] }, start: number): SeedRow | undefined {
+  const { numbers, strings } = packed;
+  if (numbers[start] === 0) return undefined;
+  let at = start + 1;
   const take = (n: number): number[] => {
     const out = new Array<number>(n);
     for (let k = 0; k < n; k++) out[k] = numbers[at + k]!;
     at += n;
     return out;
   };
-  for (let r = 0; r < count; r++) {
-    if (numbers[at++] === 0) {
-      rows.push(undefined);
-      continue;
+  const d = numbers[at++]!;
+  const s = numbers[at++]!;
+  const n = numbers[at++]!;
+  const row: SeedRow = { d, s, c: take(n), f: [] };
+  if (numbers[at++] === 1) row.i = take(n);
+  row.f = take(numbers[at++]!);
+  const reasons = numbers[at++]!;
+  if (reasons > 0) {
+    row.v = {};
+    for (let k = 0; k < reasons; k++) {
+      const name = strings[numbers[at++]!]!;
+      row.v[name] = numbers[at++]!;
     }
-    const d = numbers[at++]!;
-    const s = numbers[at++]!;
-    const n = numbers[at++]!;
-    const row: SeedRow = { d, s, c: take(n), f: [] };
-    if (numbers[at++] === 1) row.i = take(n);
-    row.f = take(numbers[at++]!);
-    const reasons = numbers[at++]!;
-    if (reasons > 0) {
-      row.v = {};
-      for (let k = 0; k < reasons; k++) {
-        const name = strings[numbers[at++]!]!;
-        row.v[name] = numbers[at++]!;
-      }
-    }
-    if (numbers[at++] === 1) row.a = take(AUDIT_FIELDS);
-    rows.push(row);
   }
-  if (at !== numbers.length) throw new Error(`packed review rows: ${numbers.length - at} numbers left over`);
-  return rows;
+  if (numbers[at++] === 1) row.a = take(AUDIT_FIELDS);
+  return row;
+}
+
+export function unpackRows(packed: { numbers: Float64Array; strings: string[] }, count: number): (SeedRow | undefined)[] {
+  return Array.from(packedRowStarts(packed.numbers, count).subarray(0, count), (at) => unpackRowAt(packed, at));
 }
 
 /**
@@ -237,21 +275,45 @@ export interface SummaryOptions {
   price?: RunPrice;
 }
 
-/** The run's summary as `runSummary` makes it from the whole fold, from the rows and the run-level events. */
-export function summaryOfRows(runId: string, rows: readonly SeedRow[], runEvents: readonly RunEvent[], errors: number, options: SummaryOptions = {}): RunSummary {
-  const runView = foldRun(runEvents, options.totalSeeds);
-  const facts = new Array<number>(FUNNEL_FACTS.length + PURPOSES.length * USAGE_FACTS.length).fill(0);
-  const audit = new Array<number>(AUDIT_FIELDS).fill(0);
-  const invalidByReason: Record<string, number> = {};
-  const domains = DOMAINS.map((domain): ReviewDomainStats => ({ domain, seeds: 0, seedsAccepted: 0, candidates: 0, valid: 0, accepted: 0 }));
-  for (const row of rows) {
-    for (let i = 0; i < row.f.length; i++) facts[i]! += row.f[i]!;
-    if (row.a) for (let i = 0; i < AUDIT_FIELDS; i++) audit[i]! += row.a[i]!;
-    if (row.v) for (const [reason, n] of Object.entries(row.v)) invalidByReason[reason] = (invalidByReason[reason] ?? 0) + n;
-    const stats = domains[row.d]!;
+/** What the run's summary adds up over its seeds' rows; rows are added as objects or read where they lie packed. */
+export class RowTotals {
+  readonly facts = new Array<number>(FUNNEL_FACTS.length + PURPOSES.length * USAGE_FACTS.length).fill(0);
+  readonly audit = new Array<number>(AUDIT_FIELDS).fill(0);
+  readonly invalidByReason: Record<string, number> = {};
+  readonly domains = DOMAINS.map((domain): ReviewDomainStats => ({ domain, seeds: 0, seedsAccepted: 0, candidates: 0, valid: 0, accepted: 0 }));
+  rows = 0;
+
+  add(row: SeedRow): void {
+    for (let i = 0; i < row.f.length; i++) this.facts[i]! += row.f[i]!;
+    if (row.a) for (let i = 0; i < AUDIT_FIELDS; i++) this.audit[i]! += row.a[i]!;
+    if (row.v) for (const [reason, n] of Object.entries(row.v)) this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + n;
+    this.candidates(row.d, row.c, 0, row.c.length);
+  }
+
+  /** The row packed at `start` (see `packRows`), read in place. */
+  addPacked(numbers: Float64Array<ArrayBufferLike>, strings: readonly string[], start: number): void {
+    const n = numbers[start + 3]!;
+    this.candidates(numbers[start + 1]!, numbers, start + 4, n);
+    let at = start + 4 + n;
+    if (numbers[at++] === 1) at += n;
+    const m = numbers[at++]!;
+    for (let i = 0; i < m; i++) this.facts[i]! += numbers[at + i]!;
+    at += m;
+    const reasons = numbers[at++]!;
+    for (let k = 0; k < reasons; k++, at += 2) {
+      const reason = strings[numbers[at]!]!;
+      this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + numbers[at + 1]!;
+    }
+    if (numbers[at++] === 1) for (let i = 0; i < AUDIT_FIELDS; i++) this.audit[i]! += numbers[at + i]!;
+  }
+
+  private candidates(domain: number, flagWords: ArrayLike<number>, from: number, count: number): void {
+    this.rows += 1;
+    const stats = this.domains[domain]!;
     stats.seeds += 1;
     let accepted = 0;
-    for (const flags of row.c) {
+    for (let k = from; k < from + count; k++) {
+      const flags = flagWords[k]!;
       stats.candidates += 1;
       if (flags & 2) stats.valid += 1;
       if (flags & 1) accepted += 1;
@@ -259,8 +321,20 @@ export function summaryOfRows(runId: string, rows: readonly SeedRow[], runEvents
     stats.accepted += accepted;
     if (accepted > 0) stats.seedsAccepted += 1;
   }
+}
+
+/** The run's summary as `runSummary` makes it from the whole fold, from the rows and the run-level events. */
+export function summaryOfRows(runId: string, rows: readonly SeedRow[], runEvents: readonly RunEvent[], errors: number, options: SummaryOptions = {}): RunSummary {
+  const totals = new RowTotals();
+  for (const row of rows) totals.add(row);
+  return summaryOfTotals(runId, totals, runEvents, errors, options);
+}
+
+export function summaryOfTotals(runId: string, totals: RowTotals, runEvents: readonly RunEvent[], errors: number, options: SummaryOptions = {}): RunSummary {
+  const runView = foldRun(runEvents, options.totalSeeds);
+  const { facts, audit, invalidByReason, domains } = totals;
   const funnel = Object.fromEntries(FUNNEL_FACTS.map((name, i) => [name, facts[i]!])) as Omit<Funnel, 'seeds' | 'errors' | 'seedsPending' | 'invalidByReason'>;
-  const seeds = Math.max(options.totalSeeds ?? 0, rows.length);
+  const seeds = Math.max(options.totalSeeds ?? 0, totals.rows);
   const usage = Object.fromEntries(
     PURPOSES.map((purpose, p): [string, ReviewUsage] => {
       const at = FUNNEL_FACTS.length + p * USAGE_FACTS.length;
@@ -271,9 +345,9 @@ export function summaryOfRows(runId: string, rows: readonly SeedRow[], runEvents
   const summary: RunSummary = {
     runId,
     state: runView.state,
-    funnel: { seeds, ...funnel, invalidByReason, errors, seedsPending: seeds - funnel.seedsDone },
+    funnel: { seeds, ...funnel, invalidByReason: { ...invalidByReason }, errors, seedsPending: seeds - funnel.seedsDone },
     usage,
-    domains: domains.filter((stats) => stats.seeds > 0),
+    domains: domains.filter((stats) => stats.seeds > 0).map((stats) => ({ ...stats })),
     totalSeeds: seeds,
     wallMs: runView.wallMs,
     canOverride: options.canOverride ?? true,

@@ -7,20 +7,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SvdError } from '../base/errors';
-import { writeFileAtomic } from './atomicFile';
 import type { RunEvent } from './events';
-import { checked, dedupe, type FileMark, type SavedHeader, indexParts, parsedOrThrow, parseLine, probe, readPrefixed, seedsHolding, view } from './reviewIndexLines';
+import { readIndexFile, rowsToSave, writeIndexFile, type PackedRows } from './reviewIndexFile';
+import { dedupe, type FileMark, seedsHolding } from './reviewIndexLines';
+import { readLines, scanLines, stillMatches } from './reviewIndexRead';
 import { seedIdOfEvent } from './runview';
 
-export const REVIEW_INDEX_FILE = 'review-index.bin';
-const FORMAT = 'svd-review-index-4';
-const MAGIC = Buffer.from('SVDRIX4\n', 'ascii');
+export { REVIEW_INDEX_FILE } from './reviewIndexFile';
 const FILES = ['events.jsonl', 'overrides.jsonl'] as const;
-const CHUNK = 1 << 20;
-const NEWLINE = 0x0a;
-/** Bytes hashed at a file's head and before the indexed end to tell that it is still the file that was indexed. */
-const PROBE = 4096;
 
 /** Turns one seed's events (in record order, duplicates removed) into the row a view keeps of it. */
 export interface SeedSummarizer<Row> {
@@ -28,10 +22,17 @@ export interface SeedSummarizer<Row> {
   readonly version: string;
   /** Undefined when the events hold no seed event (nothing to show yet). */
   summarize(events: readonly RunEvent[]): Row | undefined;
-  /** Rows as numbers (and the strings they name), for a saved index that loads fast; JSON without it. */
-  pack?(rows: readonly (Row | undefined)[]): { numbers: Float64Array; strings: string[] };
-  unpack?(packed: { numbers: Float64Array; strings: string[] }, count: number): (Row | undefined)[];
+  /**
+   * Rows as numbers (the strings they name appended to `strings`), for a saved index that loads fast and is read in
+   * place, a row unpacked only when asked for; JSON without it. The three go together.
+   */
+  pack?(rows: readonly (Row | undefined)[], strings: string[]): Float64Array;
+  /** Where each of `count` packed rows starts, then where the last ends. */
+  packedStarts?(numbers: Float64Array<ArrayBufferLike>, count: number): Int32Array;
+  unpackAt?(packed: PackedRows, start: number): Row | undefined;
 }
+
+
 
 export interface IndexedSeed<Row> {
   readonly id: string;
@@ -51,28 +52,40 @@ export interface IndexChanges {
   reset: boolean;
 }
 
-interface Slot<Row> {
-  id: string;
-  line: number;
-  order: number;
-  /**
-   * Where the seed's lines are: a position (overrides.jsonl: -(position + 1)) and a length. Those loaded from disk
-   * stay in the shared typed arrays (`baseAt`, `baseCount` of them); those read since are pairs in `more`.
-   */
-  baseAt: number;
-  baseCount: number;
-  more: number[] | undefined;
-  row: Row | undefined;
-  errors: number;
+/** Rows loaded packed: each slot's start (then the end), read in place until the slot is summarized again. */
+interface LoadedRows {
+  rows: PackedRows;
+  starts: Int32Array;
+  /** Slots below this have a row (the file puts them first). */
+  shown: number;
+  /** 1 for a loaded slot summarized since: its row is in `rows`. */
+  stale: Uint8Array;
 }
 
 /**
  * The review index of one run. `open` loads what was saved (when it still matches); `advance` reads what the record
  * grew by, a budget at a time, so a first open of a large run can show the seeds indexed so far while the rest builds.
+ * Seeds are kept in columns by slot (first seen, or as saved), not as an object each: a loaded index of 100,000
+ * seeds views the file's sections in place and unpacks a row only when it is asked for.
  */
 export class ReviewIndex<Row> {
-  private slots = new Map<string, Slot<Row>>();
-  private ordered: Slot<Row>[] | undefined;
+  private ids: string[] = [];
+  private lines: number[] = [];
+  private orders: number[] = [];
+  private errorCounts: number[] = [];
+  /** Where a loaded slot's lines are in `basePositions` and `baseLengths`, and how many. */
+  private baseAt: number[] = [];
+  private baseCount: number[] = [];
+  /** Lines read since, as (position, length) pairs; a position in overrides.jsonl as -(position + 1). */
+  private more: (number[] | undefined)[] = [];
+  /** Rows summarized since the load (or loaded as JSON). */
+  private rows: (Row | undefined)[] = [];
+  private loadedRows: LoadedRows | undefined;
+  /** Slot by seed id, made on first need (a warm open that only pages never needs it). */
+  private slotOfId: Map<string, number> | undefined;
+  /** Slots with a row in the fold's order (seed-file line, then first seen), and each slot's place in it. */
+  private ordered: number[] | undefined;
+  private placeOfSlot: Int32Array | undefined;
   private marks: FileMark[] = FILES.map(() => ({ end: 0, lines: 0, head: '', headBytes: 0, tail: '' }));
   private run: RunEvent[] = [];
   private runIds = new Set<string>();
@@ -81,6 +94,8 @@ export class ReviewIndex<Row> {
   private basePositions: Float64Array<ArrayBufferLike> = new Float64Array(0);
   private baseLengths: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   private caughtUp = false;
+  /** Bumped whenever a seed's row or place may have changed. */
+  private revisionValue = 0;
   /** Whether anything changed since the index was last saved. */
   private unsaved = false;
   private readonly listeners = new Set<(changes: IndexChanges) => void>();
@@ -123,21 +138,21 @@ export class ReviewIndex<Row> {
       changes.reset = true;
     }
     // Events a slot got in this call, kept while the slot had none before: summarized without reading them again.
-    const fresh = new Map<string, RunEvent[]>();
-    const touched = new Set<string>();
+    const fresh = new Map<number, RunEvent[]>();
+    const touched = new Set<number>();
     let done = true;
     // The pipeline's file first: a seed's events then reach the fold before its overrides, as in the store.
     for (let file = 0; file < FILES.length && done; file++) {
-      done = this.scanFile(file, started, budgetMs, (event, ref, length) => this.take(event, ref, length, fresh, touched, changes));
+      const fd = this.fd(file);
+      if (fd === undefined) continue;
+      done = scanLines(fd, path.join(this.dir, FILES[file]!), file, this.marks[file]!, started, budgetMs, (event, ref, length) => this.take(event, ref, length, fresh, touched, changes));
     }
-    for (const id of touched) {
-      const slot = this.slots.get(id)!;
-      const events = fresh.get(id) ?? this.readRefs(this.refsOf(slot));
-      this.summarize(slot, events);
-      changes.seeds.add(id);
+    for (const slot of touched) {
+      this.summarize(slot, fresh.get(slot) ?? this.readRefs(this.refsOf(slot)));
+      changes.seeds.add(this.ids[slot]!);
     }
     this.caughtUp = done;
-    if (touched.size > 0 || changes.run || changes.reset) {
+    if (touched.size > 0 || changes.seeds.size > 0 || changes.run || changes.reset) {
       this.unsaved = true;
       for (const listener of [...this.listeners]) listener(changes);
     }
@@ -150,23 +165,63 @@ export class ReviewIndex<Row> {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
-  /** Seeds with a seed event, in the fold's order (seed-file line, then first seen). */
-  seeds(): readonly IndexedSeed<Row>[] {
-    if (!this.ordered) {
-      this.ordered = [...this.slots.values()].filter((slot) => slot.row !== undefined).sort((a, b) => a.line - b.line || a.order - b.order);
-    }
-    return this.ordered as IndexedSeed<Row>[];
+  // ------------------------------------------------------------------------------------------------ seeds
+
+  /** Changes whenever a seed's row or place may have: what was read of the seeds before is stale. */
+  revision(): number {
+    return this.revisionValue;
   }
 
-  seed(seedId: string): IndexedSeed<Row> | undefined {
-    const slot = this.slots.get(seedId);
-    return slot?.row === undefined ? undefined : (slot as IndexedSeed<Row>);
+  /** Seeds with a seed event. They have places 0 to count - 1, in the fold's order. */
+  count(): number {
+    return this.order().length;
+  }
+
+  idAt(place: number): string {
+    return this.ids[this.order()[place]!]!;
+  }
+
+  rowAt(place: number): Row {
+    return this.rowOf(this.order()[place]!)!;
+  }
+
+  /** Where the seed's row lies in `packedRows()`, or -1 where it is not packed (then `rowAt`). */
+  packedRowAt(place: number): number {
+    const slot = this.order()[place]!;
+    return this.isPacked(slot) ? this.loadedRows!.starts[slot]! : -1;
+  }
+
+  packedRows(): PackedRows | undefined {
+    return this.loadedRows?.rows;
+  }
+
+  /** The seed's place, or undefined for a seed with no seed event. */
+  placeOf(seedId: string): number | undefined {
+    const slot = this.slotOf(seedId);
+    if (slot === undefined) return undefined;
+    this.order();
+    const place = this.placeOfSlot![slot]!;
+    return place === -1 ? undefined : place;
   }
 
   /** A seed's events read back from the record, in record order, each checked against the schema. */
+  seedEventsAt(place: number): RunEvent[] {
+    return this.readRefs(this.refsOf(this.order()[place]!), true);
+  }
+
+  /** Seeds with a seed event, in the fold's order (made whole: for a few seeds, `count` and `rowAt`). */
+  seeds(): IndexedSeed<Row>[] {
+    return this.order().map((slot) => this.indexed(slot));
+  }
+
+  seed(seedId: string): IndexedSeed<Row> | undefined {
+    const place = this.placeOf(seedId);
+    return place === undefined ? undefined : this.indexed(this.order()[place]!);
+  }
+
   seedEvents(seedId: string): RunEvent[] {
-    const slot = this.slots.get(seedId);
-    return slot ? this.readRefs(this.refsOf(slot), true) : [];
+    const slot = this.slotOf(seedId);
+    return slot === undefined ? [] : this.readRefs(this.refsOf(slot), true);
   }
 
   /**
@@ -191,9 +246,52 @@ export class ReviewIndex<Row> {
   /** Error events in the record, seeds' and the run's. */
   get errors(): number {
     let count = this.looseErrors.size;
-    for (const slot of this.slots.values()) count += slot.errors;
+    for (const n of this.errorCounts) count += n;
     return count;
   }
+
+  private indexed(slot: number): IndexedSeed<Row> {
+    return { id: this.ids[slot]!, line: this.lines[slot]!, row: this.rowOf(slot)!, errors: this.errorCounts[slot]! };
+  }
+
+  private order(): number[] {
+    if (!this.ordered) {
+      const slots: number[] = [];
+      for (let slot = 0; slot < this.ids.length; slot++) if (this.hasRow(slot)) slots.push(slot);
+      // A loaded index is saved in this order: sorting finds it sorted.
+      slots.sort((a, b) => this.lines[a]! - this.lines[b]! || this.orders[a]! - this.orders[b]!);
+      const places = new Int32Array(this.ids.length).fill(-1);
+      slots.forEach((slot, place) => (places[slot] = place));
+      this.ordered = slots;
+      this.placeOfSlot = places;
+    }
+    return this.ordered;
+  }
+
+  private isPacked(slot: number): boolean {
+    const loaded = this.loadedRows;
+    return loaded !== undefined && slot < loaded.stale.length && loaded.stale[slot] === 0;
+  }
+
+  private hasRow(slot: number): boolean {
+    return this.isPacked(slot) ? slot < this.loadedRows!.shown : this.rows[slot] !== undefined;
+  }
+
+  private rowOf(slot: number): Row | undefined {
+    if (!this.isPacked(slot)) return this.rows[slot];
+    const loaded = this.loadedRows!;
+    return slot < loaded.shown ? this.summarizer.unpackAt!(loaded.rows, loaded.starts[slot]!) : undefined;
+  }
+
+  private slotOf(seedId: string): number | undefined {
+    if (!this.slotOfId) {
+      this.slotOfId = new Map();
+      for (let slot = 0; slot < this.ids.length; slot++) this.slotOfId.set(this.ids[slot]!, slot);
+    }
+    return this.slotOfId.get(seedId);
+  }
+
+  // ------------------------------------------------------------------------------------------------ saving
 
   /**
    * Writes the index beside the run (atomically) when it changed and caught up with the record. The index is a
@@ -201,41 +299,36 @@ export class ReviewIndex<Row> {
    */
   save(): boolean {
     if (!this.unsaved || !this.caughtUp) return false;
-    // In the seeds' order, so that sorting them again after a load finds them sorted.
-    const shown = this.seeds() as unknown as Slot<Row>[];
-    const slots = [...shown, ...[...this.slots.values()].filter((slot) => slot.row === undefined)];
-    const counts = slots.map((slot) => slot.baseCount + (slot.more?.length ?? 0) / 2);
-    const ids = slots.map((slot) => slot.id);
-    const rowList = slots.map((slot) => slot.row);
-    const packed = this.summarizer.pack?.(rowList);
-    // Ids joined by NUL split back much faster than a JSON array parses; an id holding a NUL falls back to JSON.
-    const nul = ids.some((id) => id.includes('\u0000'));
-    const header: SavedHeader = { format: FORMAT, version: this.summarizer.version, marks: this.marks, run: this.run, errors: this.looseErrors.size, ids: nul ? '' : ids.join('\u0000') };
-    if (nul) header.idList = ids;
-    if (packed) header.strings = packed.strings;
-    const numbers = new Float64Array(slots.length * 4);
-    slots.forEach((slot, i) => numbers.set([slot.line, slot.order, counts[i]!, slot.errors], i * 4));
-    const refCount = counts.reduce((sum, n) => sum + n, 0);
+    const shown = this.order();
+    const slots = [...shown];
+    for (let slot = 0; slot < this.ids.length; slot++) if (!this.hasRow(slot)) slots.push(slot);
+    const seeds = new Float64Array(slots.length * 4);
+    const refCount = slots.reduce((sum, slot) => sum + this.baseCount[slot]! + (this.more[slot]?.length ?? 0) / 2, 0);
     const positions = new Float64Array(refCount);
     const lengths = new Uint32Array(refCount);
     let at = 0;
-    for (const slot of slots) {
+    slots.forEach((slot, i) => {
       const refs = this.refsOf(slot);
-      for (let i = 0; i < refs.length; i += 2, at++) {
-        positions[at] = refs[i]!;
-        lengths[at] = refs[i + 1]!;
+      seeds.set([this.lines[slot]!, this.orders[slot]!, refs.length / 2, this.errorCounts[slot]!], i * 4);
+      for (let k = 0; k < refs.length; k += 2, at++) {
+        positions[at] = refs[k]!;
+        lengths[at] = refs[k + 1]!;
       }
-    }
-    const rows = packed ? '' : JSON.stringify(rowList.map((row) => row ?? null));
-    header.packed = packed ? packed.numbers.length : 0;
-    const parts = indexParts(MAGIC, header, rows, [numbers, positions, packed?.numbers ?? new Float64Array(0), lengths]);
-    try {
-      writeFileAtomic(path.join(this.dir, REVIEW_INDEX_FILE), Buffer.concat(parts));
-    } catch {
-      return false;
-    }
-    this.unsaved = false;
-    return true;
+    });
+    const saved = writeIndexFile(this.dir, {
+      version: this.summarizer.version,
+      marks: this.marks,
+      run: this.run,
+      looseErrors: this.looseErrors.size,
+      ids: slots.map((slot) => this.ids[slot]!),
+      shown: shown.length,
+      seeds,
+      positions,
+      lengths,
+      ...rowsToSave(slots, this.loadedRows, (slot) => this.isPacked(slot), (slot) => this.rowOf(slot), this.summarizer.pack),
+    });
+    if (saved) this.unsaved = false;
+    return saved;
   }
 
   close(): void {
@@ -257,71 +350,7 @@ export class ReviewIndex<Row> {
     return this.fds[file];
   }
 
-  /** Streams complete lines from the file's mark; false when the budget ran out first. */
-  private scanFile(file: number, started: number, budgetMs: number, onEvent: (event: RunEvent, ref: number, length: number) => void): boolean {
-    const fd = this.fd(file);
-    if (fd === undefined) return true;
-    const mark = this.marks[file]!;
-    const name = path.join(this.dir, FILES[file]!);
-    const size = fs.fstatSync(fd).size;
-    let carry: Buffer = Buffer.alloc(0);
-    let position = mark.end;
-    let bad: string | undefined;
-    while (position < size) {
-      // At least one chunk a call, so a build always moves.
-      if (position > mark.end && performance.now() - started > budgetMs) {
-        this.markProbes(file, fd);
-        return false;
-      }
-      const want = Math.min(Math.max(CHUNK, carry.length), size - position);
-      const chunk = Buffer.allocUnsafe(want);
-      const n = fs.readSync(fd, chunk, 0, want, position);
-      if (n === 0) break;
-      const buffer = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-      const base = position - carry.length;
-      position += n;
-      let start = 0;
-      let count = 0;
-      for (let nl = buffer.indexOf(NEWLINE, start); nl !== -1; nl = buffer.indexOf(NEWLINE, start)) {
-        // The budget is looked at every few hundred lines too: a chunk can take long on a busy machine.
-        if (++count % 256 === 0 && performance.now() - started > budgetMs) {
-          this.markProbes(file, fd);
-          return false;
-        }
-        const lineStart = start;
-        start = nl + 1;
-        // An invalid line is torn only while nothing follows it.
-        if (bad !== undefined) throw new SvdError('internal', bad);
-        const text = buffer.toString('utf8', lineStart, nl);
-        if (text.trim() !== '') {
-          const parsed = parseLine(text);
-          if (typeof parsed === 'string') {
-            bad = `${name}:${mark.lines + 1}: ${parsed}`;
-            continue;
-          }
-          const at = base + lineStart;
-          onEvent(parsed, file === 0 ? at : -(at + 1), nl - lineStart);
-        }
-        mark.end = base + start;
-        mark.lines += 1;
-      }
-      carry = Buffer.from(buffer.subarray(start));
-    }
-    this.markProbes(file, fd);
-    return true;
-  }
-
-  private markProbes(file: number, fd: number): void {
-    const mark = this.marks[file]!;
-    if (mark.end === 0) return;
-    mark.tail = probe(fd, Math.max(0, mark.end - PROBE), mark.end);
-    if (mark.headBytes < PROBE && mark.end > mark.headBytes) {
-      mark.headBytes = Math.min(PROBE, mark.end);
-      mark.head = probe(fd, 0, mark.headBytes);
-    }
-  }
-
-  private take(event: RunEvent, ref: number, length: number, fresh: Map<string, RunEvent[]>, touched: Set<string>, changes: IndexChanges): void {
+  private take(event: RunEvent, ref: number, length: number, fresh: Map<number, RunEvent[]>, touched: Set<number>, changes: IndexChanges): void {
     if (event.type === 'run' || event.type === 'usage') {
       if (this.runIds.has(event.id)) return;
       this.runIds.add(event.id);
@@ -340,97 +369,75 @@ export class ReviewIndex<Row> {
       }
       return;
     }
-    let slot = this.slots.get(seedId);
-    if (!slot) {
-      slot = { id: seedId, line: Number.POSITIVE_INFINITY, order: this.slots.size, baseAt: 0, baseCount: 0, more: undefined, row: undefined, errors: 0 };
-      this.slots.set(seedId, slot);
-      fresh.set(seedId, []);
+    let slot = this.slotOf(seedId);
+    if (slot === undefined) {
+      slot = this.ids.length;
+      this.ids.push(seedId);
+      this.lines.push(Number.POSITIVE_INFINITY);
+      this.orders.push(slot);
+      this.errorCounts.push(0);
+      this.baseAt.push(0);
+      this.baseCount.push(0);
+      this.slotOfId!.set(seedId, slot);
+      fresh.set(slot, []);
     }
-    if (event.type === 'seed' && slot.line === Number.POSITIVE_INFINITY) {
-      slot.line = event.line;
+    if (event.type === 'seed' && this.lines[slot] === Number.POSITIVE_INFINITY) {
+      this.lines[slot] = event.line;
       this.ordered = undefined;
     }
-    (slot.more ??= []).push(ref, length);
-    const events = fresh.get(seedId);
+    (this.more[slot] ??= []).push(ref, length);
+    const events = fresh.get(slot);
     events?.push(event);
     if (events && event.type === 'outcome') {
       // A finished seed is summarized now, so its events die young instead of waiting for the slice's end.
       this.summarize(slot, events);
-      fresh.delete(seedId);
+      fresh.delete(slot);
       changes.seeds.add(seedId);
-      touched.delete(seedId);
-    } else touched.add(seedId);
+      touched.delete(slot);
+    } else touched.add(slot);
   }
 
-  private summarize(slot: Slot<Row>, events: RunEvent[]): void {
+  private summarize(slot: number, events: RunEvent[]): void {
+    this.revisionValue += 1;
     const unique = dedupe(events);
-    const hadRow = slot.row !== undefined;
-    slot.row = this.summarizer.summarize(unique);
-    slot.errors = unique.filter((event) => event.type === 'error').length;
-    if (hadRow !== (slot.row !== undefined)) this.ordered = undefined;
+    const hadRow = this.hasRow(slot);
+    this.rows[slot] = this.summarizer.summarize(unique);
+    if (this.loadedRows && slot < this.loadedRows.stale.length) this.loadedRows.stale[slot] = 1;
+    this.errorCounts[slot] = unique.filter((event) => event.type === 'error').length;
+    if (hadRow !== this.hasRow(slot)) this.ordered = undefined;
   }
 
-  private refsOf(slot: Slot<Row>): number[] {
+  private refsOf(slot: number): number[] {
     const refs: number[] = [];
-    for (let k = slot.baseAt; k < slot.baseAt + slot.baseCount; k++) refs.push(this.basePositions[k]!, this.baseLengths[k]!);
-    if (slot.more) refs.push(...slot.more);
+    const from = this.baseAt[slot]!;
+    for (let k = from; k < from + this.baseCount[slot]!; k++) refs.push(this.basePositions[k]!, this.baseLengths[k]!);
+    const more = this.more[slot];
+    if (more) for (const n of more) refs.push(n);
     return refs;
   }
 
-  /**
-   * Reads lines back by their refs: the pipeline's file in order, then the overrides in order. Lines that follow
-   * each other on disk (a seed's usually do) are read in one go.
-   */
   private readRefs(refs: readonly number[], strict = false): RunEvent[] {
-    const lines: { file: number; at: number; length: number }[] = [];
-    for (let i = 0; i < refs.length; i += 2) {
-      const ref = refs[i]!;
-      lines.push(ref >= 0 ? { file: 0, at: ref, length: refs[i + 1]! } : { file: 1, at: -ref - 1, length: refs[i + 1]! });
-    }
-    lines.sort((a, b) => a.file - b.file || a.at - b.at);
-    const events: RunEvent[] = [];
-    for (let first = 0; first < lines.length; ) {
-      const { file, at } = lines[first]!;
-      let last = first;
-      while (last + 1 < lines.length && lines[last + 1]!.file === file && lines[last + 1]!.at === lines[last]!.at + lines[last]!.length + 1) last++;
-      const span = lines[last]!.at + lines[last]!.length - at;
-      const fd = this.fd(file);
-      const buffer = Buffer.allocUnsafe(span);
-      let got = 0;
-      while (fd !== undefined && got < span) {
-        const n = fs.readSync(fd, buffer, got, span - got, at + got);
-        if (n === 0) break;
-        got += n;
-      }
-      const name = () => path.join(this.dir, FILES[file]!);
-      if (got !== span) throw new SvdError('internal', `${name()}: the record at byte ${at} changed on disk`);
-      for (let i = first; i <= last; i++) {
-        const line = lines[i]!;
-        const text = buffer.toString('utf8', line.at - at, line.at - at + line.length);
-        events.push(strict ? checked(text, () => `${name()}: byte ${line.at}`) : parsedOrThrow(text, () => `${name()}: byte ${line.at}`));
-      }
-      first = last + 1;
-    }
-    return dedupe(events);
+    return dedupe(readLines((file) => this.fd(file), (file) => path.join(this.dir, FILES[file]!), refs, strict));
   }
 
   // ------------------------------------------------------------------------------------------------ matching
 
-  /** Whether the files still start and continue with what was indexed: else they were replaced or cut. */
   private matches(): boolean {
-    for (let file = 0; file < FILES.length; file++) {
-      const mark = this.marks[file]!;
-      if (mark.end === 0) continue;
-      const fd = this.fd(file);
-      if (fd === undefined || fs.fstatSync(fd).size < mark.end) return false;
-      if (probe(fd, Math.max(0, mark.end - PROBE), mark.end) !== mark.tail) return false;
-      if (probe(fd, 0, mark.headBytes) !== mark.head) return false;
-    }
-    return true;
+    return stillMatches(this.marks, (file) => this.fd(file));
   }
 
   private reset(): void {
-    this.slots = new Map();
+    this.revisionValue += 1;
+    this.ids = [];
+    this.lines = [];
+    this.orders = [];
+    this.errorCounts = [];
+    this.baseAt = [];
+    this.baseCount = [];
+    this.more = [];
+    this.rows = [];
+    this.loadedRows = undefined;
+    this.slotOfId = undefined;
     this.basePositions = new Float64Array(0);
     this.baseLengths = new Uint32Array(0);
     this.ordered = undefined;
@@ -443,58 +450,51 @@ export class ReviewIndex<Row> {
   }
 
   private load(): boolean {
-    let data: Buffer;
     try {
-      data = fs.readFileSync(path.join(this.dir, REVIEW_INDEX_FILE));
-    } catch {
-      return false;
-    }
-    try {
-      if (!data.subarray(0, MAGIC.length).equals(MAGIC)) return false;
-      let at = MAGIC.length;
-      const [headerText, afterHeader] = readPrefixed(data, at);
-      const header = JSON.parse(headerText) as SavedHeader;
-      if (header.format !== FORMAT || header.version !== this.summarizer.version) return false;
-      const [rowsText, afterRows] = readPrefixed(data, afterHeader);
-      at = afterRows;
-      const ids = header.idList ?? (header.ids === '' ? [] : header.ids.split('\u0000'));
-      const seeds = ids.length;
-      at += (8 - (at % 8)) % 8;
-      const numbers = view(Float64Array, data, at, seeds * 4);
-      at += seeds * 32;
-      let refCount = 0;
-      for (let i = 0; i < seeds; i++) refCount += numbers[i * 4 + 2]!;
-      this.basePositions = view(Float64Array, data, at, refCount);
-      at += refCount * 8;
-      let rows: (Row | null | undefined)[];
-      if (header.packed) {
-        if (!this.summarizer.unpack) return false;
-        const packed = view(Float64Array, data, at, header.packed);
-        at += header.packed * 8;
-        rows = this.summarizer.unpack({ numbers: packed, strings: header.strings ?? [] }, seeds);
-      } else rows = JSON.parse(rowsText) as (Row | null)[];
-      this.baseLengths = view(Uint32Array, data, at, refCount);
-      if (numbers.length !== seeds * 4 || this.baseLengths.length !== refCount || rows.length !== seeds) return false;
-      let baseAt = 0;
-      for (let i = 0; i < seeds; i++) {
-        const id = ids[i]!;
-        const [line, order, baseCount, errors] = numbers.subarray(i * 4, i * 4 + 4) as unknown as [number, number, number, number];
-        this.slots.set(id, { id, line, order, baseAt, baseCount, more: undefined, row: rows[i] ?? undefined, errors });
-        baseAt += baseCount;
+      const saved = readIndexFile(this.dir, this.summarizer.version);
+      if (!saved) return false;
+      const count = saved.ids.length;
+      const { seeds } = saved;
+      this.ids = saved.ids;
+      this.lines = new Array<number>(count);
+      this.orders = new Array<number>(count);
+      this.errorCounts = new Array<number>(count);
+      this.baseAt = new Array<number>(count);
+      this.baseCount = new Array<number>(count);
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        this.lines[i] = seeds[i * 4]!;
+        this.orders[i] = seeds[i * 4 + 1]!;
+        this.baseAt[i] = at;
+        this.baseCount[i] = seeds[i * 4 + 2]!;
+        this.errorCounts[i] = seeds[i * 4 + 3]!;
+        at += this.baseCount[i]!;
       }
-      this.marks = header.marks;
-      this.run = header.run;
-      this.runIds = new Set(header.run.map((event) => event.id));
+      this.basePositions = saved.positions;
+      this.baseLengths = saved.lengths;
+      if (saved.rows) {
+        if (saved.rows.length !== count) return this.failedLoad();
+        this.rows = saved.rows.map((row) => (row ?? undefined) as Row | undefined);
+      } else {
+        const { packedStarts, unpackAt } = this.summarizer;
+        if (!packedStarts || !unpackAt) return this.failedLoad();
+        const starts = packedStarts(saved.packed.numbers, count);
+        this.loadedRows = { rows: saved.packed, starts, shown: saved.shown, stale: new Uint8Array(count) };
+      }
+      this.marks = saved.marks;
+      this.run = saved.run;
+      this.runIds = new Set(saved.run.map((event) => event.id));
       // Loose errors are only counted; their ids are not needed again (they are never re-read).
-      this.looseErrors = new Set(Array.from({ length: header.errors }, (_, i) => `saved:${i}`));
+      this.looseErrors = new Set(Array.from({ length: saved.looseErrors }, (_, i) => `saved:${i}`));
     } catch {
-      this.reset();
-      return false;
+      return this.failedLoad();
     }
-    if (!this.matches()) {
-      this.reset();
-      return false;
-    }
+    if (!this.matches()) return this.failedLoad();
     return true;
+  }
+
+  private failedLoad(): false {
+    this.reset();
+    return false;
   }
 }

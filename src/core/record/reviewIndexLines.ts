@@ -19,20 +19,6 @@ export interface FileMark {
   tail: string;
 }
 
-export interface SavedHeader {
-  format: string;
-  version: string;
-  marks: FileMark[];
-  run: RunEvent[];
-  errors: number;
-  /** Seed ids joined by NUL (or `idList`); then, in typed arrays, per seed its line, order, line count and errors. */
-  ids: string;
-  idList?: string[];
-  /** Numbers of the packed rows, after the line offsets (0: rows are JSON). */
-  packed?: number;
-  strings?: string[];
-}
-
 const EVENT_TYPES = new Set(['seed', 'candidate', 'vote', 'stage', 'outcome', 'truth', 'error', 'override', 'run', 'usage']);
 
 /** A line as an event, or what is wrong with it. Only the fields the index relies on are checked here; a seed's
@@ -134,6 +120,8 @@ export function readPrefixed(data: Buffer, at: number): [string, number] {
   return [data.toString('utf8', at + 4, at + 4 + length), at + 4 + length];
 }
 
+const SEARCH_CHUNK = 1 << 16;
+
 /** Seeds with a line, in the files' indexed parts (`ends`), that holds `text` once lower-cased. */
 export function seedsHolding(fds: readonly (number | undefined)[], ends: readonly number[], text: string): Set<string> {
   const found = new Set<string>();
@@ -145,11 +133,18 @@ export function seedsHolding(fds: readonly (number | undefined)[], ends: readonl
     // Bytes, not text, carried over: a chunk may end inside a character.
     let carry: Buffer = Buffer.alloc(0);
     while (position < end) {
-      const chunk = Buffer.allocUnsafe(Math.min(1 << 22, end - position));
+      // Chunks small enough that their text stays out of V8's large-object space: a scan of a gigabyte then leaves
+      // short-lived garbage the young generation sweeps, not hundreds of megabytes waiting for a full collection.
+      const chunk = Buffer.allocUnsafe(Math.min(SEARCH_CHUNK, end - position));
       const n = fs.readSync(fd, chunk, 0, chunk.length, position);
       if (n === 0) break;
       position += n;
       const last = chunk.lastIndexOf(0x0a, n - 1);
+      if (last === -1) {
+        // A line longer than a chunk: it is searched whole once its end comes.
+        carry = Buffer.concat([carry, chunk.subarray(0, n)]);
+        continue;
+      }
       const whole = Buffer.concat([carry, chunk.subarray(0, last + 1)]).toString('utf8');
       carry = Buffer.from(chunk.subarray(last + 1, n));
       for (const line of linesHolding(whole, text)) {
@@ -162,10 +157,10 @@ export function seedsHolding(fds: readonly (number | undefined)[], ends: readonl
   return found;
 }
 
-/** The saved index's parts: magic, header, rows' JSON, then the typed sections, 8-byte aligned so that a load views
- * them where they lie instead of copying them. */
-export function indexParts(magic: Buffer, header: SavedHeader, rows: string, sections: ArrayBufferView[]): Buffer[] {
-  const head = [magic, lengthPrefixed(JSON.stringify(header)), lengthPrefixed(rows)];
+/** The saved index's parts: magic, header, rows' JSON, then the typed sections, 8-byte aligned so that a load views them where
+ * they lie instead of copying them. */
+export function indexParts(magic: Buffer, header: string, rows: string, sections: ArrayBufferView[]): Buffer[] {
+  const head = [magic, lengthPrefixed(header), lengthPrefixed(rows)];
   const headLength = head.reduce((sum, part) => sum + part.length, 0);
   head.push(Buffer.alloc((8 - (headLength % 8)) % 8));
   return [...head, ...sections.map((section) => Buffer.from(section.buffer, section.byteOffset, section.byteLength))];

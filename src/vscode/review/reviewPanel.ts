@@ -161,7 +161,7 @@ class Review {
       if (this.index.complete) {
         this.flushHeard();
         saveRunIndexSoon(this.dir);
-        this.deps.log.info(`review ${this.runId}: indexed ${this.index.seeds().length} seeds in ${Date.now() - started} ms more`);
+        this.deps.log.info(`review ${this.runId}: indexed ${this.index.count()} seeds in ${Date.now() - started} ms more`);
       } else this.building = setTimeout(slice, 0);
     };
     this.building = setTimeout(slice, 0);

@@ -12,7 +12,8 @@ import { foldRun } from '../../core/record/runview';
 import { runLockHeld } from '../../core/record/runLock';
 import type { RunManifest } from '../../core/record/store';
 import { EndpointsSnapshotSchema } from '../../protocol/endpoints';
-import { summaryOfRows, type SeedRow } from '../../protocol/reviewRows';
+import { summaryOfTotals, type SeedRow } from '../../protocol/reviewRows';
+import { rowColumns } from '../../protocol/reviewColumns';
 import { lineageFile, readLineage } from '../../core/training/lineage';
 import { readTraining, trainingFile } from '../../core/training/record';
 import { displayState, runListing, type RunListing } from './present';
@@ -179,7 +180,7 @@ export class RunReader {
 /** The listing from the index: the funnel from the seeds' rows, the rest from the run-level events. */
 function listingOf(index: ReviewIndex<SeedRow>, totalSeeds: number): RunListing {
   const runView = foldRun(index.runEvents(), totalSeeds);
-  const summary = summaryOfRows('', index.seeds().map((seed) => seed.row), index.runEvents(), index.errors, { totalSeeds });
+  const summary = summaryOfTotals('', rowColumns(index).totals, index.runEvents(), index.errors, { totalSeeds });
   return runListing({ ...runView, funnel: summary.funnel });
 }
 

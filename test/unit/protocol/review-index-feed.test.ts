@@ -129,6 +129,53 @@ test('the summary and every filtered page are those of the whole fold: a big run
   loaded.close();
 });
 
+test('a loaded index, some of its rows changed since: the same pages, and saved again, the same once more', () => {
+  const events = bigRun(400);
+  const { old, index, dir } = both(events);
+  assert.ok(index.save());
+  index.close();
+  const loaded = ReviewIndex.open(dir, reviewRowSummarizer);
+  assert.equal(loaded.loaded, true);
+  // Rows stay packed where the file put them until one changes.
+  assert.ok(loaded.packedRowAt(0) >= 0);
+  const feed = new ReviewIndexFeed('run', loaded, { canOverride: true });
+  assertSame(old, feed, 'loaded');
+  const overrides = ['q00003#0', 'q00050#2', 'q00050#3'].map((id, i) => makeOverride(feed.hasCandidate, id, i % 2 ? 'reject' : 'accept', `n${i}`) as RunEvent);
+  appendFileSync(path.join(dir, 'overrides.jsonl'), lines(overrides));
+  const changes = loaded.advance();
+  assert.deepEqual([...changes.seeds].sort(), ['q00003', 'q00050']);
+  assert.equal(loaded.packedRowAt(loaded.placeOf('q00003')!), -1, 'a changed row is held as an object');
+  feed.update(changes);
+  const oldAfter = new ReviewFeed('run', { canOverride: true });
+  oldAfter.load(stored([...events, ...overrides]));
+  assertSame(oldAfter, feed, 'loaded, then overridden');
+  // Saved with packed rows copied as they lie and the changed ones packed anew: loaded back, the same.
+  assert.ok(loaded.save());
+  loaded.close();
+  const again = ReviewIndex.open(dir, reviewRowSummarizer);
+  assert.equal(again.loaded, true);
+  assert.deepEqual(again.seeds().map((seed) => seed.row), rowsBuilt(dir));
+  assertSame(oldAfter, new ReviewIndexFeed('run', again, { canOverride: true }), 'saved again and loaded');
+  again.close();
+  assert.notDeepEqual(old.init(), oldAfter.init(), 'the overrides changed what the panel shows');
+});
+
+test('a filter asked for after the index moved on, before the feed heard of it, reads the rows as they are now', () => {
+  const events = stored(reviewRun().events);
+  const { index, feed, dir } = both(events);
+  const page = (show: ReviewFilter['show']) => ({ type: 'requestPage' as const, requestId: 1, offset: 0, limit: 30, filter: ReviewFilter.parse({ show }) });
+  feed.page(page('all'));
+  const override = makeOverride(feed.hasCandidate, 's1#3', 'accept', 'late') as RunEvent;
+  appendFileSync(path.join(dir, 'overrides.jsonl'), lines([override]));
+  index.advance();
+  const old = new ReviewFeed('run', { canOverride: true });
+  old.load([...events, override]);
+  // Which seeds match, and how many, are read afresh; a seed's fold already made is replaced when the feed hears.
+  const shape = (p: { total: number; totalCandidates: number; seeds: { id: string }[] }) => [p.total, p.totalCandidates, p.seeds.map((seed) => seed.id)];
+  assert.deepEqual(shape(feed.page(page('accepted'))), shape(old.page(page('accepted'))));
+  index.close();
+});
+
 /** The rows of a fresh build of the run in `dir`. */
 function rowsBuilt(dir: string): SeedRow[] {
   const index = ReviewIndex.open(dir, { ...reviewRowSummarizer, version: 'fresh' });

@@ -206,6 +206,23 @@ test('a budget stops the build early; the seeds read so far are there, and the n
   index.close();
 });
 
+test('a text search finds a text in a line longer than the chunks it reads, and one cut by a chunk boundary', () => {
+  const log = new EventLog();
+  log.seed('long', { line: 1 });
+  // Several times the search's 64 KiB chunk, the needle at the very end of the line.
+  log.candidate('long', 0, { text: `${'y'.repeat(300_000)}needle-at-the-end` });
+  for (let s = 0; s < 40; s++) {
+    log.seed(`s${s}`, { line: s + 2 });
+    log.candidate(`s${s}`, 0, { text: `${'z'.repeat(5_000 + s * 97)} marker${s}x` });
+  }
+  const dir = runDir(log.events);
+  const index = ReviewIndex.open(dir, summarizer);
+  index.advance();
+  assert.deepEqual([...(index.seedsWithText('needle-at-the-end') ?? [])], ['long']);
+  for (let s = 0; s < 40; s++) assert.deepEqual([...(index.seedsWithText(`marker${s}x`) ?? [])], [`s${s}`], `marker${s}x`);
+  index.close();
+});
+
 test('appendOverride records a decision in overrides.jsonl without opening the record, once per id', () => {
   const dir = path.join(scratch, `run-${++runs}`);
   const store = RunStore.create(dir, {
