@@ -27,6 +27,7 @@ import { SampleDeferred, Sampler, type SampleSource } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
 import { redactText } from '../base/redact';
 import { RunStore } from '../record/store';
+import { foldRunStreaming } from '../record/streamFold';
 import { PURPOSES, STAGES, type Purpose, type Seed, type SeedProblem } from '../base/types';
 import { RunAudit } from './runAudit';
 import { UsageCheckpoints } from './usageCheckpoints';
@@ -95,6 +96,11 @@ export interface RunOptions {
   screening?: ScreeningRequest;
   /** The model's price and the run's cost budget (budget.ts); no part of the run's identity. */
   cost?: RunCostOptions;
+  /**
+   * Fold the run's summary (the audit's figures included) into the result before the store closes: streamed through
+   * the store the run wrote with, so a caller need not open the record again and build a second index of it.
+   */
+  summarize?: boolean;
 }
 
 
@@ -132,6 +138,15 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const spending = runSpending(options.cost, plan.found?.view.usage, () => client.usage());
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped), spending);
   const started = Date.now();
+  const finish = (state: RunResult['state'], stopReason?: 'budget'): RunResult => {
+    const result: RunResult = { ...run.result(runId, dir, state, resumed, plan.skippedRows), ...(stopReason ? { stopReason } : {}) };
+    if (options.summarize) {
+      // A reviewer's overrides written meanwhile count, as they would for a reader opening the run now.
+      store.refresh();
+      result.summary = foldRunStreaming(store, seedsTotal, { audit: true });
+    }
+    return result;
+  };
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
   const snapshot = client.endpoints ? new EndpointsSnapshot(dir, () => client.endpoints!()) : undefined;
   snapshot?.start();
@@ -144,17 +159,17 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     // Seeds waiting for answers given later (a batch's next wave) leave the session stopped, not finished.
     const state = run.deferred > 0 ? 'stopped' : 'finished';
     store.append({ id: `run:${Date.now()}:${state}`, type: 'run', state, usage, wallMs: Date.now() - started });
-    return run.result(runId, dir, state, resumed, plan.skippedRows);
+    return finish(state);
   } catch (error) {
     const usage = run.usage();
     const wallMs = Date.now() - started;
     if (isSvdError(error, 'aborted')) {
       store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
-      return run.result(runId, dir, 'stopped', resumed, plan.skippedRows);
+      return finish('stopped');
     }
     if (error instanceof BudgetReached) {
       store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', reason: 'budget', message: error.recordText, usage, wallMs });
-      return { ...run.result(runId, dir, 'stopped', resumed, plan.skippedRows), stopReason: 'budget' };
+      return finish('stopped', 'budget');
     }
     store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
     throw error;
