@@ -138,41 +138,46 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const spending = runSpending(options.cost, plan.found?.view.usage, () => client.usage());
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped), spending);
   const started = Date.now();
-  const finish = (state: RunResult['state'], stopReason?: 'budget'): RunResult => {
-    const result: RunResult = { ...run.result(runId, dir, state, resumed, plan.skippedRows), ...(stopReason ? { stopReason } : {}) };
+  const ended = (state: RunResult['state'], stopReason?: 'budget'): RunResult => ({
+    ...run.result(runId, dir, state, resumed, plan.skippedRows),
+    ...(stopReason ? { stopReason } : {}),
+  });
+  store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
+  const snapshot = client.endpoints ? new EndpointsSnapshot(dir, () => client.endpoints!()) : undefined;
+  snapshot?.start();
+  try {
+    let result: RunResult;
+    try {
+      if (options.probe !== false) await client.probe(options.signal);
+      await run.processAll(seedOptions);
+      const failure = run.everySeedFailed(endpoint);
+      if (failure) throw failure;
+      const usage = run.usage();
+      // Seeds waiting for answers given later (a batch's next wave) leave the session stopped, not finished.
+      const state = run.deferred > 0 ? 'stopped' : 'finished';
+      store.append({ id: `run:${Date.now()}:${state}`, type: 'run', state, usage, wallMs: Date.now() - started });
+      result = ended(state);
+    } catch (error) {
+      const usage = run.usage();
+      const wallMs = Date.now() - started;
+      if (isSvdError(error, 'aborted')) {
+        store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
+        result = ended('stopped');
+      } else if (error instanceof BudgetReached) {
+        store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', reason: 'budget', message: error.recordText, usage, wallMs });
+        result = ended('stopped', 'budget');
+      } else {
+        store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
+        throw error;
+      }
+    }
+    // After the session's end is recorded, so a summary that cannot be read never marks a finished session failed.
     if (options.summarize) {
       // A reviewer's overrides written meanwhile count, as they would for a reader opening the run now.
       store.refresh();
       result.summary = foldRunStreaming(store, seedsTotal, { audit: true });
     }
     return result;
-  };
-  store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
-  const snapshot = client.endpoints ? new EndpointsSnapshot(dir, () => client.endpoints!()) : undefined;
-  snapshot?.start();
-  try {
-    if (options.probe !== false) await client.probe(options.signal);
-    await run.processAll(seedOptions);
-    const failure = run.everySeedFailed(endpoint);
-    if (failure) throw failure;
-    const usage = run.usage();
-    // Seeds waiting for answers given later (a batch's next wave) leave the session stopped, not finished.
-    const state = run.deferred > 0 ? 'stopped' : 'finished';
-    store.append({ id: `run:${Date.now()}:${state}`, type: 'run', state, usage, wallMs: Date.now() - started });
-    return finish(state);
-  } catch (error) {
-    const usage = run.usage();
-    const wallMs = Date.now() - started;
-    if (isSvdError(error, 'aborted')) {
-      store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
-      return finish('stopped');
-    }
-    if (error instanceof BudgetReached) {
-      store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', reason: 'budget', message: error.recordText, usage, wallMs });
-      return finish('stopped', 'budget');
-    }
-    store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
-    throw error;
   } finally {
     snapshot?.stop();
     if (!options.client) client.close?.();
