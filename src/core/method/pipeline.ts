@@ -173,8 +173,10 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     }
     // After the session's end is recorded, so a summary that cannot be read never marks a finished session failed.
     if (options.summarize) {
-      // A reviewer's overrides written meanwhile count, as they would for a reader opening the run now.
-      store.refresh();
+      // Nothing is looked up or written any more: the cache's and the record's indexes are let go before the fold
+      // streams the record (overrides written meanwhile are picked up first, as a reader opening the run would).
+      cache.close();
+      store.streamOnly();
       result.summary = foldRunStreaming(store, seedsTotal, { audit: true });
     }
     return result;
