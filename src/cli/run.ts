@@ -8,8 +8,8 @@ import { withoutCredentials } from '../core/base/redact';
 import { runPipeline } from '../core/method/pipeline';
 import { finishedRun, planRun, type RunResult, type RunStartInfo, type RunTarget } from '../core/method/runPlan';
 import { funnelJson, formatFunnel } from '../core/record/status';
-import { RunStore, checkRunId, type RunManifest } from '../core/record/store';
-import { foldRunStreaming } from '../core/record/streamFold';
+import { RunStore, checkRunId, readRunManifest, type RunManifest } from '../core/record/store';
+import { foldRunStreaming, type RunSummary } from '../core/record/streamFold';
 import type { RunStreamEvent } from '../protocol/cliEvents';
 import { endpointTarget, resolveEndpoint, serverOptions, type EndpointFlags, type ResolvedEndpoint } from './endpoint';
 import { eventStream } from './events';
@@ -147,6 +147,7 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
       checker,
       plan,
       cost: runCostOptions(flags, prices, endpoint.endpoint.model),
+      summarize: true,
       onProblem: events.onProblem,
       onNotice: events.onNotice,
       onStart,
@@ -170,15 +171,10 @@ async function commandRun(seeds: string, flags: RunFlags, io: Io): Promise<numbe
 
 /** The run's funnel as its record says now: the `result` event, the `--json` object or the text for people. */
 function report(result: RunResult, flags: RunFlags, io: Io, emit: (event: RunStreamEvent) => void, prices: readonly PriceEntry[]): number {
-  const store = RunStore.open(result.dir, { readOnly: true });
-  // Streamed: a run of 10^5 seeds is not held in memory to print its funnel.
-  let view;
-  try {
-    view = foldRunStreaming(store, result.seedsTotal, { audit: true });
-  } finally {
-    store.close();
-  }
-  const model = store.manifest.model.model;
+  // Folded by the pipeline through its own store where it ran (no second index of the record); streamed here for a
+  // run found finished. Either way a run of 10^5 seeds is not held in memory to print its funnel.
+  const view = result.summary ?? foldedSummary(result);
+  const model = readRunManifest(result.dir).model.model;
   const { runId, dir, state, skippedRows, alreadyFinished, stopReason } = result;
   const cost = { ...viewCost(view, prices, model), ...(flags.maxCost === undefined ? {} : { maxUsd: flags.maxCost }) };
   const summary = { ...funnelJson(view), runId, dir, state, ...(stopReason ? { stopReason } : {}), cost, skippedRows, alreadyFinished };
@@ -196,6 +192,15 @@ function report(result: RunResult, flags: RunFlags, io: Io, emit: (event: RunStr
   }
   if (stopReason === 'budget') return EXIT_CODES.budget;
   return state === 'stopped' ? EXIT_CODES.aborted : 0;
+}
+
+function foldedSummary(result: RunResult): RunSummary {
+  const store = RunStore.open(result.dir, { readOnly: true });
+  try {
+    return foldRunStreaming(store, result.seedsTotal, { audit: true });
+  } finally {
+    store.close();
+  }
 }
 
 const NEW_RUN_ADVICE = 'To run these seeds again as a run of its own, give it a new id (--run NAME).';

@@ -27,6 +27,7 @@ import { SampleDeferred, Sampler, type SampleSource } from './sampler';
 import { readSeeds, type SeedReadOptions } from './seeds';
 import { redactText } from '../base/redact';
 import { RunStore } from '../record/store';
+import { foldRunStreaming } from '../record/streamFold';
 import { PURPOSES, STAGES, type Purpose, type Seed, type SeedProblem } from '../base/types';
 import { RunAudit } from './runAudit';
 import { UsageCheckpoints } from './usageCheckpoints';
@@ -95,6 +96,11 @@ export interface RunOptions {
   screening?: ScreeningRequest;
   /** The model's price and the run's cost budget (budget.ts); no part of the run's identity. */
   cost?: RunCostOptions;
+  /**
+   * Fold the run's summary (the audit's figures included) into the result before the store closes: streamed through
+   * the store the run wrote with, so a caller need not open the record again and build a second index of it.
+   */
+  summarize?: boolean;
 }
 
 
@@ -132,32 +138,48 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const spending = runSpending(options.cost, plan.found?.view.usage, () => client.usage());
   const run = new PipelineRun(store, cache, client, prompts, config, endpoint.model, seedsTotal, subset, options, new Set(store.manifest.screening?.dropped), spending);
   const started = Date.now();
+  const ended = (state: RunResult['state'], stopReason?: 'budget'): RunResult => ({
+    ...run.result(runId, dir, state, resumed, plan.skippedRows),
+    ...(stopReason ? { stopReason } : {}),
+  });
   store.append({ id: `run:${started}:started`, type: 'run', state: 'started' });
   const snapshot = client.endpoints ? new EndpointsSnapshot(dir, () => client.endpoints!()) : undefined;
   snapshot?.start();
   try {
-    if (options.probe !== false) await client.probe(options.signal);
-    await run.processAll(seedOptions);
-    const failure = run.everySeedFailed(endpoint);
-    if (failure) throw failure;
-    const usage = run.usage();
-    // Seeds waiting for answers given later (a batch's next wave) leave the session stopped, not finished.
-    const state = run.deferred > 0 ? 'stopped' : 'finished';
-    store.append({ id: `run:${Date.now()}:${state}`, type: 'run', state, usage, wallMs: Date.now() - started });
-    return run.result(runId, dir, state, resumed, plan.skippedRows);
-  } catch (error) {
-    const usage = run.usage();
-    const wallMs = Date.now() - started;
-    if (isSvdError(error, 'aborted')) {
-      store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
-      return run.result(runId, dir, 'stopped', resumed, plan.skippedRows);
+    let result: RunResult;
+    try {
+      if (options.probe !== false) await client.probe(options.signal);
+      await run.processAll(seedOptions);
+      const failure = run.everySeedFailed(endpoint);
+      if (failure) throw failure;
+      const usage = run.usage();
+      // Seeds waiting for answers given later (a batch's next wave) leave the session stopped, not finished.
+      const state = run.deferred > 0 ? 'stopped' : 'finished';
+      store.append({ id: `run:${Date.now()}:${state}`, type: 'run', state, usage, wallMs: Date.now() - started });
+      result = ended(state);
+    } catch (error) {
+      const usage = run.usage();
+      const wallMs = Date.now() - started;
+      if (isSvdError(error, 'aborted')) {
+        store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', usage, wallMs });
+        result = ended('stopped');
+      } else if (error instanceof BudgetReached) {
+        store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', reason: 'budget', message: error.recordText, usage, wallMs });
+        result = ended('stopped', 'budget');
+      } else {
+        store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
+        throw error;
+      }
     }
-    if (error instanceof BudgetReached) {
-      store.append({ id: `run:${Date.now()}:stopped`, type: 'run', state: 'stopped', reason: 'budget', message: error.recordText, usage, wallMs });
-      return { ...run.result(runId, dir, 'stopped', resumed, plan.skippedRows), stopReason: 'budget' };
+    // After the session's end is recorded, so a summary that cannot be read never marks a finished session failed.
+    if (options.summarize) {
+      // Nothing is looked up or written any more: the cache's and the record's indexes are let go before the fold
+      // streams the record (overrides written meanwhile are picked up first, as a reader opening the run would).
+      cache.close();
+      store.streamOnly();
+      result.summary = foldRunStreaming(store, seedsTotal, { audit: true });
     }
-    store.append({ id: `run:${Date.now()}:failed`, type: 'run', state: 'failed', message: redactText(describeError(error)), usage, wallMs });
-    throw error;
+    return result;
   } finally {
     snapshot?.stop();
     if (!options.client) client.close?.();

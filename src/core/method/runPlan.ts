@@ -176,6 +176,8 @@ export interface RunResult {
   skippedRows: number;
   /** Found finished: reported as it stands, with nothing asked of the model. */
   alreadyFinished: boolean;
+  /** The run's summary as its record says at the end, when the options asked for it (`summarize`). */
+  summary?: RunSummary;
 }
 
 /**

@@ -74,7 +74,10 @@ export class AppendLog<T> {
    * line another process is still writing; `refresh` picks it up once complete.)
    */
   readonly droppedTail: boolean;
-  private readonly index = new KeyIndex();
+  /** Let go (undefined) once only streaming is left: see releaseIndex. */
+  private index: KeyIndex | undefined = new KeyIndex();
+  /** Entries indexed when the index was let go. */
+  private releasedSize = 0;
   /** Offsets of complete lines that repeat an indexed key: in the file, not in the record. Rare, so a set. */
   private readonly duplicates = new Set<number>();
   private readFd: number | undefined;
@@ -130,7 +133,7 @@ export class AppendLog<T> {
   }
 
   get size(): number {
-    return this.index.size + this.pending.length;
+    return (this.index?.size ?? this.releasedSize) + this.pending.length;
   }
 
   has(key: string): boolean {
@@ -150,9 +153,10 @@ export class AppendLog<T> {
 
   /** The indexed line of `key`, read from disk: among the slots sharing its hash, the one whose line has that key. */
   private slotOf(key: string): { offset: number; line: Buffer } | undefined {
-    for (const slot of this.index.slots(this.hash(key))) {
-      const offset = this.index.offset(slot);
-      const line = this.readAt(offset, this.index.length(slot));
+    const index = this.keys();
+    for (const slot of index.slots(this.hash(key))) {
+      const offset = index.offset(slot);
+      const line = this.readAt(offset, index.length(slot));
       let json: unknown;
       try {
         json = JSON.parse(line.toString('utf8'));
@@ -362,6 +366,19 @@ export class AppendLog<T> {
     }
   }
 
+  /**
+   * Lets go of the index when only streaming is left: `entries()` still reads every entry (it needs the positions of
+   * duplicates, not the index), while lookups, appends and refreshes throw. At 10^5 seeds the index of a run's record
+   * is tens of megabytes, freed before a last pass over the record.
+   */
+  releaseIndex(): void {
+    if (this.index === undefined) return;
+    // Lines still waiting are written first: writing one indexes it.
+    this.flush();
+    this.releasedSize = this.index.size;
+    this.index = undefined;
+  }
+
   close(): void {
     try {
       if (this.readFd !== undefined) this.flush();
@@ -372,10 +389,18 @@ export class AppendLog<T> {
   }
 
   private closeFiles(): void {
+    // A closed log can answer nothing: its index goes too, even while the log object is still referenced.
+    if (this.index !== undefined) this.releasedSize = this.index.size;
+    this.index = undefined;
     if (this.readFd !== undefined) fs.closeSync(this.readFd);
     if (this.writeFd !== undefined) fs.closeSync(this.writeFd);
     this.readFd = undefined;
     this.writeFd = undefined;
+  }
+
+  private keys(): KeyIndex {
+    if (this.index === undefined) throw new SvdError('internal', `${this.file}: its index was let go; it can only be streamed`);
+    return this.index;
   }
 
   private hash(key: string): [number, number] {
@@ -398,7 +423,7 @@ export class AppendLog<T> {
   }
 
   private addToIndex(key: string, offset: number, length: number): void {
-    this.index.add(this.hash(key), offset, length);
+    this.keys().add(this.hash(key), offset, length);
   }
 
   private parseLine(buffer: Buffer, start: number, end: number): Parsed<T> {

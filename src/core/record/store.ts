@@ -236,6 +236,17 @@ export class RunStore {
     return fresh;
   }
 
+  /**
+   * Ends lookups and appends: overrides written meanwhile are picked up, then both logs let go of their indexes, and
+   * the record can only be streamed (events(), recordEvents(), overrideEvents()). A writer's last pass over a large
+   * record (the run's summary) then holds no index of it.
+   */
+  streamOnly(): void {
+    this.refresh();
+    this.log.releaseIndex();
+    this.overrides.releaseIndex();
+  }
+
   /** Hears every event this store indexes from now on: its own appends and those `refresh` (or an append) finds. */
   onEvent(listener: (event: RunEvent) => void): { dispose(): void } {
     this.listeners.add(listener);

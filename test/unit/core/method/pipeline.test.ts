@@ -11,7 +11,8 @@ import { runPipeline } from '../../../../src/core/method/pipeline';
 import type { RunResult } from '../../../../src/core/method/runPlan';
 import { foldRun } from '../../../../src/core/record/runview';
 import { formatProblem } from '../../../../src/core/method/seeds';
-import { RunStore } from '../../../../src/core/record/store';
+import { RunStore, appendOverride } from '../../../../src/core/record/store';
+import { foldRunStreaming } from '../../../../src/core/record/streamFold';
 import { methodHandler, startScriptedServer, type ScriptedServer, type SeedScript } from '../../../fixtures/scripted-server';
 
 const PROMPTS = path.resolve(__dirname, '../../../fixtures/prompts');
@@ -31,7 +32,7 @@ async function run(
   seedsFile: string,
   runsDir: string,
   config: RunConfigInput = {},
-  extra: { runId?: string; signal?: AbortSignal } = {},
+  extra: { runId?: string; signal?: AbortSignal; summarize?: boolean } = {},
 ): Promise<RunResult> {
   return runPipeline({
     seedsFile,
@@ -40,6 +41,7 @@ async function run(
     config: parseRunConfig({ promptsDir: PROMPTS, ...config }),
     endpoint: { baseURL: server.url, model: 'scripted', engine: 'server' },
     signal: extra.signal,
+    summarize: extra.summarize,
   });
 }
 
@@ -56,6 +58,16 @@ function eventsOf(dir: string): RunEvent[] {
   const store = RunStore.open(dir, { readOnly: true });
   try {
     return [...store.events()];
+  } finally {
+    store.close();
+  }
+}
+
+/** The summary as a reader opening the run afresh folds it: what `svd run` printed before the pipeline folded it. */
+function reopenedSummary(result: RunResult) {
+  const store = RunStore.open(result.dir, { readOnly: true });
+  try {
+    return foldRunStreaming(store, result.seedsTotal, { audit: true });
   } finally {
     store.close();
   }
@@ -347,6 +359,45 @@ describe('pipeline against the scripted server', () => {
       assert.deepEqual(outcomes(resumed.dir), outcomes(reference.dir));
       const ids = eventsOf(resumed.dir).map((e) => e.id);
       assert.equal(new Set(ids).size, ids.length);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test('the summary folded through the run\'s own store equals the record read back: stopped, overridden, resumed', async () => {
+    const slow = await startScriptedServer({ models: ['scripted'], latencyMs: 30 });
+    try {
+      const kinds = [['wrong', 'right'], ['invalid', 'invalid'], ['wrong', 'wrong'], ['right', 'right']] as const;
+      const scripts: SeedScript[] = Array.from({ length: 8 }, (_, i) => ({ question: `What is ${i} * ${i + 2}?`, answers: [...kinds[i % 4]!] }));
+      const controller = new AbortController();
+      const inner = methodHandler(scripts);
+      let asked = 0;
+      // Stopped mid-run by request count, not by a clock: some seeds are done, others not, however loaded the machine.
+      slow.setHandler((call) => {
+        if (++asked === 12) controller.abort();
+        return inner(call);
+      });
+      const dir = tempDir();
+      const seeds = writeSeeds(dir, scripts);
+      const options = { candidates: 2, concurrency: 2 };
+      const stopped = await run(slow, seeds, path.join(dir, 'runs'), options, { runId: 'r', signal: controller.signal, summarize: true });
+      assert.equal(stopped.state, 'stopped');
+      assert.ok(stopped.summary, 'a summary when asked for');
+      assert.deepEqual(stopped.summary, reopenedSummary(stopped));
+      assert.equal(stopped.summary.funnel.seedsDone, stopped.seedsDone);
+      assert.ok(stopped.seedsDone > 0 && stopped.seedsDone < 8, `${stopped.seedsDone} seeds done when stopped`);
+      assert.equal(stopped.summary.state, 'stopped');
+      // A reviewer's decision, written by another writer while the run is not running, counts in the next summary.
+      const candidate = eventsOf(stopped.dir).find((e) => e.type === 'candidate');
+      assert.ok(candidate?.type === 'candidate');
+      appendOverride(stopped.dir, { id: 'override:test:1', type: 'override', candidateId: candidate.candidateId, action: 'reject' });
+      const resumed = await run(slow, seeds, path.join(dir, 'runs'), options, { runId: 'r', summarize: true });
+      assert.equal(resumed.state, 'finished');
+      assert.deepEqual(resumed.summary, reopenedSummary(resumed));
+      assert.equal(resumed.summary?.funnel.seedsDone, 8);
+      assert.equal(resumed.summary?.funnel.overridden, 1);
+      const plain = await run(slow, seeds, path.join(dir, 'runs'), options, { runId: 'plain' });
+      assert.equal(plain.summary, undefined, 'no fold unless asked for');
     } finally {
       await slow.close();
     }

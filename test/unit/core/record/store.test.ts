@@ -12,6 +12,7 @@ import type { NewRunEvent, RunEvent } from '../../../../src/core/record/events';
 import {
   RUN_ID_MAX_LENGTH,
   RunStore,
+  appendOverride,
   checkRunId,
   defaultRunsDir,
   listRuns,
@@ -271,6 +272,21 @@ describe('RunStore torn and corrupt records', () => {
 });
 
 describe('RunStore reading', () => {
+  it('streams the record and the overrides another writer added once streamOnly lets the indexes go', () => {
+    const dir = tempDir();
+    const store = create(dir);
+    for (let n = 0; n < 5; n++) store.append(seedEvent(n));
+    // A reviewer's decision from another process, after the writer opened the run.
+    appendOverride(dir, { id: 'override:x', type: 'override', candidateId: '1#0', action: 'reject' });
+    store.streamOnly();
+    assert.deepEqual([...store.events()].map((e) => e.id), ['seed:0', 'seed:1', 'seed:2', 'seed:3', 'seed:4', 'override:x']);
+    assert.equal(store.size, 6);
+    assert.throws(() => store.get('seed:1'), /index was let go/);
+    assert.throws(() => store.append(seedEvent(5)), /index was let go/);
+    store.close();
+    assert.equal(open(dir).size, 6, 'nothing written after streamOnly');
+  });
+
   it('streams events in file order across read chunks and very long lines', () => {
     const dir = tempDir();
     const store = create(dir);
