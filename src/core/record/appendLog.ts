@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { SvdError, describeError } from '../base/errors';
 import { redactSecrets } from '../base/redact';
 import { issueText } from '../base/zodIssues';
+import { flushAtExit, settled } from './flushAtExit';
 import { KeyIndex, hashKey } from './keyIndex';
 
 
@@ -52,9 +53,6 @@ export interface AppendLogOptions<T> {
 
 /** Flushed at once past this many bytes pending, so a burst never holds much in memory. */
 const FLUSH_BYTES = 1 << 20;
-/** Logs with lines pending, written out when the process exits normally (process.exit included). */
-const unflushed = new Set<AppendLog<unknown>>();
-let exitHook = false;
 
 interface PendingLine<T> {
   key: string;
@@ -244,7 +242,7 @@ export class AppendLog<T> {
   flush(): void {
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
-    unflushed.delete(this as AppendLog<unknown>);
+    settled(this);
     if (this.pending.length === 0) return;
     let batch = this.pending;
     this.pending = [];
@@ -292,19 +290,7 @@ export class AppendLog<T> {
     });
     // A pending write does not keep the process alive on its own; the exit hook writes it.
     this.flushScheduled.unref();
-    unflushed.add(this as AppendLog<unknown>);
-    if (!exitHook) {
-      exitHook = true;
-      process.on('exit', () => {
-        for (const log of [...unflushed]) {
-          try {
-            log.flush();
-          } catch {
-            // Exiting: nothing left to tell; the run resumes from what was written.
-          }
-        }
-      });
-    }
+    flushAtExit(this);
   }
 
   private throwWriteFailure(): void {
