@@ -38,6 +38,9 @@ export async function pickEndpoint(keyFor: (baseUrl: string) => Promise<string |
   const pick = vscode.window.createQuickPick<EndpointChoice>();
   pick.title = 'Select Model Endpoint';
   pick.placeholder = 'Where should the model run?';
+  // The list fills in as the servers answer; focus taken elsewhere meanwhile (a terminal printing a job's output)
+  // must not dismiss it. Escape still does.
+  pick.ignoreFocusOut = true;
   const items: EndpointChoice[] = [
     ...KNOWN.map((k) => ({ label: k.label, baseUrl: k.baseUrl ?? '', detail: k.detail, description: k.baseUrl ? 'checking…' : '' })),
     { label: '$(edit) Custom URL…', custom: true, detail: 'any OpenAI-compatible server' },
