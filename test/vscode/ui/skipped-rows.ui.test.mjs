@@ -50,6 +50,10 @@ suite('a seed file with bad rows', () => {
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: FILE }).first().waitFor();
     await page.keyboard.press('Enter');
     await waitForTab(page, FILE);
+    // The run command takes the active editor's file. The extension host hears of the new editor and its document in
+    // one update, so once the file's lens is drawn it knows the editor too; run earlier on a busy machine, the
+    // command found no active editor and asked for a file.
+    await page.locator('.codelens-decoration', { hasText: 'Run Self-Verified Distillation' }).first().waitFor({ timeout: 30_000 });
 
     const dialog = page.locator('.monaco-dialog-box');
     await runCommand(page, RUN_TITLE);
